@@ -1,0 +1,10 @@
+"""genlab: explore and use deep generative models for image analysis.
+
+>>> import genlab
+>>> g = genlab.load("mnist-cgan")
+"""
+
+from .hub import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError, load, shipped_names
+
+__all__ = ["CheckpointError", "GenlabError", "HubNotCachedError", "UnknownModelError", "load", "shipped_names"]
+__version__ = "0.1.0"

@@ -1,0 +1,151 @@
+"""Model registry and loading: a shipped name, a local folder, or a Hugging Face Hub repo.
+
+Checkpoints are folders of ``config.json`` + ``model.safetensors`` (+ ``README.md``), as
+written by ``save_pretrained``. Nothing here unpickles: pickle weights are refused.
+
+>>> import genlab
+>>> g = genlab.load("mnist-cgan")          # shipped in checkpoints/
+>>> g = genlab.load("checkpoints/mnist-cgan")  # any folder
+>>> g = genlab.load("someone/their-gan")    # Hub repo id (or its local cache when offline)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from huggingface_hub import constants as hf_constants
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from safetensors import SafetensorError
+
+from .models import DigitClassifier, Discriminator, Generator
+from .models.base import HubModel
+
+# Model families: config.json's "model_type" -> class. Shared by training, app and tests.
+MODEL_TYPES: dict[str, type[HubModel]] = {
+    "gan": Generator,
+    "gan-discriminator": Discriminator,
+    "classifier": DigitClassifier,
+}
+
+# Checkpoints shipped in checkpoints/<name>/, name -> model_type. A name is only ever a key
+# here: it is never joined onto a path as given.
+CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+SHIPPED: dict[str, str] = {
+    "mnist-cgan": "gan",  # conditional DCGAN + DiffAugment on the 4,500 training digits
+    "mnist-classifier": "classifier",  # feature net for FID/KID and class accuracy
+}
+
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
+_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
+
+
+class GenlabError(Exception):
+    """Base class for genlab's typed errors: the message always says what to do."""
+
+
+class UnknownModelError(GenlabError, ValueError):
+    """A model name that is not shipped, not a folder and not a Hub repo id."""
+
+
+class CheckpointError(GenlabError):
+    """A checkpoint that is missing files, corrupt, of the wrong type, or pickled."""
+
+
+class HubNotCachedError(CheckpointError):
+    """A Hub repo that is not in the local cache while the Hub cannot be reached."""
+
+
+def shipped_names(model_type: str | None = None) -> list[str]:
+    """Shipped checkpoint names, optionally only those of one family."""
+    return [n for n, t in SHIPPED.items() if model_type in (None, t)]
+
+
+def best_device() -> torch.device:
+    """CUDA, then Apple MPS, then CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve(name: str) -> Path:
+    """Turn a shipped name, a folder or a Hub repo id into a local checkpoint folder."""
+    name = str(name).strip()
+    if name in SHIPPED:
+        return CHECKPOINTS_DIR / name
+    if name and Path(name).expanduser().is_dir():
+        return Path(name).expanduser()
+    if _REPO_ID.fullmatch(name) and ".." not in name:
+        return _from_hub(name)
+    raise UnknownModelError(
+        f"Unknown model {name!r}. Shipped models: {', '.join(SHIPPED)}; "
+        "or give an existing checkpoint folder, or a Hub repo id like 'user/model'."
+    )
+
+
+def _from_hub(repo_id: str) -> Path:
+    """Download (or find in the HF cache) config.json + model.safetensors only."""
+    try:
+        config = hf_hub_download(repo_id, "config.json")
+        hf_hub_download(repo_id, "model.safetensors")
+    except LocalEntryNotFoundError as e:
+        raise HubNotCachedError(
+            f"Hub model {repo_id!r} is not in the local Hugging Face cache ({hf_constants.HF_HUB_CACHE}) "
+            "and the Hub cannot be reached. Fetch it once while online with "
+            f"`hf download {repo_id} config.json model.safetensors` (or unset HF_HUB_OFFLINE)."
+        ) from e
+    except EntryNotFoundError as e:
+        raise CheckpointError(
+            f"Hub repo {repo_id!r} has no config.json + model.safetensors; genlab loads only safetensors "
+            "checkpoints saved with save_pretrained (never pickles)."
+        ) from e
+    except HfHubHTTPError as e:
+        raise CheckpointError(f"Could not read Hub repo {repo_id!r}: {e}. Check the repo id and your access.") from e
+    return Path(config).parent
+
+
+def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto") -> HubModel:
+    """Load a checkpoint by shipped name, folder or Hub repo id, in eval mode.
+
+    model_type: if given (e.g. "gan"), refuse checkpoints of another family.
+    device: "auto" picks CUDA/MPS when available, None keeps CPU float32.
+    """
+    folder = resolve(name)
+    config_path, weights = folder / "config.json", folder / "model.safetensors"
+    if not weights.is_file():
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES) if folder.is_dir() else []
+        if pickles:
+            raise CheckpointError(
+                f"{name!r} holds only pickle weights ({', '.join(pickles)}). genlab never unpickles (it can run "
+                "code); convert them to model.safetensors with save_pretrained on a machine you trust."
+            )
+        raise CheckpointError(f"{name!r} has no model.safetensors: not a genlab checkpoint folder.")
+    try:
+        config = json.loads(config_path.read_text())
+    except FileNotFoundError as e:
+        raise CheckpointError(f"{name!r} has no config.json: save checkpoints with save_pretrained.") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{name!r}: config.json is not valid JSON ({e}).") from e
+    kind = config.get("model_type") if isinstance(config, dict) else None
+    if kind not in MODEL_TYPES:
+        raise CheckpointError(f"{name!r}: config.json model_type {kind!r} is not one of {', '.join(MODEL_TYPES)}.")
+    if model_type is not None and kind != model_type:
+        raise CheckpointError(f"{name!r} is a {kind!r} checkpoint, but a {model_type!r} model is needed here.")
+    try:
+        model = MODEL_TYPES[kind].from_pretrained(str(folder), strict=True, map_location="cpu")
+    except SafetensorError as e:
+        raise CheckpointError(f"{name!r}: model.safetensors is corrupt or truncated ({e}).") from e
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{name!r}: the weights do not match config.json ({e}).") from e
+    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(f"{name!r}: weights contain NaN/Inf ({', '.join(bad[:3])}); the checkpoint is broken.")
+    model.float().eval()
+    if device is not None:
+        model.to(best_device() if device == "auto" else device)
+    return model

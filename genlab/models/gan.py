@@ -1,0 +1,179 @@
+"""Class-conditional DCGAN for 28x28 grayscale digits, and DiffAugment.
+
+The generator maps a latent z and a class label to an image in [-1, 1]. Label
+``num_classes`` is the "any class" token: both networks see it for a random 10 % of
+training images (label dropout), so the same weights also sample without a class.
+
+Losses are the standard non-saturating GAN losses, written with softplus so they are
+numerically stable on logits:
+    L_D = -E[log D(x)] - E[log(1 - D(G(z)))] = softplus(-D(x)) + softplus(D(G(z)))
+    L_G = -E[log D(G(z))]                    = softplus(-D(G(z)))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import HubModel
+
+
+class Generator(HubModel, tags=["gan", "image-generation"]):
+    """Conditional DCGAN generator: (z, label) -> image in [-1, 1].
+
+    >>> g = Generator()
+    >>> g(torch.randn(2, g.latent_dim), torch.tensor([3, 10])).shape
+    torch.Size([2, 1, 28, 28])
+    """
+
+    model_type = "gan"
+
+    def __init__(
+        self,
+        latent_dim: int = 64,  # size of z; the SeFa sliders move in this space
+        num_classes: int = 10,  # digit classes; label == num_classes means "any class"
+        embed_dim: int = 32,  # class embedding concatenated to z at the input
+        channels: int = 128,  # channels at 7x7; halved at each upsampling
+        image_channels: int = 1,  # grayscale
+    ):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.channels = channels
+        self.embed = nn.Embedding(num_classes + 1, embed_dim)
+        # First layer: one linear map from [z, e] to a 7x7 feature map. SeFa factorises
+        # the z-columns of this weight to find semantic latent directions.
+        self.fc = nn.Linear(latent_dim + embed_dim, channels * 7 * 7, bias=False)
+        self.net = nn.Sequential(
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),  # (B, C/2, 14, 14)
+            nn.BatchNorm2d(channels // 2),
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(channels // 2, channels // 4, 4, 2, 1, bias=False),  # (B, C/4, 28, 28)
+            nn.BatchNorm2d(channels // 4),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels // 4, image_channels, 3, 1, 1),  # (B, 1, 28, 28)
+            nn.Tanh(),
+        )
+
+    @property
+    def any_class(self) -> int:
+        """The label that means "no particular class"."""
+        return self.num_classes
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([z, self.embed(labels)], dim=1)  # (B, latent + embed)
+        h = self.fc(h).view(-1, self.channels, 7, 7)  # (B, C, 7, 7)
+        return self.net(h)
+
+    def latent_weight(self) -> torch.Tensor:
+        """The first layer's weight restricted to z: (C*7*7, latent_dim)."""
+        return self.fc.weight[:, : self.latent_dim]
+
+
+class Discriminator(HubModel, tags=["gan"]):
+    """Projection discriminator: (image, label) -> real/fake logit, shape (B,).
+
+    No batch norm, so real and fake images can share one forward pass.
+    """
+
+    model_type = "gan-discriminator"
+
+    def __init__(
+        self,
+        num_classes: int = 10,  # must match the generator; label == num_classes is "any"
+        channels: int = 64,  # channels after the first conv; doubled at each downsampling
+        image_channels: int = 1,  # grayscale
+    ):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            nn.Conv2d(image_channels, c, 4, 2, 1),  # (B, c, 14, 14)
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(c, 2 * c, 4, 2, 1),  # (B, 2c, 7, 7)
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(2 * c, 4 * c, 3, 2, 1),  # (B, 4c, 4, 4)
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.out = nn.Linear(4 * c, 1)
+        # Projection (Miyato & Koyama 2018): the class enters as <embed(y), features>.
+        self.embed = nn.Embedding(num_classes + 1, 4 * c)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.net(x).sum(dim=(2, 3))  # (B, 4c) global sum pooling
+        return self.out(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (B,)
+
+
+def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """L_D = -E[log D(x)] - E[log(1 - D(G(z)))], on logits."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating L_G = -E[log D(G(z))], on logits."""
+    return F.softplus(-fake_logits).mean()
+
+
+# DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
+# Training"): the same random, differentiable transforms are applied to real and fake
+# images before D, so D cannot memorise the small training set and G still gets gradients.
+
+
+def diff_augment(x: torch.Tensor, policy: str = "color,translation,cutout") -> torch.Tensor:
+    """Apply the DiffAugment policy to a batch (B, C, H, W) in [-1, 1]."""
+    for name in filter(None, policy.split(",")):
+        for fn in AUGMENTS[name]:
+            x = fn(x)
+    return x.contiguous()
+
+
+def _brightness(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype, device=x.device) - 0.5)
+
+
+def _saturation(x: torch.Tensor) -> torch.Tensor:
+    mean = x.mean(dim=1, keepdim=True)
+    return (x - mean) * (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype, device=x.device) * 2) + mean
+
+
+def _contrast(x: torch.Tensor) -> torch.Tensor:
+    mean = x.mean(dim=[1, 2, 3], keepdim=True)
+    return (x - mean) * (torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype, device=x.device) + 0.5) + mean
+
+
+def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
+    b, _, h, w = x.shape
+    sx, sy = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    tx = torch.randint(-sx, sx + 1, size=[b, 1, 1], device=x.device)
+    ty = torch.randint(-sy, sy + 1, size=[b, 1, 1], device=x.device)
+    gb, gx, gy = torch.meshgrid(
+        torch.arange(b, device=x.device), torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij"
+    )
+    gx = torch.clamp(gx + tx + 1, 0, h + 1)
+    gy = torch.clamp(gy + ty + 1, 0, w + 1)
+    padded = F.pad(x, [1, 1, 1, 1, 0, 0, 0, 0])  # (B, C, H+2, W+2)
+    return padded.permute(0, 2, 3, 1).contiguous()[gb, gx, gy].permute(0, 3, 1, 2)
+
+
+def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    b, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    ox = torch.randint(0, h + (1 - ch % 2), size=[b, 1, 1], device=x.device)
+    oy = torch.randint(0, w + (1 - cw % 2), size=[b, 1, 1], device=x.device)
+    gb, gx, gy = torch.meshgrid(
+        torch.arange(b, device=x.device), torch.arange(ch, device=x.device), torch.arange(cw, device=x.device), indexing="ij"
+    )
+    gx = torch.clamp(gx + ox - ch // 2, min=0, max=h - 1)
+    gy = torch.clamp(gy + oy - cw // 2, min=0, max=w - 1)
+    mask = torch.ones(b, h, w, dtype=x.dtype, device=x.device)
+    mask[gb, gx, gy] = 0
+    return x * mask.unsqueeze(1)
+
+
+AUGMENTS = {
+    "color": [_brightness, _saturation, _contrast],
+    "translation": [_translation],
+    "cutout": [_cutout],
+}
