@@ -19,7 +19,8 @@ def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0,
     nrow = nrow or math.ceil(math.sqrt(x.size(0)))
     grid = make_grid(x.detach().float().cpu(), nrow=nrow, padding=padding if x.size(0) > 1 else 0, pad_value=-1.0)
     arr = ((grid.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (C, H, W)
-    img = Image.fromarray(arr[0].numpy() if arr.size(0) == 1 else arr.permute(1, 2, 0).numpy())
+    # make_grid repeats 1-channel images to RGB; keep grayscale as mode "L"
+    img = Image.fromarray(arr[0].numpy() if x.size(1) == 1 else arr.permute(1, 2, 0).numpy())
     if display_size > 0:
         factor = max(1, display_size // max(img.size))
         if factor > 1:

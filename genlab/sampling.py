@@ -41,8 +41,8 @@ def sefa_directions(g: Generator, k: int = 8) -> tuple[torch.Tensor, torch.Tenso
 def _check(seed: int, label: int | None, psi: float, n: int, g: Generator) -> None:
     if not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
         raise SamplingError(f"seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
-    if label is not None and not (0 <= label < g.num_classes):
-        raise SamplingError(f"class must be 0-{g.num_classes - 1} or 'any', got {label!r}")
+    if label is not None and not (0 <= label <= g.any_class):
+        raise SamplingError(f"class must be 0-{g.num_classes - 1}, {g.any_class} (unconditional) or None (random), got {label!r}")
     if not (0.0 <= psi <= 2.0):
         raise SamplingError(f"truncation psi must be between 0 and 2, got {psi!r}")
     if not (1 <= n <= MAX_SAMPLES):
@@ -63,12 +63,14 @@ def sample(
     """Images (n, 1, 28, 28) in [-1, 1].
 
     seed: fixes z; image i is the same for any n > i.
-    label: digit class, or None for the "any class" token.
+    label: digit class; None: a random class per image (fixed by the seed);
+        g.any_class: the model's own unconditional ("any class") token.
     psi: truncation: z is scaled by psi towards the mean (0), trading variety for fidelity.
     offsets: amounts along ``directions`` (default: the generator's SeFa directions).
     """
     _check(seed, label, psi, n, g)
-    z = torch.randn(n, g.latent_dim, generator=torch.Generator().manual_seed(seed)) * psi  # (n, latent)
+    # Always draw MAX_SAMPLES rows and slice, so image i does not depend on n.
+    z = torch.randn(MAX_SAMPLES, g.latent_dim, generator=torch.Generator().manual_seed(seed))[:n] * psi  # (n, latent)
     offsets = [float(o) for o in offsets]
     if any(abs(o) > DIRECTION_RANGE for o in offsets):
         raise SamplingError(f"direction offsets must be within ±{DIRECTION_RANGE}, got {offsets}")
@@ -78,7 +80,10 @@ def sample(
         if len(offsets) > len(directions):
             raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
         z = z + torch.tensor(offsets) @ directions[: len(offsets)]  # (n, latent)
-    labels = torch.full((n,), g.any_class if label is None else label, dtype=torch.long)
+    if label is None:
+        labels = torch.randint(0, g.num_classes, (MAX_SAMPLES,), generator=torch.Generator().manual_seed(seed))[:n]
+    else:
+        labels = torch.full((n,), label, dtype=torch.long)
     device = next(g.parameters()).device
     return g(z.to(device), labels.to(device)).float().cpu()
 
