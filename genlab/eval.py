@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samples", type=int, default=5000, help="conditional samples, classes balanced")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--baseline", help="a second GAN to evaluate beside it (e.g. the run without DiffAugment)")
+    p.add_argument("--baseline-run", metavar="RUN_DIR", help="the baseline's run folder (its command goes in the card)")
+    p.add_argument("--write-card", metavar="RUN_DIR",
+                   help="rewrite the model folder's README.md from RUN_DIR/training_state.json and these metrics")
     c = sub.add_parser("classifier", help="held-out accuracy of a digit classifier")
     c.add_argument("model", nargs="?", default="mnist-classifier")
     args = parser.parse_args(argv)
@@ -43,14 +47,32 @@ def main(argv: list[str] | None = None) -> None:
         x, y = digits("eval").tensors
         print(f"held-out accuracy: {accuracy(load(args.model, model_type='classifier', device='cpu'), x, y):.2%}")
         return
-    r = evaluate_gan(args.model, args.samples, args.seed)
+    results = {args.model: evaluate_gan(args.model, args.samples, args.seed)}
+    if args.baseline:
+        results[args.baseline] = evaluate_gan(args.baseline, args.samples, args.seed)
     if args.json:
-        print(json.dumps(r))
-        return
-    print(f"{args.model}: {r['samples']} samples vs 500 held-out digits ({time.perf_counter() - start:.0f} s)")
-    print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
-    print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
-    print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
+        print(json.dumps(results))
+    else:
+        for name, r in results.items():
+            print(f"{name}: {r['samples']} samples vs 500 held-out digits")
+            print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
+            print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
+            print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
+        print(f"({time.perf_counter() - start:.0f} s)")
+    if args.write_card:
+        from pathlib import Path
+
+        from .hub import resolve
+        from .train.gan import write_gan_card
+
+        baseline = None
+        if args.baseline:
+            if not args.baseline_run:
+                parser.error("--write-card with --baseline needs --baseline-run (for the baseline's command)")
+            meta = json.loads((Path(args.baseline_run) / "training_state.json").read_text())
+            baseline = {**results[args.baseline], "command": meta["command"]}
+        write_gan_card(resolve(args.model), Path(args.write_card), results[args.model], baseline)
+        print(f"wrote {resolve(args.model) / 'README.md'}")
 
 
 if __name__ == "__main__":

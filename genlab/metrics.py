@@ -18,13 +18,14 @@ from .models import DigitClassifier, Generator
 class DigitFeatures(nn.Module):
     """Adapter so torchmetrics calls the classifier's penultimate layer on [-1, 1] images."""
 
-    def __init__(self, classifier: DigitClassifier):
+    def __init__(self, classifier: DigitClassifier, scale: float = 1.0):
         super().__init__()
         self.classifier = classifier.eval()
         self.num_features = classifier.feature_dim
+        self.scale = scale  # features are multiplied by this
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(x.float())  # (B, num_features)
+        return self.classifier.features(x.float()) * self.scale  # (B, num_features)
 
 
 @torch.no_grad()
@@ -41,10 +42,17 @@ def accuracy(classifier: DigitClassifier, images: torch.Tensor, labels: torch.Te
 
 @torch.no_grad()
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier, batch: int = 500) -> dict[str, float]:
-    """FID and KID (mean, std over subsets) between two image sets in [-1, 1]."""
-    features = DigitFeatures(classifier)
-    fid = FrechetInceptionDistance(feature=features, normalize=True)
-    kid = KernelInceptionDistance(feature=features, normalize=True, subset_size=min(500, len(real), len(fake)))
+    """FID and KID (mean, std over subsets) between two image sets in [-1, 1].
+
+    KID's polynomial kernel (x.y/d + 1)^3 assumes features of order 1; the classifier's are
+    about 5 (RMS), which makes KID's variance explode. KID therefore sees the features
+    divided by their RMS over ``real`` (FID is scale-aware as is and uses them raw).
+    """
+    rms = classifier.eval().features(real[:1000].float()).pow(2).mean().sqrt().item()
+    fid = FrechetInceptionDistance(feature=DigitFeatures(classifier), normalize=True)
+    kid = KernelInceptionDistance(
+        feature=DigitFeatures(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
+    )
     for metric in (fid, kid):
         for i in range(0, len(real), batch):
             metric.update(real[i : i + batch], real=True)

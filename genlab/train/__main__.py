@@ -14,6 +14,7 @@ from .classifier import PRESETS as CLASSIFIER_PRESETS
 from .classifier import train_classifier
 from .gan import PRESETS as GAN_PRESETS
 from .gan import train_gan
+from .report import command_line
 
 FAMILIES = {"gan": (GAN_PRESETS, train_gan), "classifier": (CLASSIFIER_PRESETS, train_classifier)}
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     for f in dataclasses.fields(base):
         sub.add_argument(f"--{f.name.replace('_', '-')}", type=_flag_type(f), default=getattr(base, f.name))
     cfg = type(base)(**vars(sub.parse_args(rest)))
-    train(cfg)
+    train(cfg, command=command_line(argv))
 
 
 if __name__ == "__main__":

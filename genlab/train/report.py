@@ -28,12 +28,9 @@ def machine() -> str:
     return f"{dev}; {cpu}; Python {platform.python_version()}, torch {torch.__version__}"
 
 
-def command_line() -> str:
-    """The command as typed, e.g. ``python -m genlab.train gan --preset mnist-cgan``."""
-    argv = sys.argv[1:]
-    main = sys.argv[0]
-    prog = f"python -m genlab.train" if main.endswith(("genlab/train/__main__.py", "-m")) else f"python {main}"
-    return " ".join([prog, *map(shlex.quote, argv)])
+def command_line(argv: list[str] | None = None) -> str:
+    """The training command as typed, e.g. ``python -m genlab.train gan --preset mnist-cgan``."""
+    return " ".join(["python -m genlab.train", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
 
 
 def plot_losses(history: dict[str, list[float]], steps: list[int], path: Path, title: str) -> None:
