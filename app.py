@@ -8,7 +8,7 @@ import os
 
 import torch
 
-from genlab.ui import build_app
+from genlab.ui import CSS, build_app
 
 # Requests run one at a time per event group; more torch threads than cores only spin.
 torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count() or 1))))
@@ -16,4 +16,4 @@ torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count()
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.launch()
+    demo.launch(css=CSS)

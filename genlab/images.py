@@ -13,8 +13,8 @@ def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0,
     """Images (B, C, H, W) in [-1, 1] -> one PIL grid image.
 
     nrow: images per row (default: a near-square grid).
-    display_size: if > 0, upscale by the largest integer factor that keeps the longer side
-    within display_size, with nearest-neighbour so 28-px pixels stay crisp.
+    display_size: if > 0, upscale by the integer factor that brings the longer side nearest
+    to display_size, with nearest-neighbour so 28-px pixels stay crisp.
     """
     nrow = nrow or math.ceil(math.sqrt(x.size(0)))
     grid = make_grid(x.detach().float().cpu(), nrow=nrow, padding=padding if x.size(0) > 1 else 0, pad_value=-1.0)
@@ -22,7 +22,7 @@ def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0,
     # make_grid repeats 1-channel images to RGB; keep grayscale as mode "L"
     img = Image.fromarray(arr[0].numpy() if x.size(1) == 1 else arr.permute(1, 2, 0).numpy())
     if display_size > 0:
-        factor = max(1, display_size // max(img.size))
+        factor = max(1, round(display_size / max(img.size)))
         if factor > 1:
             img = img.resize((img.width * factor, img.height * factor), Image.NEAREST)
     return img

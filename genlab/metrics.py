@@ -58,7 +58,9 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier,
             metric.update(real[i : i + batch], real=True)
         for i in range(0, len(fake), batch):
             metric.update(fake[i : i + batch], real=False)
-    kid_mean, kid_std = kid.compute()
+    with torch.random.fork_rng(devices=[]):  # KID's random subsets, fixed without touching global RNG
+        torch.manual_seed(0)
+        kid_mean, kid_std = kid.compute()
     return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
 
 

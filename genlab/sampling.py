@@ -88,6 +88,6 @@ def sample(
     return g(z.to(device), labels.to(device)).float().cpu()
 
 
-def sample_image(g: Generator, *, display_size: int = 448, **kwargs) -> Image.Image:
+def sample_image(g: Generator, *, display_size: int = 512, **kwargs) -> Image.Image:
     """``sample`` as one PIL grid, upscaled with nearest-neighbour to about display_size px."""
     return to_pil_grid(sample(g, **kwargs), display_size=display_size)

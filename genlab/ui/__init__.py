@@ -7,6 +7,8 @@ import gradio as gr
 from . import gan_tab
 
 TITLE = "genlab: deep generative models for image analysis"
+# Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
+CSS = "#gan-output img { image-rendering: pixelated; }"
 
 
 def build_app() -> gr.Blocks:

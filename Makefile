@@ -1,0 +1,34 @@
+# The two set-up commands of the README:  make app  |  make test
+# Both create .venv and install what they need on first use (pip; torch comes from local disk).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: app test bench train
+
+app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
+	$(BIN)/python app.py
+
+test: $(VENV)/.dev ## install the test dependencies and Chromium, run the test suite
+	bash scripts/ensure_chromium.sh
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.dev ## print latency and training-throughput figures (run alone)
+	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/train_throughput.py
+
+train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 20 minutes)
+	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
+	$(BIN)/python -m genlab.train gan --preset mnist-cgan
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+
+$(VENV)/.app: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $@ $(VENV)/.app

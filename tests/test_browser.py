@@ -1,0 +1,58 @@
+"""The real page in headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+
+import os
+import shutil
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def page(app_url, tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (make test does it).")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def _output_src(page) -> str:
+    img = page.locator("#gan-output img")
+    expect(img).to_be_visible(timeout=60_000)
+    return img.get_attribute("src")
+
+
+def test_dragging_a_direction_slider_changes_the_image(page, tmp_path):
+    before = _output_src(page)
+    slider = page.locator("#gan-dir-1 input[type=range]")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)  # the thumb sits in the middle (0)
+    page.mouse.down()
+    for frac in (0.6, 0.7, 0.8, 0.9):
+        page.mouse.move(box["x"] + box["width"] * frac, y, steps=3)
+    page.mouse.up()
+    expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=30_000)
+    assert float(page.locator("#gan-dir-1 input[type=number]").input_value()) > 2
+    rendering = page.locator("#gan-output img").evaluate("e => getComputedStyle(e).imageRendering")
+    assert rendering == "pixelated"  # 28-px digits stay crisp when the browser scales them
+    page.screenshot(path=str(tmp_path / "gan_tab.png"))
+    assert not page.errors, page.errors
+
+
+def test_random_seed_button_changes_the_image(page):
+    before = _output_src(page)
+    seed_before = page.locator("#gan-seed input").input_value()
+    page.locator("#gan-random").click()
+    expect(page.locator("#gan-seed input")).not_to_have_value(seed_before, timeout=10_000)
+    expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=30_000)
+    assert not page.errors, page.errors

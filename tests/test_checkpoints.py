@@ -1,0 +1,38 @@
+"""Quality of the shipped checkpoints (the slow training is not a test; this checks its result)."""
+
+import json
+
+import genlab
+from genlab.data import digits
+from genlab.hub import CHECKPOINTS_DIR, SHIPPED
+from genlab.metrics import accuracy, evaluate_generator
+
+
+def test_every_shipped_checkpoint_is_safetensors_with_card():
+    for name in SHIPPED:
+        files = {p.name for p in (CHECKPOINTS_DIR / name).iterdir()}
+        assert {"config.json", "model.safetensors", "README.md"} <= files, name
+        assert not any(f.endswith((".pt", ".pth", ".bin", ".pkl", ".ckpt")) for f in files)
+        assert json.loads((CHECKPOINTS_DIR / name / "config.json").read_text())["model_type"] == SHIPPED[name]
+        card = (CHECKPOINTS_DIR / name / "README.md").read_text()
+        assert "python -m genlab.train" in card and "Wall time" in card
+
+
+def test_classifier_held_out_accuracy():
+    x, y = digits("eval").tensors
+    assert accuracy(genlab.load("mnist-classifier", device="cpu"), x, y) >= 0.98
+
+
+def test_gan_class_consistency_and_fid_beat_noise():
+    g = genlab.load("mnist-cgan", device="cpu")
+    classifier = genlab.load("mnist-classifier", device="cpu")
+    held_out = digits("eval").tensors[0]
+    r = evaluate_generator(g, classifier, held_out, n=1000, seed=1)
+    assert r["accuracy"] >= 0.95
+    # FID of the GAN is far below that of blurred noise with the same features
+    import torch
+
+    noise = torch.nn.functional.avg_pool2d(torch.rand(1000, 1, 28, 28) * 2 - 1, 3, 1, 1)
+    from genlab.metrics import fid_kid
+
+    assert r["fid"] < fid_kid(held_out, noise, classifier)["fid"] / 10

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genlab.data import digits, image_folder, split_indices
+
+
+def test_split_is_fixed_and_disjoint():
+    train, held_out = split_indices()
+    assert len(train) == 4500 and len(held_out) == 500
+    assert not set(train) & set(held_out)
+    assert np.array_equal(held_out, split_indices()[1])
+
+
+def test_digits_range_and_labels():
+    x, y = digits("eval").tensors
+    assert x.shape == (500, 1, 28, 28) and x.dtype == torch.float32
+    assert x.min() == -1 and x.max() == 1
+    assert set(y.tolist()) == set(range(10))
+    with pytest.raises(ValueError, match="split"):
+        digits("test")
+
+
+def test_user_image_folder(tmp_path):
+    for cls in ("cat", "dog"):
+        (tmp_path / cls).mkdir()
+        for i in range(2):
+            Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / cls / f"{i}.png")
+    ds = image_folder(tmp_path)
+    x, y = ds.tensors
+    assert x.shape == (4, 1, 28, 28) and y.tolist() == [0, 0, 1, 1]
+    assert -1 <= x.min() and x.max() <= 1
+    with pytest.raises(FileNotFoundError):
+        image_folder(tmp_path / "missing")
+

@@ -1,0 +1,28 @@
+"""The README's Python snippets run (the HTTP one against the launched app)."""
+
+import re
+from pathlib import Path
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_front_matter_pins_the_installed_gradio():
+    import gradio
+
+    assert README.startswith("---\n")
+    front = README.split("---\n")[1]
+    assert f"sdk_version: {gradio.__version__}" in front and "app_file: app.py" in front and "sdk: gradio" in front
+    assert f"gradio=={gradio.__version__}" in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text()
+
+
+def test_python_snippet_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(SNIPPETS[0], {})
+    assert (tmp_path / "sevens.png").stat().st_size > 0
+
+
+def test_client_snippet_runs(app_url):
+    ns = {}
+    exec(SNIPPETS[1].replace("http://127.0.0.1:7860/", app_url), ns)
+    assert Path(ns["png_path"]).stat().st_size > 0
