@@ -39,7 +39,9 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
                 break
             except OSError:
                 if time.time() > deadline:
-                    raise RuntimeError(f"app.py did not serve {url} in {timeout} s:\n{Path(log_path).read_text()[-3000:]}")
+                    raise RuntimeError(
+                        f"app.py did not serve {url} in {timeout} s:\n{Path(log_path).read_text()[-3000:]}"
+                    ) from None
                 time.sleep(0.3)
         yield url, proc
     finally:

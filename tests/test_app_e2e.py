@@ -34,6 +34,7 @@ def test_sample_endpoint_is_documented(client):
         (("mnist-cgan", "no-such-model", 0, "any", 1.0, 4), "Unknown model 'no-such-model'"),
         (("no-such-model", "", 0, "any", 1.0, 4), "no-such-model"),
         (("mnist-cgan", "", 0, "any", 1.0, 100), "100"),
+        (("mnist-cgan", "", 0, "any", 1.0, 16.5), "16.5"),
         (("mnist-cgan", "nobody/not-a-real-repo", 0, "any", 1.0, 4), "not in the local Hugging Face cache"),
         (("mnist-cgan", "", 0, "eleven", 1.0, 4), "eleven"),
     ],

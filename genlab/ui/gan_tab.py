@@ -6,7 +6,6 @@ import random
 from functools import lru_cache
 
 import gradio as gr
-import torch
 
 from ..hub import GenlabError, load, shipped_names
 from ..sampling import DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, sample_image, sefa_directions
@@ -32,6 +31,8 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *off
             raise ValueError
     except (TypeError, ValueError):
         raise gr.Error(f"seed must be an integer from 0 to {MAX_SEED}, got {seed!r}") from None
+    if not isinstance(n, (int, float)) or n != int(n):
+        raise gr.Error(f"grid size must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
     if label not in CLASSES:
         raise gr.Error(f"Class must be one of {', '.join(CLASSES)}, got {label!r}.")
     try:
