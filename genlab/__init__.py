@@ -4,7 +4,10 @@
 >>> g = genlab.load("mnist-cgan")
 """
 
-from .hub import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError, load, shipped_names
+from .errors import CheckpointError, GenlabError, HubNotCachedError, ImageInputError, UnknownModelError
+from .hub import load, shipped_names
 
-__all__ = ["CheckpointError", "GenlabError", "HubNotCachedError", "UnknownModelError", "load", "shipped_names"]
+__all__ = [
+    "CheckpointError", "GenlabError", "HubNotCachedError", "ImageInputError", "UnknownModelError", "load", "shipped_names",
+]
 __version__ = "0.1.0"

@@ -77,3 +77,25 @@ def image_folder(root: str | Path, size: int = 28) -> TensorDataset:
         raise ValueError(f"No images found under {root}: expected {root}/<class>/<image>.png")
     xs = torch.stack([folder[i][0] for i in range(len(folder))]) * 2 - 1  # (N, 1, size, size)
     return TensorDataset(xs, torch.as_tensor(folder.targets))
+
+
+def export_examples(folder: str | Path, per_class: int = 1) -> list[Path]:
+    """Write the first ``per_class`` held-out digits of each class as 28x28 PNGs (the app's examples)."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    images, labels = mnist_5k()
+    held_out = split_indices()[1]
+    written = []
+    for cls in range(10):
+        for k, i in enumerate([i for i in held_out if labels[i] == cls][:per_class]):
+            path = folder / (f"digit_{cls}.png" if per_class == 1 else f"digit_{cls}_{k}.png")
+            Image.fromarray(images[i]).save(path)
+            written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # python -m genlab.data: regenerate genlab/ui/examples/
+    print(export_examples(Path(__file__).parent / "ui" / "examples"))
+

@@ -21,7 +21,8 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 
-from .models import DigitClassifier, Discriminator, Generator
+from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
+from .models import ConvVAE, DigitClassifier, Discriminator, Generator
 from .models.base import HubModel
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
@@ -29,6 +30,7 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "gan": Generator,
     "gan-discriminator": Discriminator,
     "classifier": DigitClassifier,
+    "vae": ConvVAE,
 }
 
 # Checkpoints shipped in checkpoints/<name>/, name -> model_type. A name is only ever a key
@@ -37,26 +39,11 @@ CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 SHIPPED: dict[str, str] = {
     "mnist-cgan": "gan",  # conditional DCGAN + DiffAugment on the 4,500 training digits
     "mnist-classifier": "classifier",  # feature net for FID/KID and class accuracy
+    "mnist-vae": "vae",  # convolutional VAE, 16-d latent, for interpolation and traversal
 }
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
-
-
-class GenlabError(Exception):
-    """Base class for genlab's typed errors: the message always says what to do."""
-
-
-class UnknownModelError(GenlabError, ValueError):
-    """A model name that is not shipped, not a folder and not a Hub repo id."""
-
-
-class CheckpointError(GenlabError):
-    """A checkpoint that is missing files, corrupt, of the wrong type, or pickled."""
-
-
-class HubNotCachedError(CheckpointError):
-    """A Hub repo that is not in the local cache while the Hub cannot be reached."""
 
 
 def shipped_names(model_type: str | None = None) -> list[str]:

@@ -1,12 +1,16 @@
-"""Tensor <-> PIL conversion and image grids."""
+"""Tensor <-> PIL conversion, image grids and GIFs, and upload validation/preprocessing."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.utils import make_grid
+
+from .errors import ImageInputError
 
 
 def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0, padding: int = 2) -> Image.Image:
@@ -26,3 +30,108 @@ def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0,
         if factor > 1:
             img = img.resize((img.width * factor, img.height * factor), Image.NEAREST)
     return img
+
+
+# --- Uploads -------------------------------------------------------------------------------
+
+MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompression bombs)
+WORK_SIZE = 1024  # huge uploads are shrunk to this before any full-resolution array is made
+
+
+def open_image(source: str | Path | Image.Image | np.ndarray) -> Image.Image:
+    """Open an upload (path, PIL image or array) with its size checked before decoding.
+
+    Applies EXIF orientation and keeps the first frame of animations. Raises
+    ImageInputError with a readable message for anything genlab cannot use.
+    """
+    if isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.size == 0:
+            raise ImageInputError(f"Expected an image array of shape (H, W) or (H, W, C), got {source.shape}.")
+        source = Image.fromarray(source)
+    if not isinstance(source, Image.Image):
+        try:
+            img = Image.open(source)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise ImageInputError(f"Could not read this file as an image ({Path(str(source)).suffix or 'no extension'}): "
+                                  "upload a PNG, JPEG, WebP, BMP, TIFF or GIF.") from e
+    else:
+        img = source
+    if img.width * img.height > MAX_PIXELS:
+        raise ImageInputError(
+            f"Image is {img.width}x{img.height} = {img.width * img.height / 1e6:.0f} MP; the limit is "
+            f"{MAX_PIXELS / 1e6:.0f} MP. Downscale it first."
+        )
+    if min(img.size) < 1:
+        raise ImageInputError("The image is empty (zero width or height).")
+    try:
+        img.seek(0)  # first frame of a GIF/animated image
+        if img.width * img.height > WORK_SIZE * WORK_SIZE and img.format == "JPEG":
+            img.draft("L", (WORK_SIZE, WORK_SIZE))  # decode JPEGs at reduced size
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ImageInputError(f"The image file is truncated or corrupt ({e}).") from e
+    if max(img.size) > WORK_SIZE:
+        img = img.copy()
+        img.thumbnail((WORK_SIZE, WORK_SIZE))
+    return img
+
+
+def to_gray_array(img: Image.Image) -> np.ndarray:
+    """Any PIL mode -> float32 (H, W) in [0, 1]; transparency is composited onto white."""
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        hi = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        if img.mode == "F" and arr.max() <= 1.0:
+            hi = 1.0
+        return np.clip(arr / hi, 0, 1)
+    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def prepare_digit(source, box: int = 20, size: int = 28) -> torch.Tensor:
+    """Bring any image into MNIST's domain, the way MNIST was made. Returns (1, 1, 28, 28) in [-1, 1].
+
+    Grayscale; dark-on-light images inverted to light-on-dark; contrast stretched; cropped to
+    the content; scaled so the longer side fits a 20x20 box; placed in 28x28 with its centre
+    of mass at the centre. Blank images raise ImageInputError.
+    """
+    gray = to_gray_array(open_image(source))
+    lo, hi = float(gray.min()), float(gray.max())
+    if hi - lo < 0.1:
+        raise ImageInputError("The image is blank (no contrast): draw or upload a digit.")
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > (lo + hi) / 2:  # light background: MNIST digits are light on dark
+        gray = hi - gray + lo
+    gray = (gray - lo) / (hi - lo)  # (H, W) in [0, 1]
+    rows, cols = np.nonzero(gray > 0.25)
+    if len(rows) == 0:
+        raise ImageInputError("No digit found in the image: draw or upload a digit.")
+    crop = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    h, w = crop.shape
+    scale = box / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    small = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS),
+                       dtype=np.float32) / 255.0
+    small = np.clip(small, 0, 1)
+    total = small.sum()
+    cy, cx = ((np.arange(new_h)[:, None] * small).sum() / total, (np.arange(new_w)[None, :] * small).sum() / total)
+    top = int(round(size / 2 - 0.5 - cy))
+    left = int(round(size / 2 - 0.5 - cx))
+    top, left = min(max(top, 0), size - new_h), min(max(left, 0), size - new_w)
+    canvas = np.zeros((size, size), dtype=np.float32)
+    canvas[top : top + new_h, left : left + new_w] = small
+    return torch.from_numpy(canvas * 2 - 1)[None, None]  # (1, 1, 28, 28)
+
+
+def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = 80, there_and_back: bool = True) -> Path:
+    """Write frames as a looping GIF; there_and_back appends the path reversed (without repeats)."""
+    if there_and_back and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0, optimize=False)
+    return Path(path)

@@ -2,5 +2,6 @@
 
 from .classifier import DigitClassifier
 from .gan import Discriminator, Generator
+from .vae import ConvVAE
 
-__all__ = ["DigitClassifier", "Discriminator", "Generator"]
+__all__ = ["ConvVAE", "DigitClassifier", "Discriminator", "Generator"]

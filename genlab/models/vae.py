@@ -1,0 +1,97 @@
+"""Convolutional VAE for 28x28 grayscale digits (Kingma & Welling 2014; beta-VAE weighting).
+
+Likelihood: independent Bernoulli per pixel on intensities in [0, 1] (the usual "binary
+cross-entropy" VAE on grey-level MNIST). Grey targets make it a cross-entropy rather than a
+normalised density, so the negative ELBO in nats is comparable across genlab VAEs, not with
+published binarised-MNIST NLLs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import HubModel
+
+
+class ConvVAE(HubModel, tags=["vae", "image-generation"]):
+    """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli logits.
+
+    >>> vae = ConvVAE()
+    >>> mu, logvar = vae.encode(torch.zeros(2, 1, 28, 28))
+    >>> mu.shape, vae.decode(mu).shape
+    (torch.Size([2, 16]), torch.Size([2, 1, 28, 28]))
+    """
+
+    model_type = "vae"
+
+    def __init__(
+        self,
+        latent_dim: int = 16,  # size of z; the traversal grid shows one row per dimension
+        channels: int = 32,  # first conv width; doubled once
+        hidden: int = 256,  # fully connected width between convs and z
+        beta: float = 1.0,  # KL weight (beta-VAE); 1 is the plain ELBO
+    ):
+        super().__init__()
+        c = channels
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 4, 2, 1),  # (B, c, 14, 14)
+            nn.SiLU(),
+            nn.Conv2d(c, 2 * c, 4, 2, 1),  # (B, 2c, 7, 7)
+            nn.SiLU(),
+            nn.Flatten(),
+            nn.Linear(2 * c * 49, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * latent_dim),  # (B, 2 * latent): mu and logvar
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * c * 49),
+            nn.SiLU(),
+            nn.Unflatten(1, (2 * c, 7, 7)),
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1),  # (B, c, 14, 14)
+            nn.SiLU(),
+            nn.ConvTranspose2d(c, 1, 4, 2, 1),  # (B, 1, 28, 28) logits
+        )
+        # Average KL per latent dimension on held-out data, stored with the weights so the app
+        # can rank dimensions without the dataset. Filled in by training.
+        self.register_buffer("kl_per_dim", torch.zeros(latent_dim))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (B, 1, 28, 28) in [-1, 1] -> mu, logvar, each (B, latent_dim)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar.clamp(-12, 8)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, 1, 28, 28)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents (B, latent_dim) -> mean images (B, 1, 28, 28) in [-1, 1]."""
+        return torch.sigmoid(self.decoder(z)) * 2 - 1
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reparameterised pass: (logits, mu, logvar)."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        return self.decode_logits(z), mu, logvar
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per dimension, (B, latent_dim), in nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
+
+
+def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None) -> tuple[torch.Tensor, ...]:
+    """Per-image (loss, reconstruction nats, KL nats), each (B,), for x in [-1, 1].
+
+    loss = reconstruction + beta * KL; with beta = 1 it is the negative ELBO.
+    """
+    logits, mu, logvar = vae(x)
+    target = (x + 1) / 2  # [0, 1] intensities
+    rec = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
+    kl = kl_divergence(mu, logvar).sum(1)
+    return rec + (vae.beta if beta is None else beta) * kl, rec, kl
