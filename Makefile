@@ -17,9 +17,10 @@ bench: $(VENV)/.dev ## print latency and training-throughput figures (run alone)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/train_throughput.py
 
-train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 20 minutes)
+train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 25 minutes)
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
 	$(BIN)/python -m genlab.train gan --preset mnist-cgan
+	$(BIN)/python -m genlab.train vae --preset mnist-vae
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

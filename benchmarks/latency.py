@@ -1,4 +1,4 @@
-"""Slider latency of the GAN tab: server compute per /sample call, and the client round trip.
+"""Slider latency of the GAN and VAE tabs: server compute per call, and the client round trip.
 
     python benchmarks/latency.py [--calls 200]
 
@@ -24,6 +24,7 @@ import torch  # noqa: E402
 from genlab.testing import launched_app  # noqa: E402
 from genlab.train.report import machine  # noqa: E402
 from genlab.ui.gan_tab import N_DIRECTIONS, generator, sample_gan  # noqa: E402
+from genlab.ui.vae_tab import EXAMPLES, interpolate, vae_model  # noqa: E402
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -63,7 +64,19 @@ def main() -> None:
         report(f"server compute, grid {n} ({img.size[0]} px)", compute)
         report(f"server compute + PNG encode, grid {n}", encode)
 
-    from gradio_client import Client
+    # VAE tab: the t slider re-encodes both endpoint images and decodes z(t) on every event.
+    vae_model("mnist-vae")
+    a, b = str(EXAMPLES[1]), str(EXAMPLES[7])
+    for mode in ("spherical", "linear"):
+        compute = []
+        for i in range(args.calls + 10):
+            t0 = time.perf_counter()
+            interpolate(a, b, round(rng.random(), 2), mode, "mnist-vae").save(io.BytesIO(), format="png")
+            if i >= 10:
+                compute.append((time.perf_counter() - t0) * 1e3)
+        report(f"VAE /interpolate compute + PNG encode, {mode}", compute)
+
+    from gradio_client import Client, handle_file
 
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, launched_app(Path(tmp) / "app.log") as (url, _):
@@ -81,6 +94,14 @@ def main() -> None:
                 if i >= 5:
                     rtt.append((time.perf_counter() - t0) * 1e3)
             report(f"gradio_client round trip, grid {n}", rtt)
+        rtt = []
+        for i in range(min(args.calls, 100) + 5):
+            t0 = time.perf_counter()
+            client.predict(handle_file(a), handle_file(b), round(rng.random(), 2), "spherical", "mnist-vae",
+                           api_name="/interpolate")
+            if i >= 5:
+                rtt.append((time.perf_counter() - t0) * 1e3)
+        report("gradio_client round trip, VAE /interpolate", rtt)
 
 
 if __name__ == "__main__":

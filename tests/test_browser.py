@@ -1,6 +1,7 @@
 """The real page in headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -56,3 +57,41 @@ def test_random_seed_button_changes_the_image(page):
     expect(page.locator("#gan-seed input")).not_to_have_value(seed_before, timeout=10_000)
     expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=30_000)
     assert not page.errors, page.errors
+
+
+def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw
+
+    page.get_by_role("tab", name="VAE interpolation").click()
+    # two user images, dark on light as people draw them: a '0' and a '1'
+    for name, shape in (("zero.png", "ellipse"), ("one.png", "line")):
+        img = Image.new("RGB", (300, 300), "white")
+        d = ImageDraw.Draw(img)
+        if shape == "ellipse":
+            d.ellipse((90, 40, 210, 260), outline="black", width=22)
+        else:
+            d.line((150, 40, 150, 260), fill="black", width=22)
+        img.save(tmp_path / name)
+    for which, name in (("A", "zero.png"), ("B", "one.png")):
+        page.locator(f"#vae-{which} input[type=file]").set_input_files(str(Path(tmp_path / name)))
+    expect(page.locator("#vae-A img")).to_have_attribute("src", re.compile("zero"), timeout=30_000)
+    expect(page.locator("#vae-B img")).to_have_attribute("src", re.compile("one"), timeout=30_000)
+    current = page.locator("#vae-current img")
+    expect(current).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)  # let the upload-triggered renders settle
+    before = current.get_attribute("src")
+    slider = page.locator("#vae-t input[type=range]")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=5)
+    page.mouse.up()
+    expect(current).not_to_have_attribute("src", before, timeout=30_000)
+    assert float(page.locator("#vae-t input[type=number]").input_value()) > 0.8
+    expect(page.locator("#vae-traversal img")).to_be_visible(timeout=30_000)
+    page.screenshot(path=os.environ.get("GENLAB_SCREENSHOT_VAE", str(tmp_path / "vae_tab.png")), full_page=True)
+    assert not page.errors, page.errors
+

@@ -34,3 +34,13 @@ def test_user_image_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         image_folder(tmp_path / "missing")
 
+
+
+def test_app_examples_are_the_exported_held_out_digits(tmp_path):
+    from pathlib import Path
+
+    from genlab.data import export_examples
+
+    shipped = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
+    for path in export_examples(tmp_path):
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(shipped / path.name))), path.name

@@ -26,3 +26,11 @@ def test_client_snippet_runs(app_url):
     ns = {}
     exec(SNIPPETS[1].replace("http://127.0.0.1:7860/", app_url), ns)
     assert Path(ns["png_path"]).stat().st_size > 0
+
+
+def test_vae_client_snippet_runs(app_url, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the snippet uses repo-relative example paths
+    ns = {}
+    exec(SNIPPETS[2].replace("http://127.0.0.1:7860/", app_url), ns)
+    assert Path(ns["middle"]).stat().st_size > 0 and Path(ns["gif"]).suffix == ".gif"
+

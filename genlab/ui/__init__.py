@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import gan_tab
+from . import gan_tab, vae_tab
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
-CSS = "#gan-output img { image-rendering: pixelated; }"
+CSS = "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img { image-rendering: pixelated; }"
 
 
 def build_app() -> gr.Blocks:
@@ -17,7 +17,14 @@ def build_app() -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\nSample, steer and inspect generative models on your CPU, in the browser.")
         with gr.Tabs():
             with gr.Tab("GAN sampling", id="gan"):
-                fn, inputs, output = gan_tab.render()
-        demo.load(fn, inputs=inputs, outputs=output, show_progress="hidden", api_visibility="private")
+                gan_fn, gan_inputs, gan_output = gan_tab.render()
+            with gr.Tab("VAE interpolation", id="vae"):
+                explore_fn, explore_inputs, explore_outputs, interp_fn, interp_output = vae_tab.render()
+        # Render every tab's initial state once the page has loaded.
+        demo.load(gan_fn, inputs=gan_inputs, outputs=gan_output, show_progress="hidden", api_visibility="private")
+        demo.load(interp_fn, inputs=explore_inputs[:4] + explore_inputs[-1:], outputs=interp_output,
+                  show_progress="hidden", api_visibility="private")
+        demo.load(explore_fn, inputs=explore_inputs, outputs=explore_outputs, show_progress="hidden",
+                  api_visibility="private")
     demo.queue(max_size=64)
     return demo

@@ -1,0 +1,166 @@
+"""VAE tab: encode two digits, slide between them, export the path, traverse dimensions."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from ..errors import GenlabError
+from ..hub import load, shipped_names
+from ..images import to_pil_grid
+from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
+
+EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
+DISPLAY = 224  # px for single digits (8x nearest upscale)
+
+
+@lru_cache(maxsize=4)
+def vae_model(name: str):
+    return load(name, model_type="vae")
+
+
+def _encode(name: str, image, which: str):
+    if image is None:
+        raise gr.Error(f"Image {which} is missing: upload or draw a digit, pick an example, or press 'Random'.")
+    try:
+        vae = vae_model(name)
+        z, x = encode(vae, image)
+    except GenlabError as e:
+        raise gr.Error(f"Image {which}: {e}") from None
+    return vae, z, x
+
+
+def _check(t, mode: str):
+    if mode not in MODES:
+        raise gr.Error(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if t is None or not 0 <= float(t) <= 1:
+        raise gr.Error(f"t must be between 0 and 1, got {t!r}")
+
+
+def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str = "mnist-vae") -> Image.Image:
+    """The /interpolate endpoint: two images + t + mode -> the decoded image at t (PNG)."""
+    _check(t, mode)
+    vae, za, _ = _encode(model, image_a, "A")
+    _, zb, _ = _encode(model, image_b, "B")
+    return to_pil_grid(decode(vae, interpolate_latent(za, zb, float(t), mode)), display_size=DISPLAY)
+
+
+def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae") -> str:
+    """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file."""
+    _check(0.0, mode)
+    if frames is None or not 2 <= int(frames) <= 64 or int(frames) != frames:
+        raise gr.Error(f"frames must be a whole number from 2 to 64, got {frames!r}")
+    vae, za, _ = _encode(model, image_a, "A")
+    _, zb, _ = _encode(model, image_b, "B")
+    from ..images import save_gif
+
+    imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, int(frames), mode)]
+    out = Path(tempfile.mkdtemp(prefix="genlab-")) / "interpolation.gif"
+    return str(save_gif(imgs, out))
+
+
+def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
+    """Everything the tab shows for the current inputs (private UI event)."""
+    _check(t, mode)
+    vae, za, xa = _encode(model, image_a, "A")
+    _, zb, xb = _encode(model, image_b, "B")
+    z = interpolate_latent(za, zb, float(t), mode)
+    big = lambda x: to_pil_grid(x, display_size=112)  # noqa: E731
+    strip = to_pil_grid(path(vae, za, zb, int(frames), mode), nrow=int(frames), display_size=112 * int(frames))
+    grid, ranking = traversal(vae, z)
+    table = "| row | latent dim | avg KL (nats) |\n|---|---|---|\n" + "\n".join(
+        f"| {r + 1} | z{d} | {kl:.2f} |" for r, (d, kl) in enumerate(ranking)
+    )
+    return (big(xa), big(decode(vae, za)), big(xb), big(decode(vae, zb)), strip,
+            to_pil_grid(grid, nrow=7, display_size=7 * 56), table)
+
+
+def random_digit(seed: float, model: str) -> str:
+    """A prior sample decoded to a PNG file, usable as an endpoint like any upload."""
+    vae = vae_model(model)
+    img = to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
+    out = Path(tempfile.mkdtemp(prefix="genlab-")) / f"prior_{int(seed)}.png"
+    img.save(out)
+    return str(out)
+
+
+def sketch_to_file(sketch) -> str | None:
+    """A Sketchpad drawing (dark strokes, transparent background) -> PNG file for the endpoint."""
+    if not sketch or sketch.get("composite") is None:
+        return None
+    comp = np.asarray(sketch["composite"])
+    if comp.ndim == 3 and comp.shape[2] == 4 and comp[..., 3].max() == 0:
+        return None  # nothing drawn yet
+    out = Path(tempfile.mkdtemp(prefix="genlab-")) / "drawing.png"
+    Image.fromarray(comp).save(out)
+    return str(out)
+
+
+def _endpoint_column(which: str, default: int):
+    with gr.Column(min_width=260):
+        image = gr.Image(EXAMPLES[default] if EXAMPLES else None, type="filepath", image_mode=None,
+                         label=f"Image {which}", sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
+        with gr.Accordion(f"Draw {which}", open=False):
+            sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label=f"Draw {which} (dark on light)",
+                                  brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"))
+        with gr.Row():
+            seed = gr.Number(default, label="prior seed", precision=0, minimum=0, scale=1)
+            rand = gr.Button("Random from prior", size="sm", scale=1)
+        if EXAMPLES:
+            gr.Examples([[str(p)] for p in EXAMPLES], inputs=image, label=f"Held-out digits for {which}",
+                        examples_per_page=10)
+    return image, sketch, seed, rand
+
+
+def render():
+    """Lay out the tab inside the current gr.Blocks and wire its events."""
+    gr.Markdown("Encode two digits with a VAE, slide between them in latent space, and see what each "
+                "latent dimension controls. Uploads are preprocessed the way MNIST was made (grey, light on "
+                "dark, cropped, 20x20 box, centred by mass).")
+    with gr.Row():
+        model = gr.Dropdown(shipped_names("vae"), value=shipped_names("vae")[0], label="Model", scale=1)
+        mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", scale=1)
+        frames = gr.Slider(3, 16, value=8, step=1, label="Frames in the strip / GIF", scale=2)
+    with gr.Row():
+        image_a, sketch_a, seed_a, rand_a = _endpoint_column("A", 1)
+        with gr.Column(min_width=260):
+            t = gr.Slider(0, 1, value=0.5, step=0.01, label="t (0 = A, 1 = B)", elem_id="vae-t")
+            current = gr.Image(label="Decoded at t", type="pil", format="png", interactive=False, height=224,
+                               elem_id="vae-current", buttons=["download"])
+        image_b, sketch_b, seed_b, rand_b = _endpoint_column("B", 7)
+    with gr.Row():
+        prep_a = gr.Image(label="A as the model sees it", interactive=False, height=112, type="pil", format="png")
+        rec_a = gr.Image(label="A reconstructed", interactive=False, height=112, type="pil", format="png")
+        prep_b = gr.Image(label="B as the model sees it", interactive=False, height=112, type="pil", format="png")
+        rec_b = gr.Image(label="B reconstructed", interactive=False, height=112, type="pil", format="png")
+    strip = gr.Image(label="Path A -> B", interactive=False, type="pil", format="png", elem_id="vae-strip")
+    with gr.Row():
+        make_gif = gr.Button("Make GIF (there and back)")
+        gif = gr.File(label="GIF", elem_id="vae-gif")
+    with gr.Row():
+        grid = gr.Image(label="Traversal at t: each row moves one dimension from -3 to +3", interactive=False,
+                        type="pil", format="png", elem_id="vae-traversal")
+        kl = gr.Markdown()
+
+    inputs = [image_a, image_b, t, mode]
+    gr.on([t.change, mode.change, image_a.change, image_b.change, model.change], interpolate,
+          inputs=[*inputs, model], outputs=current, trigger_mode="always_last", show_progress="hidden",
+          api_name="interpolate", concurrency_id="gpu-light", concurrency_limit=1)
+    gr.on([t.release, mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
+          inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
+          trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+          concurrency_id="gpu-light", concurrency_limit=1)
+    make_gif.click(interpolation_gif, inputs=[image_a, image_b, frames, mode, model], outputs=gif,
+                   api_name="interpolation_gif")
+    for sketch, image in ((sketch_a, image_a), (sketch_b, image_b)):
+        sketch.change(sketch_to_file, inputs=sketch, outputs=image, trigger_mode="always_last",
+                      show_progress="hidden", api_visibility="private")
+    for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
+        rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
+            random_digit, inputs=[seed, model], outputs=image, api_visibility="private")
+    return explore, [*inputs, frames, model], [prep_a, rec_a, prep_b, rec_b, strip, grid, kl], interpolate, current
