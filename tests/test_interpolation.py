@@ -28,3 +28,22 @@ def test_path_and_traversal_shapes_and_order():
     grid, ranking = traversal(vae, torch.zeros(6), rows=3, steps=7)
     assert grid.shape == (21, 1, 28, 28) and [d for d, _ in ranking] == [1, 3, 5]
     assert not torch.allclose(grid[0], grid[6])  # the row varies
+
+
+def test_sketchpad_drawing_becomes_an_endpoint():
+    """The Sketchpad's composite (black strokes on transparent RGBA) feeds the VAE like an upload."""
+    import numpy as np
+
+    import genlab
+    from genlab.interpolation import encode
+    from genlab.ui.vae_tab import sketch_to_file
+
+    assert sketch_to_file(None) is None
+    empty = np.zeros((280, 280, 4), np.uint8)
+    assert sketch_to_file({"composite": empty, "layers": [], "background": None}) is None
+    drawn = empty.copy()
+    drawn[60:220, 130:150] = (0, 0, 0, 255)  # a '1'
+    path = sketch_to_file({"composite": drawn, "layers": [], "background": None})
+    z, x = encode(genlab.load("mnist-vae", device=None), path)
+    assert z.shape == (16,) and x.shape == (1, 1, 28, 28)
+    assert x[0, 0, :, 13:15].max() > 0.9  # the stroke is white, centred
