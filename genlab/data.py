@@ -60,6 +60,19 @@ def digits(split: str = "train") -> TensorDataset:
     return TensorDataset(to_model_range(images[idx]), torch.as_tensor(labels[idx]))
 
 
+def paired_digits(task: str, split: str = "train", seed: int = 0, variants: int = 1) -> TensorDataset:
+    """(input, target, label) triples for a translation task, deterministic under ``seed``.
+
+    variants: inputs per digit (different jitter) for the randomised sketch task.
+    """
+    from .translation import make_input
+
+    images, labels = digits(split).tensors
+    rng = np.random.default_rng(seed)
+    xs = torch.cat([make_input(task, images, rng) for _ in range(variants)])
+    return TensorDataset(xs, images.repeat(variants, 1, 1, 1), labels.repeat(variants))
+
+
 def image_folder(root: str | Path, size: int = 28) -> TensorDataset:
     """A user folder in ImageFolder layout (root/<class>/<image>) as 28x28 grayscale digits.
 

@@ -22,7 +22,7 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
-from .models import ConvVAE, DigitClassifier, Discriminator, Generator
+from .models import ConvVAE, DigitClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
 from .models.base import HubModel
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
@@ -31,6 +31,8 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "gan-discriminator": Discriminator,
     "classifier": DigitClassifier,
     "vae": ConvVAE,
+    "pix2pix": UNetGenerator,
+    "pix2pix-discriminator": PatchDiscriminator,
 }
 
 # Checkpoints shipped in checkpoints/<name>/, name -> model_type. A name is only ever a key
@@ -40,6 +42,8 @@ SHIPPED: dict[str, str] = {
     "mnist-cgan": "gan",  # conditional DCGAN + DiffAugment on the 4,500 training digits
     "mnist-classifier": "classifier",  # feature net for FID/KID and class accuracy
     "mnist-vae": "vae",  # convolutional VAE, 16-d latent, for interpolation and traversal
+    "mnist-sketch2digit": "pix2pix",  # thin mouse-like strokes -> realistic digit
+    "mnist-superres": "pix2pix",  # 4x super-resolution, 7x7 -> 28x28
 }
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}

@@ -81,3 +81,22 @@ def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Te
     fake, labels = generate(g, n, seed)
     cpu_classifier = classifier.cpu()
     return {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n}
+
+
+@torch.no_grad()
+def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, classifier: DigitClassifier) -> dict:
+    """Paired metrics for translations (B, 1, 28, 28) in [-1, 1] against their targets.
+
+    L1, PSNR and SSIM on [0, 1] intensities; FID/KID against the targets; class accuracy of
+    the outputs (does the translation keep the digit's identity?).
+    """
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    a, b = (outputs.clamp(-1, 1) + 1) / 2, (targets + 1) / 2
+    return {
+        "l1": (a - b).abs().mean().item(),
+        "psnr": peak_signal_noise_ratio(a, b, data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)).item(),
+        "ssim": structural_similarity_index_measure(a, b, data_range=1.0).item(),
+        "accuracy": accuracy(classifier, outputs.clamp(-1, 1), labels),
+        **fid_kid(targets, outputs.clamp(-1, 1), classifier),
+    }

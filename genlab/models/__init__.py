@@ -2,6 +2,9 @@
 
 from .classifier import DigitClassifier
 from .gan import Discriminator, Generator
+from .pix2pix import PatchDiscriminator, UNetGenerator
 from .vae import ConvVAE
 
-__all__ = ["ConvVAE", "DigitClassifier", "Discriminator", "Generator"]
+__all__ = [
+    "ConvVAE", "DigitClassifier", "Discriminator", "Generator", "PatchDiscriminator", "UNetGenerator",
+]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m genlab.train {gan,vae,classifier} --preset NAME [--field value ...]``.
+"""Command line: ``python -m genlab.train {gan,vae,pix2pix,classifier} --preset NAME [--field value ...]``.
 
 Every field of the family's config dataclass is a flag (``--steps 100``, ``--diffaugment ""``),
 so the preset is the documented starting point and the command line says what changed.
@@ -15,6 +15,8 @@ from .classifier import train_classifier
 from .gan import PRESETS as GAN_PRESETS
 from .gan import train_gan
 from .report import command_line
+from .pix2pix import PRESETS as PIX2PIX_PRESETS
+from .pix2pix import train_pix2pix
 from .vae import PRESETS as VAE_PRESETS
 from .vae import train_vae
 
@@ -22,6 +24,7 @@ FAMILIES = {
     "gan": (GAN_PRESETS, train_gan),
     "classifier": (CLASSIFIER_PRESETS, train_classifier),
     "vae": (VAE_PRESETS, train_vae),
+    "pix2pix": (PIX2PIX_PRESETS, train_pix2pix),
 }
 
 
