@@ -17,10 +17,12 @@ bench: $(VENV)/.dev ## print latency and training-throughput figures (run alone)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/train_throughput.py
 
-train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 25 minutes)
+train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 40 minutes)
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
 	$(BIN)/python -m genlab.train gan --preset mnist-cgan
 	$(BIN)/python -m genlab.train vae --preset mnist-vae
+	$(BIN)/python -m genlab.train pix2pix --preset mnist-sketch2digit
+	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""Slider latency of the GAN and VAE tabs: server compute per call, and the client round trip.
+"""Per-event latency of every tab: server compute per call, and the client round trip.
 
     python benchmarks/latency.py [--calls 200]
 
@@ -24,6 +24,7 @@ import torch  # noqa: E402
 from genlab.testing import launched_app  # noqa: E402
 from genlab.train.report import machine  # noqa: E402
 from genlab.ui.gan_tab import N_DIRECTIONS, generator, sample_gan  # noqa: E402
+from genlab.ui.translate_tab import translate_image, translator  # noqa: E402
 from genlab.ui.vae_tab import EXAMPLES, interpolate, vae_model  # noqa: E402
 
 
@@ -76,6 +77,19 @@ def main() -> None:
                 compute.append((time.perf_counter() - t0) * 1e3)
         report(f"VAE /interpolate compute + PNG encode, {mode}", compute)
 
+    # Translation tab: each drawing change preprocesses the image and samples k outputs.
+    for task in ("sketch2digit", "superres"):
+        translator(task)
+        for k in (1, 4):
+            compute = []
+            for i in range(args.calls + 10):
+                t0 = time.perf_counter()
+                seen, out = translate_image(str(EXAMPLES[7]), task, k, i)
+                out.save(io.BytesIO(), format="png")
+                if i >= 10:
+                    compute.append((time.perf_counter() - t0) * 1e3)
+            report(f"/translate compute + PNG, {task}, k={k}", compute)
+
     from gradio_client import Client, handle_file
 
     t_start = time.perf_counter()
@@ -102,6 +116,13 @@ def main() -> None:
             if i >= 5:
                 rtt.append((time.perf_counter() - t0) * 1e3)
         report("gradio_client round trip, VAE /interpolate", rtt)
+        rtt = []
+        for i in range(min(args.calls, 100) + 5):
+            t0 = time.perf_counter()
+            client.predict(handle_file(a), "sketch2digit", 4, i, api_name="/translate")
+            if i >= 5:
+                rtt.append((time.perf_counter() - t0) * 1e3)
+        report("gradio_client round trip, /translate k=4", rtt)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,21 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
     page.screenshot(path=os.environ.get("GENLAB_SCREENSHOT_VAE", str(tmp_path / "vae_tab.png")), full_page=True)
     assert not page.errors, page.errors
 
+
+def test_translation_tab_draw_strokes_with_the_mouse(page):
+    page.get_by_role("tab", name="Translation (pix2pix)").click()
+    page.locator("#tr-sketch").get_by_role("button", name="Brush").click()  # Gradio's sketchpad starts with no tool
+    canvas = page.locator("#tr-sketch canvas").first
+    expect(canvas).to_be_visible(timeout=30_000)
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the drawing area is centred
+    # a '7': top bar, then the diagonal
+    page.mouse.move(cx - 60, cy - 80)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy - 80, steps=10)
+    page.mouse.move(cx - 10, cy + 90, steps=10)
+    page.mouse.up()
+    expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+    expect(page.locator("#tr-seen img")).to_be_visible(timeout=10_000)
+    assert not page.errors, page.errors
+

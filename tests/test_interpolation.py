@@ -36,7 +36,7 @@ def test_sketchpad_drawing_becomes_an_endpoint():
 
     import genlab
     from genlab.interpolation import encode
-    from genlab.ui.vae_tab import sketch_to_file
+    from genlab.ui.common import sketch_to_file
 
     assert sketch_to_file(None) is None
     empty = np.zeros((280, 280, 4), np.uint8)

@@ -34,3 +34,10 @@ def test_vae_client_snippet_runs(app_url, monkeypatch):
     exec(SNIPPETS[2].replace("http://127.0.0.1:7860/", app_url), ns)
     assert Path(ns["middle"]).stat().st_size > 0 and Path(ns["gif"]).suffix == ".gif"
 
+
+def test_translate_client_snippet_runs(app_url, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    ns = {}
+    exec(SNIPPETS[3].replace("http://127.0.0.1:7860/", app_url), ns)
+    assert Path(ns["seen"]).stat().st_size > 0 and Path(ns["outputs"]).stat().st_size > 0
+

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import gan_tab, vae_tab
+from . import gan_tab, translate_tab, vae_tab
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
-CSS = "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img { image-rendering: pixelated; }"
+CSS = (
+    "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img, #tr-seen img, #tr-output img "
+    "{ image-rendering: pixelated; }"
+)
 
 
 def build_app() -> gr.Blocks:
@@ -20,6 +23,8 @@ def build_app() -> gr.Blocks:
                 gan_fn, gan_inputs, gan_output = gan_tab.render()
             with gr.Tab("VAE interpolation", id="vae"):
                 explore_fn, explore_inputs, explore_outputs, interp_fn, interp_output = vae_tab.render()
+            with gr.Tab("Translation (pix2pix)", id="translate"):
+                translate_tab.render()
         # Render every tab's initial state once the page has loaded.
         demo.load(gan_fn, inputs=gan_inputs, outputs=gan_output, show_progress="hidden", api_visibility="private")
         demo.load(interp_fn, inputs=explore_inputs[:4] + explore_inputs[-1:], outputs=interp_output,

@@ -14,6 +14,7 @@ from ..errors import GenlabError
 from ..hub import load, shipped_names
 from ..images import to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
+from .common import sketch_to_file
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
 DISPLAY = 224  # px for single digits (8x nearest upscale)
@@ -86,18 +87,6 @@ def random_digit(seed: float, model: str) -> str:
     img = to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
     out = Path(tempfile.mkdtemp(prefix="genlab-")) / f"prior_{int(seed)}.png"
     img.save(out)
-    return str(out)
-
-
-def sketch_to_file(sketch) -> str | None:
-    """A Sketchpad drawing (dark strokes, transparent background) -> PNG file for the endpoint."""
-    if not sketch or sketch.get("composite") is None:
-        return None
-    comp = np.asarray(sketch["composite"])
-    if comp.ndim == 3 and comp.shape[2] == 4 and comp[..., 3].max() == 0:
-        return None  # nothing drawn yet
-    out = Path(tempfile.mkdtemp(prefix="genlab-")) / "drawing.png"
-    Image.fromarray(comp).save(out)
     return str(out)
 
 
