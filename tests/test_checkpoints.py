@@ -51,3 +51,21 @@ def test_vae_held_out_elbo_and_reconstructions_keep_the_digit():
     with torch.no_grad():
         recon = vae.decode(vae.encode(x)[0])
     assert accuracy(genlab.load("mnist-classifier", device="cpu"), recon, y) >= 0.9
+
+
+def test_pix2pix_beats_its_baselines_and_keeps_the_digit():
+    import torch
+
+    from genlab.data import paired_digits
+    from genlab.metrics import image_quality
+
+    classifier = genlab.load("mnist-classifier", device="cpu")
+    for name, task in (("mnist-sketch2digit", "sketch2digit"), ("mnist-superres", "superres")):
+        g = genlab.load(name, device="cpu")
+        x, y, labels = paired_digits(task, "eval", seed=1).tensors
+        torch.manual_seed(0)
+        with torch.no_grad():
+            out = g(x)
+        model, baseline = image_quality(out, y, labels, classifier), image_quality(x, y, labels, classifier)
+        assert model["l1"] < baseline["l1"] and model["ssim"] > baseline["ssim"], name
+        assert model["fid"] < baseline["fid"] / 5 and model["accuracy"] >= 0.9, name
