@@ -7,7 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 from PIL import Image
 
 from ..errors import GenlabError
