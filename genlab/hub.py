@@ -69,7 +69,7 @@ def resolve(name: str) -> Path:
     name = str(name).strip()
     if name in SHIPPED:
         return CHECKPOINTS_DIR / name
-    if ".." in Path(name).parts or ".." in name.split("/"):
+    if ".." in Path(name).parts:
         raise UnknownModelError(f"Model names and paths may not contain '..' (got {name!r}); give an absolute folder path.")
     if name and Path(name).expanduser().is_dir():
         return Path(name).expanduser()

@@ -36,14 +36,14 @@ def test_sketchpad_drawing_becomes_an_endpoint():
 
     import genlab
     from genlab.interpolation import encode
-    from genlab.ui.common import sketch_to_file
+    from genlab.ui.common import sketch_to_image
 
-    assert sketch_to_file(None) is None
+    assert sketch_to_image(None) is None
     empty = np.zeros((280, 280, 4), np.uint8)
-    assert sketch_to_file({"composite": empty, "layers": [], "background": None}) is None
+    assert sketch_to_image({"composite": empty, "layers": [], "background": None}) is None
     drawn = empty.copy()
     drawn[60:220, 130:150] = (0, 0, 0, 255)  # a '1'
-    path = sketch_to_file({"composite": drawn, "layers": [], "background": None})
-    z, x = encode(genlab.load("mnist-vae", device=None), path)
+    drawing = sketch_to_image({"composite": drawn, "layers": [], "background": None})
+    z, x = encode(genlab.load("mnist-vae", device=None), drawing)
     assert z.shape == (16,) and x.shape == (1, 1, 28, 28)
     assert x[0, 0, :, 13:15].max() > 0.9  # the stroke is white, centred

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
-from PIL import Image
+
+from ..hub import load
 
 
-def sketch_to_file(sketch) -> str | None:
-    """A Sketchpad drawing (dark strokes, transparent background) -> PNG file for the endpoint."""
+@lru_cache(maxsize=8)
+def cached_model(name: str, model_type: str):
+    """Load a checkpoint once per (name, family) for the server's lifetime (CPU/GPU as available)."""
+    return load(name, model_type=model_type)
+
+
+def sketch_to_image(sketch) -> np.ndarray | None:
+    """A Sketchpad value -> its composite (H, W, 4) array, or None while nothing is drawn.
+
+    Returned into a gr.Image(type="filepath", format="png"), Gradio writes it to its own cache
+    as a lossless PNG, so the drawing becomes an input like any upload.
+    """
     if not sketch or sketch.get("composite") is None:
         return None
     comp = np.asarray(sketch["composite"])
     if comp.ndim == 3 and comp.shape[2] == 4 and comp[..., 3].max() == 0:
-        return None  # nothing drawn yet
-    out = Path(tempfile.mkdtemp(prefix="genlab-")) / "drawing.png"
-    Image.fromarray(comp).save(out)
-    return str(out)
+        return None  # empty, fully transparent canvas
+    return comp

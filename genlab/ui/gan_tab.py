@@ -7,8 +7,9 @@ from functools import lru_cache
 
 import gradio as gr
 
-from ..hub import GenlabError, load, shipped_names
+from ..hub import GenlabError, shipped_names
 from ..sampling import DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, sample_image, sefa_directions
+from .common import cached_model
 
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token
@@ -18,7 +19,7 @@ CLASSES = ["any", "unconditional", *map(str, range(10))]
 @lru_cache(maxsize=8)
 def generator(name: str):
     """Load a GAN once per name, with its SeFa directions: (model, (k, latent_dim))."""
-    g = load(name, model_type="gan")
+    g = cached_model(name, "gan")
     return g, sefa_directions(g, N_DIRECTIONS)[0]
 
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import gradio as gr
 
 from ..errors import GenlabError
-from ..hub import load
 from ..images import to_pil_grid
 from ..translation import TASKS, model_input, translate
-from .common import sketch_to_file
+from .common import cached_model, sketch_to_image
 
 TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
 
 
-@lru_cache(maxsize=4)
 def translator(task: str):
-    return load(TASKS[task], model_type="pix2pix")
+    return cached_model(TASKS[task], "pix2pix")
 
 
 def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0):
@@ -48,7 +44,8 @@ def render():
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")
-            image = gr.Image(type="filepath", image_mode=None, label="…or upload (the drawing lands here too)",
+            image = gr.Image(type="filepath", image_mode=None, format="png",
+                             label="…or upload (the drawing lands here too)",
                              sources=["upload", "clipboard"], height=200, elem_id="tr-input")
             with gr.Row():
                 k = gr.Slider(1, 8, value=4, step=1, label="Samples")
@@ -58,7 +55,7 @@ def render():
                             height=200, elem_id="tr-seen")
             outputs = gr.Image(label="Outputs", type="pil", format="png", interactive=False, buttons=["download"],
                                elem_id="tr-output")
-    sketch.change(sketch_to_file, inputs=sketch, outputs=image, trigger_mode="always_last", show_progress="hidden",
+    sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last", show_progress="hidden",
                   api_visibility="private")
     gr.on([image.change, task.change, k.change, seed.change], translate_image, inputs=[image, task, k, seed],
           outputs=[seen, outputs], trigger_mode="always_last", show_progress="hidden", api_name="translate",

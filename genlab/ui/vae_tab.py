@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -10,34 +12,49 @@ import gradio as gr
 from PIL import Image
 
 from ..errors import GenlabError
-from ..hub import load, shipped_names
-from ..images import to_pil_grid
+from ..hub import shipped_names
+from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import sketch_to_file
+from .common import cached_model, sketch_to_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
 DISPLAY = 224  # px for single digits (8x nearest upscale)
 
 
-@lru_cache(maxsize=4)
+GIF_DIR = Path(tempfile.mkdtemp(prefix="genlab-gifs-"))  # one folder per server; files named by content
+
+
 def vae_model(name: str):
-    return load(name, model_type="vae")
+    return cached_model(name, "vae")
+
+
+@lru_cache(maxsize=64)
+def _encoded(name: str, image: str, mtime_ns: int, size: int):
+    """(z, model input) for an endpoint file, keyed by path and stat so an edited file is
+    re-read: dragging t re-uses both encodings instead of re-reading and re-encoding files."""
+    return encode(vae_model(name), image)
 
 
 def _encode(name: str, image, which: str):
     if image is None:
         raise gr.Error(f"Image {which} is missing: upload or draw a digit, pick an example, or press 'Random'.")
     try:
-        vae = vae_model(name)
-        z, x = encode(vae, image)
+        st = os.stat(image)
+        z, x = _encoded(name, str(image), st.st_mtime_ns, st.st_size)
+    except OSError:
+        raise gr.Error(f"Image {which} could not be read: upload it again.") from None
     except GenlabError as e:
         raise gr.Error(f"Image {which}: {e}") from None
-    return vae, z, x
+    return vae_model(name), z, x
+
+
+def _check_mode(mode: str):
+    if mode not in MODES:
+        raise gr.Error(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def _check(t, mode: str):
-    if mode not in MODES:
-        raise gr.Error(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    _check_mode(mode)
     if t is None or not 0 <= float(t) <= 1:
         raise gr.Error(f"t must be between 0 and 1, got {t!r}")
 
@@ -52,16 +69,15 @@ def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str 
 
 def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae") -> str:
     """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file."""
-    _check(0.0, mode)
+    _check_mode(mode)
     if frames is None or not 2 <= int(frames) <= 64 or int(frames) != frames:
         raise gr.Error(f"frames must be a whole number from 2 to 64, got {frames!r}")
     vae, za, _ = _encode(model, image_a, "A")
     _, zb, _ = _encode(model, image_b, "B")
-    from ..images import save_gif
-
     imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, int(frames), mode)]
-    out = Path(tempfile.mkdtemp(prefix="genlab-")) / "interpolation.gif"
-    return str(save_gif(imgs, out))
+    key = hashlib.sha1(b"".join(img.tobytes() for img in imgs)).hexdigest()[:16]  # same path, same file
+    out = GIF_DIR / f"interpolation_{key}.gif"
+    return str(out if out.exists() else save_gif(imgs, out))
 
 
 def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
@@ -80,18 +96,15 @@ def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
             to_pil_grid(grid, nrow=7, display_size=7 * 56), table)
 
 
-def random_digit(seed: float, model: str) -> str:
-    """A prior sample decoded to a PNG file, usable as an endpoint like any upload."""
+def random_digit(seed: float, model: str) -> Image.Image:
+    """A prior sample, decoded; Gradio stores it as a PNG endpoint like any upload."""
     vae = vae_model(model)
-    img = to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
-    out = Path(tempfile.mkdtemp(prefix="genlab-")) / f"prior_{int(seed)}.png"
-    img.save(out)
-    return str(out)
+    return to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
 
 
 def _endpoint_column(which: str, default: int):
     with gr.Column(min_width=260):
-        image = gr.Image(EXAMPLES[default] if EXAMPLES else None, type="filepath", image_mode=None,
+        image = gr.Image(EXAMPLES[default] if EXAMPLES else None, type="filepath", image_mode=None, format="png",
                          label=f"Image {which}", sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
         with gr.Accordion(f"Draw {which}", open=False):
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label=f"Draw {which} (dark on light)",
@@ -146,7 +159,7 @@ def render():
     make_gif.click(interpolation_gif, inputs=[image_a, image_b, frames, mode, model], outputs=gif,
                    api_name="interpolation_gif")
     for sketch, image in ((sketch_a, image_a), (sketch_b, image_b)):
-        sketch.change(sketch_to_file, inputs=sketch, outputs=image, trigger_mode="always_last",
+        sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last",
                       show_progress="hidden", api_visibility="private")
     for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
