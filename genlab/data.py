@@ -92,8 +92,12 @@ def image_folder(root: str | Path, size: int = 28) -> TensorDataset:
     return TensorDataset(xs, torch.as_tensor(folder.targets))
 
 
-def export_examples(folder: str | Path, per_class: int = 1) -> list[Path]:
-    """Write the first ``per_class`` held-out digits of each class as 28x28 PNGs (the app's examples)."""
+def export_examples(folder: str | Path, per_class: int = 1, large: tuple[int, ...] = (2, 7)) -> list[Path]:
+    """Write the first ``per_class`` held-out digits of each class as 28x28 PNGs (the app's examples).
+
+    Digits of the classes in ``large`` are also written 8x larger (224x224, nearest), dark on
+    light, as ``repair_digit_<class>.png``: big enough to paint a mask on in the repair tab.
+    """
     from PIL import Image
 
     folder = Path(folder)
@@ -106,6 +110,10 @@ def export_examples(folder: str | Path, per_class: int = 1) -> list[Path]:
             path = folder / (f"digit_{cls}.png" if per_class == 1 else f"digit_{cls}_{k}.png")
             Image.fromarray(images[i]).save(path)
             written.append(path)
+            if k == 0 and cls in large:
+                big = folder / f"repair_digit_{cls}.png"
+                Image.fromarray(255 - images[i]).resize((224, 224), Image.NEAREST).save(big)
+                written.append(big)
     return written
 
 

@@ -3,6 +3,8 @@
 Prints class-consistency accuracy, FID and KID against the 500 held-out digits (features from
 the shipped ``mnist-classifier``), and the real-vs-real floor (4,500 train vs held-out 500).
 ``python -m genlab.eval classifier NAME`` prints held-out accuracy.
+``python -m genlab.eval inpaint`` scores every repair method inside synthetic masks (PSNR/SSIM).
+``python -m genlab.eval augment`` measures what generated digits add to a small classifier.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import time
 from functools import lru_cache
+from pathlib import Path
 
 from .data import digits
 from .hub import load
@@ -48,9 +51,47 @@ def main(argv: list[str] | None = None) -> None:
                    help="rewrite the model folder's README.md from RUN_DIR/training_state.json and these metrics")
     c = sub.add_parser("classifier", help="held-out accuracy of a digit classifier")
     c.add_argument("model", nargs="?", default="mnist-classifier")
+    i = sub.add_parser("inpaint", help="PSNR/SSIM inside synthetic masks for every repair method")
+    i.add_argument("--digits", type=int, default=50, help="held-out digits for vae, gan, biharmonic")
+    i.add_argument("--dip-digits", type=int, default=20, help="held-out digits for the deep image prior (slower)")
+    i.add_argument("--dip-iterations", type=int, default=300)
+    i.add_argument("--digit-steps", type=int, default=200, help="latent optimisation steps (vae, gan)")
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    a = sub.add_parser("augment", help="classifier accuracy with and without generated digits")
+    a.add_argument("--gan", default="mnist-cgan")
+    a.add_argument("--n-real", type=int, nargs="+", default=[10, 50], help="real digits per class")
+    a.add_argument("--k-generated", type=int, default=100, help="generated digits per class")
+    a.add_argument("--seeds", type=int, default=3)
+    a.add_argument("--steps", type=int, default=300, help="training steps of every run (batch 64)")
+    a.add_argument("--json", metavar="PATH", help="also write rows + summary as JSON (the app's tab reads "
+                   "genlab/ui/augment_results.json)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    if args.task == "inpaint":
+        from .inpaint_eval import evaluate_inpainting, markdown_table
+
+        rows = evaluate_inpainting(args.digits, args.dip_digits, dip_iterations=args.dip_iterations,
+                                   digit_steps=args.digit_steps, seed=args.seed)
+        print(markdown_table(rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"rows": rows, "command": " ".join(["python -m genlab.eval", *argv])
+                                                   if argv else None}, indent=1))
+        print(f"({time.perf_counter() - start:.0f} s)")
+        return
+    if args.task == "augment":
+        from .augment import augmentation_experiment, markdown_table, summarise
+
+        rows = augmentation_experiment(load(args.gan, model_type="gan", device="cpu"), tuple(args.n_real),
+                                       args.k_generated, tuple(range(args.seeds)), args.steps)
+        summary = summarise(rows)
+        print(markdown_table(summary))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows, "gan": args.gan,
+                                                   "steps": args.steps}, indent=1))
+        print(f"({time.perf_counter() - start:.0f} s)")
+        return
     if args.task == "classifier":
         x, y = digits("eval").tensors
         print(f"held-out accuracy: {accuracy(load(args.model, model_type='classifier', device='cpu'), x, y):.2%}")
@@ -68,8 +109,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
         print(f"({time.perf_counter() - start:.0f} s)")
     if args.write_card:
-        from pathlib import Path
-
         from .hub import resolve
         from .train.gan import write_gan_card
 

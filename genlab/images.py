@@ -38,8 +38,10 @@ MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompress
 WORK_SIZE = 1024  # huge uploads are shrunk to this before any full-resolution array is made
 
 
-def open_image(source: str | Path | Image.Image | np.ndarray) -> Image.Image:
+def open_image(source: str | Path | Image.Image | np.ndarray, work_size: int | None = WORK_SIZE) -> Image.Image:
     """Open an upload (path, PIL image or array) with its size checked before decoding.
+
+    work_size: longer side that larger images are shrunk to (None keeps full resolution).
 
     Applies EXIF orientation and keeps the first frame of animations. Raises
     ImageInputError with a readable message for anything genlab cannot use.
@@ -65,15 +67,15 @@ def open_image(source: str | Path | Image.Image | np.ndarray) -> Image.Image:
         raise ImageInputError("The image is empty (zero width or height).")
     try:
         img.seek(0)  # first frame of a GIF/animated image
-        if img.width * img.height > WORK_SIZE * WORK_SIZE and img.format == "JPEG":
-            img.draft("L", (WORK_SIZE, WORK_SIZE))  # decode JPEGs at reduced size
+        if work_size and img.width * img.height > work_size * work_size and img.format == "JPEG":
+            img.draft("L", (work_size, work_size))  # decode JPEGs at reduced size
         img.load()
         img = ImageOps.exif_transpose(img)
     except (OSError, ValueError, SyntaxError) as e:
         raise ImageInputError(f"The image file is truncated or corrupt ({e}).") from e
-    if max(img.size) > WORK_SIZE:
+    if work_size and max(img.size) > work_size:
         img = img.copy()
-        img.thumbnail((WORK_SIZE, WORK_SIZE))
+        img.thumbnail((work_size, work_size))
     return img
 
 

@@ -113,3 +113,38 @@ def test_translation_tab_draw_strokes_with_the_mouse(page):
     expect(page.locator("#tr-seen img")).to_be_visible(timeout=10_000)
     assert not page.errors, page.errors
 
+
+
+def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
+    page.get_by_role("tab", name="Repair & augment").click()
+    page.get_by_role("tab", name="Repair (inpainting)").click()
+    page.locator("#rp-editor input[type=file]").set_input_files(
+        os.path.join(os.path.dirname(__file__), "..", "genlab", "ui", "examples", "repair_digit_7.png"))
+    page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
+    canvas = page.locator("#rp-editor canvas").first
+    expect(canvas).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the image sits in the middle
+    page.mouse.move(cx - 50, cy - 10)  # a stroke across the 7's diagonal
+    page.mouse.down()
+    page.mouse.move(cx + 50, cy + 10, steps=10)
+    page.mouse.up()
+    page.get_by_label("VAE latent optimisation (digits)").check()
+    page.locator("#rp-run").click()
+    expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=90_000)
+    expect(page.locator("#rp-repaired img")).to_be_visible(timeout=10_000)
+    expect(page.locator("#rp-baseline img")).to_be_visible(timeout=10_000)
+    expect(page.locator("#rp-candidates img")).to_have_count(6, timeout=10_000)
+    page.screenshot(path=str(tmp_path / "repair_tab.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
+def test_augment_tab_generates_a_gallery_and_a_zip(page):
+    page.get_by_role("tab", name="Repair & augment").click()
+    page.get_by_role("tab", name="Augment", exact=True).click()
+    page.locator("#ag-run").click()
+    expect(page.locator("#ag-gallery img")).to_have_count(160, timeout=60_000)  # 10 classes x 16
+    expect(page.locator("#ag-zip")).to_contain_text(".zip", timeout=10_000)
+    expect(page.locator("#ag-results")).to_contain_text("real per class")
+    assert not page.errors, page.errors

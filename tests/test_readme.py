@@ -41,3 +41,17 @@ def test_translate_client_snippet_runs(app_url, monkeypatch):
     exec(SNIPPETS[3].replace("http://127.0.0.1:7860/", app_url), ns)
     assert Path(ns["seen"]).stat().st_size > 0 and Path(ns["outputs"]).stat().st_size > 0
 
+
+
+def test_repair_and_augment_client_snippet_runs(app_url, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    ns = {}
+    exec(SNIPPETS[4].replace("http://127.0.0.1:7860/", app_url), ns)
+    assert ns["status"].startswith("done: vae") and Path(ns["repaired"]).stat().st_size > 0
+    assert len(ns["gallery"]) == 100 and Path(ns["zip_path"]).suffix == ".zip"
+
+
+def test_inpainting_python_snippet_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(SNIPPETS[5], {})
+    assert (tmp_path / "repaired.png").stat().st_size > 0

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import gan_tab, translate_tab, vae_tab
+from . import gan_tab, repair_tab, translate_tab, vae_tab
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
 CSS = (
-    "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img, #tr-seen img, #tr-output img "
+    "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img, #tr-seen img, #tr-output img, "
+    "#rp-candidates img, #ag-gallery img "
     "{ image-rendering: pixelated; }"
 )
 
@@ -25,6 +26,8 @@ def build_app() -> gr.Blocks:
                 explore_fn, explore_inputs, explore_outputs, interp_fn, interp_output = vae_tab.render()
             with gr.Tab("Translation (pix2pix)", id="translate"):
                 translate_tab.render()
+            with gr.Tab("Repair & augment", id="repair-augment"):
+                repair_tab.render()
         # Render every tab's initial state once the page has loaded.
         demo.load(gan_fn, inputs=gan_inputs, outputs=gan_output, show_progress="hidden", api_visibility="private")
         demo.load(interp_fn, inputs=explore_inputs[:4] + explore_inputs[-1:], outputs=interp_output,

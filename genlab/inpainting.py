@@ -1,0 +1,467 @@
+"""Repair the masked region of an image.
+
+Four methods, one interface (``mask`` is True where pixels are to be repaired):
+
+- ``dip``: deep image prior (Ulyanov et al. 2018). A randomly initialised conv net is fitted to
+  the known pixels of this one image; its structure fills the hole. Needs no training data, so
+  it works on any photo. Runs on a crop around the mask at a bounded resolution.
+- ``biharmonic``: the classical baseline (scikit-image's biharmonic inpainting).
+- ``vae`` / ``gan``: digits only. Optimise a latent so the decoded digit matches the known
+  pixels, with the prior N(0, I) as regulariser; several candidates, best first.
+
+Every method pastes the result into the full-size original and keeps known pixels exactly.
+
+>>> from genlab.inpainting import inpaint_steps
+>>> for step in inpaint_steps("photo.png", "mask.png", method="dip", iterations=300):
+...     step.preview   # the window around the hole, improving; the last step also has step.image
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .errors import ImageInputError
+from .images import open_image, to_gray_array
+
+METHODS = ("dip", "biharmonic", "vae", "gan")
+DIGIT_METHODS = ("vae", "gan")
+MIN_KNOWN_FRACTION = 0.02  # refuse masks that leave (almost) nothing to fit
+
+
+# --- Image and mask -------------------------------------------------------------------------
+
+
+def load_rgb(source) -> np.ndarray:
+    """Any upload -> uint8 (H, W, 3) at full resolution (transparency composited on white)."""
+    img = open_image(source, work_size=None)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F", "1", "L", "LA", "La"):
+        gray = (to_gray_array(img) * 255).round().astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "PA", "P", "RGBa") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return np.asarray(img.convert("RGB"))
+
+
+def mask_from_layer(source, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A painted layer -> bool mask (H, W), True = repair.
+
+    Layers with transparency (what the editor's brush paints): painted = alpha > 0. Layers
+    without it (a mask file): painted = brightness > 50 %, i.e. white marks the region.
+    size: (width, height) of the image; the mask is resized to it (nearest) if it differs.
+    """
+    img = open_image(source, work_size=None)
+    if "A" in img.getbands() or "transparency" in img.info:
+        band = img.convert("RGBA").getchannel("A")
+        mask = np.asarray(band) > 0
+    else:
+        mask = to_gray_array(img) > 0.5
+    if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
+        mask = np.asarray(Image.fromarray(mask).resize(size, Image.NEAREST))
+    return mask
+
+
+def mask_from_editor(value: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A gr.ImageEditor value {"background", "layers", "composite"} -> (RGB uint8 image, bool mask).
+
+    The mask is the union of every painted layer's alpha; the image is the background (the
+    upload without paint).
+    """
+    if not value or value.get("background") is None:
+        raise ImageInputError("No image: upload an image (or pick an example), then paint over the region to repair.")
+    image = load_rgb(value["background"])
+    size = (image.shape[1], image.shape[0])
+    mask = np.zeros(image.shape[:2], dtype=bool)
+    for layer in value.get("layers") or []:
+        if layer is not None:
+            mask |= mask_from_layer(layer, size)
+    return image, mask
+
+
+def check_mask(mask: np.ndarray) -> None:
+    """Refuse empty and (almost) full masks with a message that says what to do."""
+    if not mask.any():
+        raise ImageInputError("The mask is empty: paint over the region to repair with the brush.")
+    if (~mask).mean() < MIN_KNOWN_FRACTION:
+        raise ImageInputError(
+            f"The mask covers {mask.mean():.0%} of the image: leave at least {MIN_KNOWN_FRACTION:.0%} of it "
+            "unpainted, since the repair is fitted to the pixels outside the mask."
+        )
+
+
+# --- Crop and paste back --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A window of the original (top, left, height, width) and the working size it is resized to."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    work_height: int
+    work_width: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
+
+
+def crop_box(mask: np.ndarray, max_side: int = 256, margin: int | None = None, multiple: int = 1) -> Crop:
+    """The window around the mask's bounding box plus context, and its bounded working size.
+
+    margin: context on each side (default: the hole's longer side, at least 16 px), clamped to
+    the image. The working size keeps the aspect ratio, its longer side is at most max_side,
+    and both sides are rounded to a multiple of ``multiple`` (for nets that downsample).
+    """
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    if len(rows) == 0:
+        raise ImageInputError("The mask is empty: paint over the region to repair with the brush.")
+    h, w = mask.shape
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if margin is None:
+        margin = max(16, r1 - r0, c1 - c0)
+    top, bottom = max(0, r0 - margin), min(h, r1 + margin)
+    left, right = max(0, c0 - margin), min(w, c1 + margin)
+    ch, cw = bottom - top, right - left
+    scale = min(1.0, max_side / max(ch, cw))
+    wh = max(multiple, round(ch * scale / multiple) * multiple)
+    ww = max(multiple, round(cw * scale / multiple) * multiple)
+    return Crop(int(top), int(left), int(ch), int(cw), int(wh), int(ww))
+
+
+def cut(image: np.ndarray, mask: np.ndarray, crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+    """The crop at working size: float32 image (h, w, C) in [0, 1] and bool mask (True = repair).
+
+    The image is area-averaged; a working pixel counts as masked if any of it was painted.
+    """
+    sl = crop.slices
+    size = (crop.work_width, crop.work_height)
+    patch = Image.fromarray(image[sl])
+    if patch.size != size:
+        patch = patch.resize(size, Image.BOX if patch.width > size[0] else Image.BICUBIC)
+    m = Image.fromarray(mask[sl].astype(np.uint8) * 255)
+    if m.size != size:
+        m = m.resize(size, Image.BOX)
+    return np.asarray(patch, dtype=np.float32) / 255.0, np.asarray(m) > 0
+
+
+def paste(image: np.ndarray, mask: np.ndarray, filled: np.ndarray, crop: Crop) -> np.ndarray:
+    """Put a working-size result (h, w, C) in [0, 1] back into a copy of the full image.
+
+    Only masked pixels change; everything else stays byte-identical to the original.
+    """
+    sl = crop.slices
+    patch = (np.clip(filled, 0, 1) * 255).round().astype(np.uint8)
+    if patch.shape[:2] != (crop.height, crop.width):
+        patch = np.asarray(Image.fromarray(patch).resize((crop.width, crop.height), Image.BICUBIC))
+    out = image.copy()
+    region, m = out[sl], mask[sl]
+    region[m] = patch[m]
+    return out
+
+
+# --- Methods --------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One streamed result.
+
+    preview: the repaired window around the mask (at most PREVIEW_SIDE px), cheap to show often.
+    image: the full-size repaired image, set on the last step only (done=True).
+    candidates: digit methods' alternative completions with captions, best first (last step).
+    """
+
+    preview: Image.Image
+    iteration: int
+    iterations: int
+    loss: float
+    seconds: float
+    done: bool = False
+    image: Image.Image | None = None
+    candidates: list[tuple[Image.Image, str]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        state = "done" if self.done else "running"
+        return f"{state}: iteration {self.iteration}/{self.iterations}, loss {self.loss:.4f}, {self.seconds:.1f} s"
+
+
+PREVIEW_SIDE = 512
+
+
+def window_preview(image: np.ndarray, mask: np.ndarray, filled: np.ndarray, crop: Crop) -> Image.Image:
+    """The crop window with the working-size fill pasted into its masked pixels, for previews."""
+    sl = crop.slices
+    out = paste(image[sl], mask[sl], filled, Crop(0, 0, crop.height, crop.width, crop.work_height, crop.work_width))
+    img = Image.fromarray(out)
+    img.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return img
+
+
+def biharmonic(patch: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """scikit-image's biharmonic inpainting of a working crop (h, w, C) in [0, 1]."""
+    from skimage.restoration import inpaint_biharmonic
+
+    return inpaint_biharmonic(patch, mask, channel_axis=-1)
+
+
+class SkipHourglass(nn.Module):
+    """The deep-image-prior net: encoder-decoder with skip connections, noise in, image out.
+
+    ``depth`` downsamplings by 2, so inputs must be a multiple of 2**depth in each side.
+    """
+
+    def __init__(self, in_channels: int = 8, out_channels: int = 3, width: int = 32, skip: int = 4, depth: int = 4,
+                 padding: str = "zeros"):
+        super().__init__()
+
+        def block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, padding_mode=padding),
+                                 nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, inplace=True))
+
+        self.down, self.skips, self.up = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        cin = in_channels
+        for _ in range(depth):
+            self.skips.append(block(cin, skip))
+            self.down.append(nn.Sequential(block(cin, width, 2), block(width, width)))
+            cin = width
+        for i in range(depth):
+            self.up.append(nn.Sequential(nn.BatchNorm2d(width + skip), block(width + skip, width), block(width, width, 1)))
+        self.head = nn.Conv2d(width, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for skip, down in zip(self.skips, self.down):
+            skips.append(skip(x))
+            x = down(x)
+        for up, s in zip(self.up, reversed(skips)):
+            x = F.interpolate(x, size=s.shape[-2:], mode="bilinear", align_corners=False)
+            x = up(torch.cat([x, s], dim=1))
+        return torch.sigmoid(self.head(x))
+
+
+def deep_image_prior(patch: np.ndarray, mask: np.ndarray, iterations: int = 300, seed: int = 0, lr: float = 0.01,
+                     every: int = 25, width: int = 32, device: str = "cpu") -> Iterator[tuple[int, float, np.ndarray]]:
+    """Fit a fresh SkipHourglass to the known pixels of one crop; yields (iteration, loss, result).
+
+    patch (h, w, C) in [0, 1] with h, w multiples of 16; mask (h, w) True = repair. Results are
+    yielded every ``every`` iterations and at the end; known pixels are not yet pasted back.
+    Input noise is perturbed each step (std 1/30), as in the paper. device: "cpu", "cuda", or
+    "auto" (a GPU when there is one). Seeded results are reproducible per device.
+    """
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        net = SkipHourglass(out_channels=patch.shape[2], width=width).to(device)
+    target = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None].to(device)
+    known = torch.from_numpy(~mask)[None, None].float().to(device)
+    noise = (torch.rand(1, 8, *mask.shape, generator=g) * 0.1).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    n_known = known.sum() * patch.shape[2]
+    for it in range(1, iterations + 1):
+        jitter = (torch.randn(noise.shape, generator=g) / 30).to(device)
+        out = net(noise + jitter)
+        loss = (((out - target) * known) ** 2).sum() / n_known
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if it % every == 0 or it == iterations:
+            with torch.no_grad():
+                result = net(noise)[0].permute(1, 2, 0).cpu().numpy()
+            yield it, float(loss.detach()), result
+
+
+# --- Digit methods --------------------------------------------------------------------------
+
+
+def digit_domain(image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """A framed digit image and its mask -> (x (1, 1, 28, 28) in [-1, 1], known (1, 1, 28, 28), inverted).
+
+    The whole image is one digit: grayscale, inverted if dark-on-light (MNIST is light on dark),
+    area-averaged to 28x28. A 28-px cell counts as masked if over a quarter of it was painted.
+    """
+    gray = image.astype(np.float32).mean(axis=2) / 255.0
+    known_px = gray[~mask]
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    invert = float(np.median(border)) > 0.5
+    if invert:
+        gray = 1 - gray
+    small = np.asarray(Image.fromarray(gray).resize((28, 28), Image.BOX), dtype=np.float32)
+    cover = np.asarray(Image.fromarray(mask.astype(np.float32)).resize((28, 28), Image.BOX), dtype=np.float32)
+    known = cover <= 0.25
+    if not known.any() or known_px.size == 0:
+        raise ImageInputError("The mask covers the whole digit: leave some of it unpainted.")
+    if known.all():
+        known = cover < 1e-6  # a tiny mask: still repair the cells it touches
+    x = torch.from_numpy(np.clip(small, 0, 1) * 2 - 1)[None, None]
+    return x, torch.from_numpy(known)[None, None].float(), invert
+
+
+def _fit_latents(decode, z: torch.Tensor, x: torch.Tensor, known: torch.Tensor, steps: int, sigma: float,
+                 lr: float = 0.05, every: int = 25) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Maximise log p(known pixels | z) + log N(z; 0, I) for a batch of latents; yields (step, z, losses)."""
+    z = z.clone().requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=lr)
+    for it in range(1, steps + 1):
+        out = decode(z)
+        data = (((out - x) * known) ** 2).flatten(1).sum(1) / (2 * sigma**2)
+        loss = data + 0.5 * (z**2).sum(1)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        if it % every == 0 or it == steps:
+            yield it, z.detach(), loss.detach()
+
+
+def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps: int = 200, seed: int = 0,
+                   candidates: int = 6, sigma: float = 0.15, restarts: int = 2
+                   ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, list[list[str]]]]:
+    """Latent-optimisation repair of N digits at once.
+
+    x, known: (N, 1, 28, 28). Yields (step, images (N, K, 1, 28, 28), losses (N, K), names),
+    candidates sorted best first. vae: K latents per digit, the first started from the
+    encoder's posterior mean of the known pixels, the rest from prior samples. gan:
+    ``restarts`` latents for each of the 10 classes, all optimised together; the best
+    ``candidates`` by loss are kept. The decoded images are not yet pasted back.
+    """
+    g = torch.Generator().manual_seed(seed)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()
+    device = next(model.parameters()).device
+    x, known = x.to(device), known.to(device)
+    n = x.size(0)
+    if kind == "vae":
+        with torch.no_grad():
+            mu = model.encode(torch.where(known.bool(), x, torch.full_like(x, -1.0)))[0].float().cpu()  # (N, D)
+        per = candidates
+        z0 = torch.cat([mu[:, None], torch.randn(n, per - 1, model.latent_dim, generator=g)], 1).flatten(0, 1)
+        decode = model.decode
+        names = ["from encoder"] + [f"prior start {i}" for i in range(1, per)]
+    elif kind == "gan":
+        per = 10 * restarts
+        labels = torch.arange(10).repeat_interleave(restarts).repeat(n).to(device)
+        z0 = torch.randn(n * per, model.latent_dim, generator=g)
+
+        def decode(z):
+            return model(z, labels)
+
+        names = [f"class {c}" for c in range(10) for _ in range(restarts)]
+    else:
+        raise ValueError(f"kind must be 'vae' or 'gan', got {kind!r}")
+    xr, kr = x.repeat_interleave(per, 0), known.repeat_interleave(per, 0)
+    for it, z, losses in _fit_latents(decode, z0.to(device), xr, kr, steps, sigma):
+        with torch.no_grad():
+            images = decode(z).float().cpu().view(n, per, *x.shape[1:])
+        losses = losses.cpu().view(n, per)
+        order = torch.argsort(losses, dim=1)[:, :candidates]
+        rows = torch.arange(n)[:, None]
+        yield it, images[rows, order], losses[rows, order], [[names[j] for j in o] for o in order.tolist()]
+
+
+def _from_digit(digit: torch.Tensor, size: tuple[int, int], inverted: bool) -> np.ndarray:
+    """A (1, 28, 28) digit in [-1, 1] -> RGB float (H, W, 3) in [0, 1] at the image's (width, height)."""
+    arr = ((digit[0].clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)
+    if inverted:
+        arr = 1 - arr
+    big = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
+    return np.repeat(np.clip(big, 0, 1)[..., None], 3, axis=2)
+
+
+def _digit_tile(digit: torch.Tensor, inverted: bool, scale: int = 4) -> Image.Image:
+    arr = ((digit[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    img = Image.fromarray(255 - arr if inverted else arr)
+    return img.resize((28 * scale, 28 * scale), Image.NEAREST)
+
+
+# --- The one entry point --------------------------------------------------------------------
+
+
+MAX_SIDE = {"dip": 128, "biharmonic": 512}  # working-crop side: bounds time and memory for any upload
+
+
+def inpaint_steps(image, mask=None, method: str = "dip", iterations: int | None = None, seed: int = 0,
+                  max_side: int | None = None, every: int | None = None, model=None, device: str = "auto"
+                  ) -> Iterator[Step]:
+    """Repair ``image`` where ``mask`` is True, streaming intermediate results.
+
+    image: an upload (path, PIL, array) or an already loaded RGB uint8 array. mask: bool array,
+    a mask file/layer (white or painted = repair), or None when ``image`` is an editor value dict.
+    iterations: optimisation steps (dip default 300, digits 200; ignored by biharmonic).
+    max_side: the working crop's longest side (default MAX_SIDE[method]): memory and time stay
+    bounded whatever the upload's size. model: the VAE/GAN for digit methods (default: shipped ones).
+    Yields Steps; the last one has done=True.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    start = time.perf_counter()
+    if isinstance(image, dict):
+        image, mask = mask_from_editor(image)
+    elif not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
+        image = load_rgb(image)
+    if mask is None:
+        raise ImageInputError("No mask: paint over the region to repair.")
+    if not isinstance(mask, np.ndarray):
+        mask = mask_from_layer(mask, (image.shape[1], image.shape[0]))
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != image.shape[:2]:
+        raise ImageInputError(f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                              f"{image.shape[1]}x{image.shape[0]}; they must match.")
+    check_mask(mask)
+    size = (image.shape[1], image.shape[0])
+
+    if method in DIGIT_METHODS:
+        steps = iterations or 200
+        if model is None:
+            from .hub import load
+
+            model = load("mnist-vae" if method == "vae" else "mnist-cgan", model_type=method, device="cpu")
+        x, known, inverted = digit_domain(image, mask)
+        whole = Crop(0, 0, size[1], size[0], size[1], size[0])
+        for it, images, losses, names in latent_inpaint(model, x, known, method, steps=steps, seed=seed):
+            images, losses, names = images[0], losses[0], names[0]
+            best = torch.where(known.bool()[0], x[0], images[0])  # known cells from the input
+            step = Step(_digit_tile(best, inverted, scale=8), it, steps, float(losses[0]), time.perf_counter() - start)
+            if it == steps:
+                step.done = True
+                step.image = Image.fromarray(paste(image, mask, _from_digit(images[0], size, inverted), whole))
+                step.candidates = [(_digit_tile(torch.where(known.bool()[0], x[0], img), inverted),
+                                    f"{name} (loss {loss:.1f})") for img, loss, name in zip(images, losses, names)]
+            yield step
+        return
+
+    crop = crop_box(mask, max_side=max_side or MAX_SIDE[method], multiple=16 if method == "dip" else 1)
+    patch, work_mask = cut(image, mask, crop)
+    if method == "biharmonic":
+        result = biharmonic(patch, work_mask)
+        yield Step(window_preview(image, mask, result, crop), 1, 1, 0.0, time.perf_counter() - start, True,
+                   Image.fromarray(paste(image, mask, result, crop)))
+        return
+    steps = iterations or 300
+    for it, loss, result in deep_image_prior(patch, work_mask, iterations=steps, seed=seed, device=device,
+                                             every=every or max(1, min(25, math.ceil(steps / 12)))):
+        step = Step(window_preview(image, mask, result, crop), it, steps, loss, time.perf_counter() - start)
+        if it == steps:
+            step.done, step.image = True, Image.fromarray(paste(image, mask, result, crop))
+        yield step
+
+
+def inpaint(image, mask=None, method: str = "dip", **kwargs) -> Image.Image:
+    """Run ``inpaint_steps`` to the end and return the repaired full-size image."""
+    for step in inpaint_steps(image, mask, method=method, **kwargs):
+        pass
+    return step.image

@@ -1,0 +1,238 @@
+"""Repair & augment tab: paint a mask and repair it; generate or transform images to grow a dataset."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_images, markdown_table, \
+    write_imagefolder_zip
+from ..errors import GenlabError
+from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
+from .common import cached_model
+
+HERE = Path(__file__).parent
+PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
+RESULTS = HERE / "augment_results.json"  # written by `python -m genlab.eval augment --json ...`
+OUT_DIR = Path(tempfile.mkdtemp(prefix="genlab-repair-"))  # one folder per server
+KEEP_SECONDS = 3600  # repaired images and ZIPs older than this are deleted when new ones are written
+GALLERY_MAX = 200  # generated digits shown in the gallery (the ZIP holds all of them)
+
+METHOD_LABELS = [
+    ("Deep image prior (any photo)", "dip"),
+    ("VAE latent optimisation (digits)", "vae"),
+    ("GAN latent optimisation (digits)", "gan"),
+    ("Biharmonic (classical) only", "biharmonic"),
+]
+METHODS = [m for _, m in METHOD_LABELS]
+
+
+def examples() -> list[str]:
+    from skimage import data
+
+    photos = [str(Path(data.data_dir) / name) for name in PHOTO_EXAMPLES if (Path(data.data_dir) / name).exists()]
+    return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))]
+
+
+def _out_path(name: str) -> Path:
+    """A fresh path in the server's output folder; files older than KEEP_SECONDS are removed first.
+
+    Gradio copies returned files into its own cache, so ours are only needed until then.
+    """
+    now = time.time()
+    for old in OUT_DIR.iterdir():
+        try:
+            if now - old.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(old)
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
+
+
+def _save_png(img: Image.Image) -> str:
+    """Write a full-size result as PNG (fast compression: 24 MP in about a second) and return its path."""
+    path = _out_path("repaired.png")
+    img.save(path, compress_level=1)
+    return str(path)
+
+
+def _overlay(image: np.ndarray, mask: np.ndarray) -> Image.Image:
+    """The original, shrunk for display, with the mask tinted magenta."""
+    img = Image.fromarray(image)
+    m = Image.fromarray(mask.astype(np.uint8) * 255)
+    if max(img.size) > 1024:
+        img.thumbnail((1024, 1024))
+        m = m.resize(img.size, Image.BOX)
+    arr = np.asarray(img).astype(np.float32)
+    a = (np.asarray(m, dtype=np.float32) / 255 * 0.6)[..., None]
+    return Image.fromarray((arr * (1 - a) + np.array([255, 0, 255]) * a).astype(np.uint8))
+
+
+def _check_int(value, name: str, lo: int, hi: int) -> int:
+    if value is None or value != int(value) or not lo <= int(value) <= hi:
+        raise gr.Error(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
+def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
+    """The /inpaint endpoint: editor value (background + painted layers) + method + iterations + seed.
+
+    Streams (original with mask, repaired, classical baseline, candidates, status); the last
+    update holds the full-size repaired image.
+    """
+    if method not in METHODS:
+        raise gr.Error(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    iterations = _check_int(iterations, "iterations", 10, 3000)
+    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    try:
+        image, mask = mask_from_editor(editor)
+        check_mask(mask)
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
+    overlay = _overlay(image, mask)
+    h, w = mask.shape
+    try:
+        baseline = list(inpaint_steps(image, mask, "biharmonic"))[-1]
+        baseline_path = _save_png(baseline.image)
+        yield (overlay, None, baseline_path, [],
+               f"Classical baseline done in {baseline.seconds:.2f} s; running {method} on {w}x{h} ...")
+        if method == "biharmonic":
+            yield overlay, baseline_path, baseline_path, [], f"done: biharmonic in {baseline.seconds:.2f} s"
+            return
+        model = cached_model("mnist-vae" if method == "vae" else "mnist-cgan", method) if method in ("vae", "gan") \
+            else None
+        for step in inpaint_steps(image, mask, method, iterations=iterations, seed=seed, model=model):
+            if step.done:
+                yield (overlay, _save_png(step.image), baseline_path, step.candidates,
+                       f"done: {method}, {step.iterations} iterations in {step.seconds:.1f} s "
+                       f"(classical baseline {baseline.seconds:.2f} s). Full size {w}x{h}.")
+            else:
+                yield overlay, step.preview, baseline_path, [], f"{method} preview (window around the mask) — {step.status}"
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
+
+
+def generate(classes, per_class: int = 16, seed: int = 0):
+    """The /augment endpoint: classes + images per class + seed -> (gallery, ZIP in ImageFolder layout)."""
+    if not classes:
+        raise gr.Error("Pick at least one class.")
+    try:
+        classes = sorted({int(c) for c in classes})
+    except (TypeError, ValueError):
+        raise gr.Error(f"classes must be digits 0-9, got {classes!r}") from None
+    if any(not 0 <= c <= 9 for c in classes):
+        raise gr.Error(f"classes must be digits 0-9, got {classes!r}")
+    per_class = _check_int(per_class, "images per class", 1, MAX_GENERATED // len(classes))
+    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    images, labels = generate_labelled(cached_model("mnist-cgan", "gan"), classes, per_class, seed)
+    name = f"genlab-digits-{'-'.join(map(str, classes))}-x{per_class}-seed{seed}.zip"
+    path = write_imagefolder_zip(images, labels, _out_path(name))
+    show = np.linspace(0, len(labels) - 1, min(len(labels), GALLERY_MAX)).round().astype(int)
+    return grid_images(images[show], labels[show]), str(path)
+
+
+def classic(image, n: int = 8, seed: int = 0, flip: bool = True):
+    """The /augment_classic endpoint: one image -> n torchvision v2 augmentations."""
+    if image is None:
+        raise gr.Error("Upload an image to augment.")
+    n = _check_int(n, "copies", 1, 32)
+    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    try:
+        return classic_augment(image, n=n, seed=seed, flip=bool(flip))
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
+
+
+def results_markdown() -> str:
+    if not RESULTS.exists():
+        return "_No measurement shipped yet: run `python -m genlab.eval augment --json genlab/ui/augment_results.json`._"
+    data = json.loads(RESULTS.read_text())
+    return (f"**What the generated digits are worth** (`python -m genlab.eval augment`): the same small CNN, "
+            f"{data['steps']} steps of batch 64 in every run, trained on N real digits per class from the 4,500 "
+            f"training digits, tested on the 500 held-out ones. The GAN itself was trained on all 4,500 training "
+            f"digits, so its samples carry more real data than N; read the gain as an upper bound.\n\n"
+            + markdown_table(data["summary"]))
+
+
+def render():
+    """Lay out the tab inside the current gr.Blocks and wire its events."""
+    with gr.Tabs():
+        with gr.Tab("Repair (inpainting)", id="repair"):
+            gr.Markdown(
+                "Upload an image or pick an example, **paint over the region to repair** with the brush, choose a "
+                "method and press Repair. The deep image prior fits a fresh network to this one image (any photo, "
+                "no training data); the VAE/GAN methods search the digit models' latent space for digits that match "
+                "the unpainted pixels. The classical biharmonic fill runs beside it for comparison. Any upload "
+                f"size works: the repair runs on a window around the mask (the prior at most {MAX_SIDE['dip']} px, "
+                f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
+            with gr.Row():
+                with gr.Column(min_width=320):
+                    editor = gr.ImageEditor(
+                        type="filepath", image_mode=None, format="png", sources=["upload", "clipboard"],
+                        transforms=(), layers=False, label="Image: paint the region to repair",
+                        brush=gr.Brush(default_size="auto", colors=["#ff00ff"], color_mode="fixed"),
+                        height=420, elem_id="rp-editor")
+                    gr.Examples([[p] for p in examples()], inputs=editor, label="Examples (photos from scikit-image,"
+                                " held-out digits)")
+                    method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
+                    with gr.Row():
+                        iterations = gr.Slider(10, 3000, value=300, step=10, label="Iterations (deep image prior, "
+                                               "latent optimisation)")
+                        seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                    run = gr.Button("Repair", variant="primary", elem_id="rp-run")
+                with gr.Column(min_width=320):
+                    status = gr.Textbox(label="Progress", interactive=False, elem_id="rp-status")
+                    with gr.Row():
+                        original = gr.Image(label="Original, mask in magenta", type="pil", format="png",
+                                            interactive=False, elem_id="rp-original")
+                        repaired = gr.Image(label="Repaired (download: full size)", type="filepath", format="png",
+                                            interactive=False, buttons=["download"], elem_id="rp-repaired")
+                    baseline = gr.Image(label="Classical baseline (biharmonic)", type="filepath", format="png",
+                                        interactive=False, buttons=["download"], elem_id="rp-baseline")
+            candidates = gr.Gallery(label="Candidate completions (digit methods, best first)", format="png",
+                                    columns=6, height=200, object_fit="contain", elem_id="rp-candidates")
+            run.click(repair, inputs=[editor, method, iterations, seed],
+                      outputs=[original, repaired, baseline, candidates, status], api_name="inpaint",
+                      show_progress="minimal", concurrency_id="heavy", concurrency_limit=1)
+        with gr.Tab("Augment", id="augment"):
+            gr.Markdown("Grow a small labelled digit dataset with the conditional GAN, or see classic "
+                        "torchvision transforms of any image.")
+            with gr.Row():
+                with gr.Column(min_width=320):
+                    classes = gr.CheckboxGroup([str(i) for i in range(10)], value=[str(i) for i in range(10)],
+                                               label="Classes")
+                    with gr.Row():
+                        per_class = gr.Slider(1, 500, value=16, step=1, label="Images per class")
+                        gen_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                    gen_btn = gr.Button("Generate", variant="primary", elem_id="ag-run")
+                    zip_file = gr.File(label="ZIP in ImageFolder layout (<class>/<class>_00000.png)",
+                                       elem_id="ag-zip")
+                with gr.Column(min_width=320):
+                    gallery = gr.Gallery(label=f"Generated digits (up to {GALLERY_MAX} shown; the ZIP has all)",
+                                         format="png", columns=10, height=360, elem_id="ag-gallery")
+            gen_btn.click(generate, inputs=[classes, per_class, gen_seed], outputs=[gallery, zip_file],
+                          api_name="augment", concurrency_id="heavy", concurrency_limit=1)
+            gr.Markdown(results_markdown(), elem_id="ag-results")
+            gr.Markdown("### Classic augmentation (torchvision v2)\nRandom resized crop, flip, rotation, "
+                        "perspective, colour jitter and blur of one uploaded image.")
+            with gr.Row():
+                with gr.Column(min_width=320):
+                    source = gr.Image(type="filepath", image_mode=None, format="png", label="Image",
+                                      sources=["upload", "clipboard"], height=260, elem_id="ag-source")
+                    with gr.Row():
+                        copies = gr.Slider(1, 32, value=8, step=1, label="Copies")
+                        cl_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
+                        flip = gr.Checkbox(True, label="Horizontal flips (off for digits and text)")
+                    cl_btn = gr.Button("Augment", elem_id="ag-classic-run")
+                with gr.Column(min_width=320):
+                    cl_gallery = gr.Gallery(label="Augmented copies", format="png", columns=4, height=360,
+                                            elem_id="ag-classic-gallery")
+            cl_btn.click(classic, inputs=[source, copies, cl_seed, flip], outputs=cl_gallery,
+                         api_name="augment_classic", concurrency_id="gpu-light", concurrency_limit=1)
