@@ -79,6 +79,9 @@ def mask_from_editor(value: dict) -> tuple[np.ndarray, np.ndarray]:
     if not value or value.get("background") is None:
         raise ImageInputError("No image: upload an image (or pick an example), then paint over the region to repair.")
     image = load_rgb(value["background"])
+    if image.min() == image.max():
+        raise ImageInputError("The image is blank (one flat colour): upload an image or pick an example, "
+                              "then paint over the region to repair.")
     size = (image.shape[1], image.shape[0])
     mask = np.zeros(image.shape[:2], dtype=bool)
     for layer in value.get("layers") or []:

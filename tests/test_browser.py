@@ -118,6 +118,8 @@ def test_translation_tab_draw_strokes_with_the_mouse(page):
 def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
     page.get_by_role("tab", name="Repair & augment").click()
     page.get_by_role("tab", name="Repair (inpainting)").click()
+    expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)  # the editor's canvas initialises after it appears
     page.locator("#rp-editor input[type=file]").set_input_files(
         os.path.join(os.path.dirname(__file__), "..", "genlab", "ui", "examples", "repair_digit_7.png"))
     page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()

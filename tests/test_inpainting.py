@@ -18,7 +18,9 @@ def _rgba_layer(size, box):
 
 
 def test_mask_is_the_union_of_painted_layer_alphas(tmp_path):
-    Image.new("RGB", (120, 80), "gray").save(tmp_path / "bg.png")
+    bg = Image.new("RGB", (120, 80), "gray")
+    bg.paste((10, 200, 30), (0, 0, 60, 80))
+    bg.save(tmp_path / "bg.png")
     _rgba_layer((120, 80), (10, 10, 30, 20)).save(tmp_path / "l1.png")
     _rgba_layer((120, 80), (100, 60, 110, 70)).save(tmp_path / "l2.png")
     image, mask = ip.mask_from_editor({"background": str(tmp_path / "bg.png"),
@@ -174,3 +176,10 @@ def test_shipped_vae_repairs_digits_better_than_the_classical_fill():
             out = np.asarray(ip.inpaint(rgb, m, method, iterations=100))[..., 0]
             scores[method].append(masked_scores(out, t, m)[0])
     assert np.mean(scores["vae"]) > np.mean(scores["biharmonic"]) + 2  # dB
+
+
+def test_blank_editor_background_is_refused(tmp_path):
+    Image.new("RGB", (800, 800), "white").save(tmp_path / "bg.png")  # what an editor without upload sends
+    _rgba_layer((800, 800), (10, 10, 30, 20)).save(tmp_path / "l.png")
+    with pytest.raises(ImageInputError, match="blank"):
+        ip.mask_from_editor({"background": str(tmp_path / "bg.png"), "layers": [str(tmp_path / "l.png")]})

@@ -191,11 +191,13 @@ def render():
                     status = gr.Textbox(label="Progress", interactive=False, elem_id="rp-status")
                     with gr.Row():
                         original = gr.Image(label="Original, mask in magenta", type="pil", format="png",
-                                            interactive=False, elem_id="rp-original")
+                                            interactive=False, height=300, elem_id="rp-original")
                         repaired = gr.Image(label="Repaired (download: full size)", type="filepath", format="png",
-                                            interactive=False, buttons=["download"], elem_id="rp-repaired")
+                                            interactive=False, buttons=["download"], height=300,
+                                            elem_id="rp-repaired")
                     baseline = gr.Image(label="Classical baseline (biharmonic)", type="filepath", format="png",
-                                        interactive=False, buttons=["download"], elem_id="rp-baseline")
+                                        interactive=False, buttons=["download"], height=300,
+                                        elem_id="rp-baseline")
             candidates = gr.Gallery(label="Candidate completions (digit methods, best first)", format="png",
                                     columns=6, height=200, object_fit="contain", elem_id="rp-candidates")
             run.click(repair, inputs=[editor, method, iterations, seed],
@@ -216,7 +218,7 @@ def render():
                                        elem_id="ag-zip")
                 with gr.Column(min_width=320):
                     gallery = gr.Gallery(label=f"Generated digits (up to {GALLERY_MAX} shown; the ZIP has all)",
-                                         format="png", columns=10, height=360, elem_id="ag-gallery")
+                                         format="png", columns=6, height=360, elem_id="ag-gallery")
             gen_btn.click(generate, inputs=[classes, per_class, gen_seed], outputs=[gallery, zip_file],
                           api_name="augment", concurrency_id="heavy", concurrency_limit=1)
             gr.Markdown(results_markdown(), elem_id="ag-results")
@@ -226,6 +228,7 @@ def render():
                 with gr.Column(min_width=320):
                     source = gr.Image(type="filepath", image_mode=None, format="png", label="Image",
                                       sources=["upload", "clipboard"], height=260, elem_id="ag-source")
+                    gr.Examples([[p] for p in examples()[:2]], inputs=source, label="Examples")
                     with gr.Row():
                         copies = gr.Slider(1, 32, value=8, step=1, label="Copies")
                         cl_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
