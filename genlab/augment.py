@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import v2
 
-from .images import open_image
+from .images import open_image, to_rgb
 from .models import DigitClassifier, Generator
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
@@ -96,8 +96,7 @@ def classic_augment(source, n: int = 8, seed: int = 0, flip: bool = True) -> lis
 
     Turn ``flip`` off for content whose mirror image is something else (digits, text).
     """
-    img = open_image(source, work_size=CLASSIC_SIZE * 2).convert("RGB")
-    img.thumbnail((CLASSIC_SIZE * 2, CLASSIC_SIZE * 2))
+    img = to_rgb(open_image(source, work_size=CLASSIC_SIZE * 2))
     pipeline = classic_pipeline(flip)
     with torch.random.fork_rng():
         torch.manual_seed(seed)

@@ -73,6 +73,12 @@ def resolve(name: str) -> Path:
         raise UnknownModelError(f"Model names and paths may not contain '..' (got {name!r}); give an absolute folder path.")
     if name and Path(name).expanduser().is_dir():
         return Path(name).expanduser()
+    if name and Path(name).expanduser().is_file():
+        if Path(name).suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(f"{name!r} is a pickle file. genlab never unpickles (loading a pickle can run any "
+                                  "code); convert it to model.safetensors with save_pretrained on a machine you trust.")
+        raise CheckpointError(f"{name!r} is a file: give the checkpoint folder that holds config.json and "
+                              "model.safetensors.")
     if _REPO_ID.fullmatch(name) and ".." not in name:
         return _from_hub(name)
     raise UnknownModelError(

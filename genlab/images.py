@@ -38,24 +38,55 @@ MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (decompress
 WORK_SIZE = 1024  # huge uploads are shrunk to this before any full-resolution array is made
 
 
+ACCEPTED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WebP", "BMP": "BMP", "TIFF": "TIFF",
+                    "GIF": "GIF"}
+ACCEPTED = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+MIN_SIDE = 8  # px: smaller images (1x1, 8000x3) carry nothing a model can use
+MAX_ASPECT = 50  # longer side / shorter side
+
+
+def _sniff(path: Path) -> None:
+    """Refuse files that are empty, or vector/text formats PIL would misread, from their first bytes."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError as e:
+        raise ImageInputError(f"Could not read the uploaded file ({e.strerror}); upload it again.") from e
+    if size == 0:
+        raise ImageInputError(f"The file is empty (0 bytes): upload a {ACCEPTED} image.")
+    text = head.lstrip().lower()
+    if b"<svg" in text or (text.startswith(b"<?xml") and b"svg" in text):
+        raise ImageInputError(f"SVG (vector) images are not supported: export it as PNG and upload that. "
+                              f"Accepted: {ACCEPTED}.")
+
+
 def open_image(source: str | Path | Image.Image | np.ndarray, work_size: int | None = WORK_SIZE) -> Image.Image:
-    """Open an upload (path, PIL image or array) with its size checked before decoding.
+    """The one gate for uploads: open a path, PIL image or array, checked before and while decoding.
 
+    Refuses, with ImageInputError and a readable message: empty files, SVG, non-images, formats
+    other than PNG/JPEG/WebP/BMP/TIFF/GIF, more than MAX_PIXELS (checked from the header, before
+    decoding: decompression bombs), sides under MIN_SIDE px or more than MAX_ASPECT:1, and
+    truncated or corrupt data. Applies EXIF orientation and keeps the first frame of animations.
     work_size: longer side that larger images are shrunk to (None keeps full resolution).
-
-    Applies EXIF orientation and keeps the first frame of animations. Raises
-    ImageInputError with a readable message for anything genlab cannot use.
     """
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.size == 0:
             raise ImageInputError(f"Expected an image array of shape (H, W) or (H, W, C), got {source.shape}.")
         source = Image.fromarray(source)
     if not isinstance(source, Image.Image):
+        path = Path(str(source))
+        _sniff(path)
         try:
-            img = Image.open(source)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise ImageInputError(f"Could not read this file as an image ({Path(str(source)).suffix or 'no extension'}): "
-                                  "upload a PNG, JPEG, WebP, BMP, TIFF or GIF.") from e
+            img = Image.open(path)
+        except Image.DecompressionBombError as e:
+            raise ImageInputError(f"The image is far larger than the {MAX_PIXELS / 1e6:.0f} MP limit "
+                                  "(a decompression bomb?): downscale it first.") from e
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+            raise ImageInputError(f"Could not read this file as an image ({path.suffix or 'no extension'}): "
+                                  f"upload a {ACCEPTED}.") from e
+        if img.format not in ACCEPTED_FORMATS:
+            raise ImageInputError(f"{img.format} images are not supported: upload a {ACCEPTED}.")
     else:
         img = source
     if img.width * img.height > MAX_PIXELS:
@@ -65,13 +96,16 @@ def open_image(source: str | Path | Image.Image | np.ndarray, work_size: int | N
         )
     if min(img.size) < 1:
         raise ImageInputError("The image is empty (zero width or height).")
+    if min(img.size) < MIN_SIDE or max(img.size) > MAX_ASPECT * min(img.size):
+        raise ImageInputError(f"The image is {img.width}x{img.height} px: each side must be at least {MIN_SIDE} px "
+                              f"and the longer side at most {MAX_ASPECT}x the shorter.")
     try:
         img.seek(0)  # first frame of a GIF/animated image
         if work_size and img.width * img.height > work_size * work_size and img.format == "JPEG":
-            img.draft("L", (work_size, work_size))  # decode JPEGs at reduced size
+            img.draft(img.mode, (work_size, work_size))  # decode JPEGs at reduced size
         img.load()
         img = ImageOps.exif_transpose(img)
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
         raise ImageInputError(f"The image file is truncated or corrupt ({e}).") from e
     if work_size and max(img.size) > work_size:
         img = img.copy()
@@ -94,6 +128,22 @@ def to_gray_array(img: Image.Image) -> np.ndarray:
             hi = 1.0
         return np.clip(arr / hi, 0, 1)
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB: 16-bit and float scaled (not clipped), transparency composited on
+    white, palette, CMYK and grey converted."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F", "1", "L", "LA", "La", "PA") and not (
+            img.mode == "PA" and img.palette and img.palette.mode != "L"):
+        if img.mode == "PA":
+            img = img.convert("RGBA")
+        else:
+            gray = Image.fromarray((to_gray_array(img) * 255).round().astype(np.uint8))
+            return Image.merge("RGB", [gray] * 3)
+    if img.mode in ("RGBA", "RGBa", "P", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return img.convert("RGB")
 
 
 def prepare_digit(source, box: int = 20, size: int = 28) -> torch.Tensor:

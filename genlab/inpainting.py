@@ -30,7 +30,7 @@ from PIL import Image
 from torch import nn
 
 from .errors import ImageInputError
-from .images import open_image, to_gray_array
+from .images import open_image, to_gray_array, to_rgb
 
 METHODS = ("dip", "biharmonic", "vae", "gan")
 DIGIT_METHODS = ("vae", "gan")
@@ -42,14 +42,7 @@ MIN_KNOWN_FRACTION = 0.02  # refuse masks that leave (almost) nothing to fit
 
 def load_rgb(source) -> np.ndarray:
     """Any upload -> uint8 (H, W, 3) at full resolution (transparency composited on white)."""
-    img = open_image(source, work_size=None)
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F", "1", "L", "LA", "La"):
-        gray = (to_gray_array(img) * 255).round().astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "PA", "P", "RGBa") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return np.asarray(img.convert("RGB"))
+    return np.asarray(to_rgb(open_image(source, work_size=None)))
 
 
 def mask_from_layer(source, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -17,6 +17,7 @@ from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_im
 from ..errors import GenlabError
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
 from .common import cached_model
+from .uploads import UploadEditor, UploadImage
 
 HERE = Path(__file__).parent
 PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
@@ -174,8 +175,9 @@ def render():
                 f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    editor = gr.ImageEditor(
-                        type="filepath", image_mode=None, format="png", sources=["upload", "clipboard"],
+                    editor = UploadEditor(
+                        name="Image to repair",
+                        image_mode=None, sources=["upload", "clipboard"],
                         transforms=(), layers=False, label="Image: paint the region to repair",
                         brush=gr.Brush(default_size="auto", colors=["#ff00ff"], color_mode="fixed"),
                         height=420, elem_id="rp-editor")
@@ -226,7 +228,7 @@ def render():
                         "perspective, colour jitter and blur of one uploaded image.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    source = gr.Image(type="filepath", image_mode=None, format="png", label="Image",
+                    source = UploadImage(name="Image to augment", label="Image",
                                       sources=["upload", "clipboard"], height=260, elem_id="ag-source")
                     gr.Examples([[p] for p in examples()[:2]], inputs=source, label="Examples")
                     with gr.Row():

@@ -8,6 +8,7 @@ from ..errors import GenlabError
 from ..images import to_pil_grid
 from ..translation import TASKS, model_input, translate
 from .common import cached_model, sketch_to_image
+from .uploads import UploadImage
 
 TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
 
@@ -44,9 +45,8 @@ def render():
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")
-            image = gr.Image(type="filepath", image_mode=None, format="png",
-                             label="…or upload (the drawing lands here too)",
-                             sources=["upload", "clipboard"], height=200, elem_id="tr-input")
+            image = UploadImage(name="Input image", label="…or upload (the drawing lands here too)", sources=["upload", "clipboard"],
+                                height=200, elem_id="tr-input")
             with gr.Row():
                 k = gr.Slider(1, 8, value=4, step=1, label="Samples")
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0)

@@ -16,6 +16,7 @@ from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
 from .common import cached_model, sketch_to_image
+from .uploads import UploadImage
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
 DISPLAY = 224  # px for single digits (8x nearest upscale)
@@ -104,8 +105,8 @@ def random_digit(seed: float, model: str) -> Image.Image:
 
 def _endpoint_column(which: str, default: int):
     with gr.Column(min_width=260):
-        image = gr.Image(EXAMPLES[default] if EXAMPLES else None, type="filepath", image_mode=None, format="png",
-                         label=f"Image {which}", sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
+        image = UploadImage(EXAMPLES[default] if EXAMPLES else None,
+                            label=f"Image {which}", sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
         with gr.Accordion(f"Draw {which}", open=False):
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label=f"Draw {which} (dark on light)",
                                   brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"))

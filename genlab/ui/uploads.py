@@ -1,0 +1,95 @@
+"""The app's one upload gate: every image input is an UploadImage or an UploadEditor.
+
+Both hand genlab the uploaded file untouched (no re-encoding by Gradio) after
+``genlab.images.open_image`` has checked it: format, size limits before decoding, degenerate
+sizes, truncation. A refusal is a gr.Error naming the input and the problem; the server keeps
+serving. Checks are cached per file (path, mtime, size), so slider events that resend the same
+upload do not decode it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+from gradio.data_classes import FileData
+
+from ..errors import ImageInputError
+from ..images import open_image
+
+
+@lru_cache(maxsize=512)
+def _problem(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        open_image(path)
+    except ImageInputError as e:
+        return str(e)
+    return None
+
+
+def gate(path, label: str | None) -> str:
+    """Check one uploaded file; return its path, or raise gr.Error naming the input."""
+    name = label or "Image"
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):
+        raise gr.Error(f"{name}: the upload could not be read; upload it again.") from None
+    problem = _problem(str(path), st.st_mtime_ns, st.st_size)
+    if problem:
+        raise gr.Error(f"{name}: {problem}")
+    return str(path)
+
+
+class UploadImage(gr.Image):
+    """gr.Image for inputs: passes the checked upload's file path (or None)."""
+
+    is_template = True  # rendered by Gradio's own Image component
+
+    def __init__(self, value=None, *, name: str | None = None, **kwargs):
+        """name: how refusals call this input (default: its label)."""
+        kwargs.setdefault("type", "filepath")
+        kwargs.setdefault("image_mode", None)
+        kwargs.setdefault("format", "png")
+        super().__init__(value, **kwargs)
+        self.gate_name = name or self.label
+
+    def preprocess(self, payload):
+        if payload is None:
+            return None
+        if payload.path is None or (payload.url or "").startswith("data:"):
+            path = super().preprocess(payload)  # base64 data URL -> a file in Gradio's cache
+        else:
+            path = payload.path
+        return gate(path, self.gate_name)
+
+
+class UploadEditor(gr.ImageEditor):
+    """gr.ImageEditor whose background and layers are checked files, passed as paths."""
+
+    is_template = True  # rendered by Gradio's own ImageEditor component
+
+    def __init__(self, value=None, *, name: str | None = None, **kwargs):
+        kwargs.setdefault("type", "filepath")
+        kwargs.setdefault("format", "png")
+        super().__init__(value, **kwargs)
+        self.gate_name = name or self.label
+
+    def convert_and_format_image(self, file, flatten_on_white: bool = False):
+        if file is None:
+            return None
+        if isinstance(file, FileData):
+            path = file.path
+        else:  # bytes the browser's canvas sent (PNG)
+            data = bytes(file)
+            folder = Path(self.GRADIO_CACHE) / "genlab-editor"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{hashlib.sha1(data).hexdigest()}.png"
+            if not path.exists():
+                path.write_bytes(data)
+        return gate(path, self.gate_name)
+
+
+__all__ = ["ImageInputError", "UploadEditor", "UploadImage", "gate"]
