@@ -6,12 +6,17 @@ runs this file as is.
 
 import os
 
-import torch
+# Torch threads per computation. Gradio runs events in worker threads, and OpenMP's thread count
+# is per thread, so it is set through the environment (the default for every thread) before
+# torch starts, as well as for this one. More threads than cores only spin.
+THREADS = int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count() or 1)))
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 
-from genlab.ui import CSS, build_app
+import torch  # noqa: E402
 
-# Requests run one at a time per event group; more torch threads than cores only spin.
-torch.set_num_threads(int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count() or 1))))
+from genlab.ui import CSS, build_app  # noqa: E402
+
+torch.set_num_threads(THREADS)
 
 demo = build_app()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from . import gan_tab, repair_tab, translate_tab, vae_tab
+from .common import QUEUE_MAX_SIZE
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
@@ -34,5 +35,5 @@ def build_app() -> gr.Blocks:
                   show_progress="hidden", api_visibility="private")
         demo.load(explore_fn, inputs=explore_inputs, outputs=explore_outputs, show_progress="hidden",
                   api_visibility="private")
-    demo.queue(max_size=64)
+    demo.queue(max_size=QUEUE_MAX_SIZE)
     return demo

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 import numpy as np
 
 from ..hub import load
+
+
+# Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
+# groups, so a repair never blocks a slider; each group runs this many events at once.
+LIGHT = {"concurrency_id": "gpu-light", "concurrency_limit": int(os.environ.get("GENLAB_LIGHT_CONCURRENCY", 1))}
+HEAVY = {"concurrency_id": "heavy", "concurrency_limit": int(os.environ.get("GENLAB_HEAVY_CONCURRENCY", 1))}
+QUEUE_MAX_SIZE = int(os.environ.get("GENLAB_QUEUE_MAX_SIZE", 64))  # waiting events beyond this are refused
 
 
 @lru_cache(maxsize=8)

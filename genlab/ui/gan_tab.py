@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..hub import GenlabError, shipped_names
 from ..sampling import DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, sample_image, sefa_directions
-from .common import cached_model
+from .common import LIGHT, cached_model
 
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token
@@ -82,7 +82,7 @@ def render():
         triggers=[model.change, repo.submit, seed.change, label.change, psi.change, n.change,
                   *[s.change for s in sliders]],
         fn=sample_gan, inputs=inputs, outputs=image, trigger_mode="always_last", show_progress="hidden",
-        api_name="sample", concurrency_id="gpu-light", concurrency_limit=1,
+        api_name="sample", **LIGHT,
     )
     randomise.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private")
     reset.click(lambda: [0.0] * N_DIRECTIONS, outputs=sliders, api_visibility="private")

@@ -16,8 +16,8 @@ from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_im
     write_imagefolder_zip
 from ..errors import GenlabError
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
-from .common import cached_model
-from .uploads import UploadEditor, UploadImage
+from .common import HEAVY, LIGHT, cached_model
+from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
 PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
@@ -175,7 +175,7 @@ def render():
                 f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    editor = UploadEditor(
+                    editor = upload_editor(
                         name="Image to repair",
                         image_mode=None, sources=["upload", "clipboard"],
                         transforms=(), layers=False, label="Image: paint the region to repair",
@@ -204,7 +204,7 @@ def render():
                                     columns=6, height=200, object_fit="contain", elem_id="rp-candidates")
             run.click(repair, inputs=[editor, method, iterations, seed],
                       outputs=[original, repaired, baseline, candidates, status], api_name="inpaint",
-                      show_progress="minimal", concurrency_id="heavy", concurrency_limit=1)
+                      show_progress="minimal", **HEAVY)
         with gr.Tab("Augment", id="augment"):
             gr.Markdown("Grow a small labelled digit dataset with the conditional GAN, or see classic "
                         "torchvision transforms of any image.")
@@ -222,13 +222,13 @@ def render():
                     gallery = gr.Gallery(label=f"Generated digits (up to {GALLERY_MAX} shown; the ZIP has all)",
                                          format="png", columns=6, height=360, elem_id="ag-gallery")
             gen_btn.click(generate, inputs=[classes, per_class, gen_seed], outputs=[gallery, zip_file],
-                          api_name="augment", concurrency_id="heavy", concurrency_limit=1)
+                          api_name="augment", **HEAVY)
             gr.Markdown(results_markdown(), elem_id="ag-results")
             gr.Markdown("### Classic augmentation (torchvision v2)\nRandom resized crop, flip, rotation, "
                         "perspective, colour jitter and blur of one uploaded image.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    source = UploadImage(name="Image to augment", label="Image",
+                    source = upload_image(name="Image to augment", label="Image",
                                       sources=["upload", "clipboard"], height=260, elem_id="ag-source")
                     gr.Examples([[p] for p in examples()[:2]], inputs=source, label="Examples")
                     with gr.Row():
@@ -240,4 +240,4 @@ def render():
                     cl_gallery = gr.Gallery(label="Augmented copies", format="png", columns=4, height=360,
                                             elem_id="ag-classic-gallery")
             cl_btn.click(classic, inputs=[source, copies, cl_seed, flip], outputs=cl_gallery,
-                         api_name="augment_classic", concurrency_id="gpu-light", concurrency_limit=1)
+                         api_name="augment_classic", **LIGHT)

@@ -7,8 +7,8 @@ import gradio as gr
 from ..errors import GenlabError
 from ..images import to_pil_grid
 from ..translation import TASKS, model_input, translate
-from .common import cached_model, sketch_to_image
-from .uploads import UploadImage
+from .common import LIGHT, cached_model, sketch_to_image
+from .uploads import upload_image
 
 TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
 
@@ -45,8 +45,8 @@ def render():
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")
-            image = UploadImage(name="Input image", label="…or upload (the drawing lands here too)", sources=["upload", "clipboard"],
-                                height=200, elem_id="tr-input")
+            image = upload_image(name="Input image", label="…or upload (the drawing lands here too)",
+                                 sources=["upload", "clipboard"], height=200, elem_id="tr-input")
             with gr.Row():
                 k = gr.Slider(1, 8, value=4, step=1, label="Samples")
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0)
@@ -59,4 +59,4 @@ def render():
                   api_visibility="private")
     gr.on([image.change, task.change, k.change, seed.change], translate_image, inputs=[image, task, k, seed],
           outputs=[seen, outputs], trigger_mode="always_last", show_progress="hidden", api_name="translate",
-          concurrency_id="gpu-light", concurrency_limit=1)
+          **LIGHT)

@@ -44,17 +44,13 @@ def gate(path, label: str | None) -> str:
 
 
 class UploadImage(gr.Image):
-    """gr.Image for inputs: passes the checked upload's file path (or None)."""
+    """gr.Image for inputs: passes the checked upload's file path (or None). Build it with upload_image().
+
+    (No __init__ override: Gradio reads a component's props from its constructor's signature.)
+    """
 
     is_template = True  # rendered by Gradio's own Image component
-
-    def __init__(self, value=None, *, name: str | None = None, **kwargs):
-        """name: how refusals call this input (default: its label)."""
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("image_mode", None)
-        kwargs.setdefault("format", "png")
-        super().__init__(value, **kwargs)
-        self.gate_name = name or self.label
+    gate_name: str | None = None
 
     def preprocess(self, payload):
         if payload is None:
@@ -67,15 +63,11 @@ class UploadImage(gr.Image):
 
 
 class UploadEditor(gr.ImageEditor):
-    """gr.ImageEditor whose background and layers are checked files, passed as paths."""
+    """gr.ImageEditor whose background and layers are checked files, passed as paths. Build it with
+    upload_editor()."""
 
     is_template = True  # rendered by Gradio's own ImageEditor component
-
-    def __init__(self, value=None, *, name: str | None = None, **kwargs):
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("format", "png")
-        super().__init__(value, **kwargs)
-        self.gate_name = name or self.label
+    gate_name: str | None = None
 
     def convert_and_format_image(self, file, flatten_on_white: bool = False):
         if file is None:
@@ -92,4 +84,20 @@ class UploadEditor(gr.ImageEditor):
         return gate(path, self.gate_name)
 
 
-__all__ = ["ImageInputError", "UploadEditor", "UploadImage", "gate"]
+def upload_image(value=None, *, name: str | None = None, **kwargs) -> UploadImage:
+    """An image input behind the gate; name: how refusals call it (default: its label)."""
+    kwargs = {"type": "filepath", "image_mode": None, "format": "png", **kwargs}
+    component = UploadImage(value, **kwargs)
+    component.gate_name = name or component.label
+    return component
+
+
+def upload_editor(value=None, *, name: str | None = None, **kwargs) -> UploadEditor:
+    """An image editor behind the gate (background and painted layers as checked file paths)."""
+    kwargs = {"type": "filepath", "format": "png", **kwargs}
+    component = UploadEditor(value, **kwargs)
+    component.gate_name = name or component.label
+    return component
+
+
+__all__ = ["ImageInputError", "UploadEditor", "UploadImage", "gate", "upload_editor", "upload_image"]

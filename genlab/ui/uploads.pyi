@@ -45,17 +45,13 @@ def gate(path, label: str | None) -> str:
 from gradio.events import Dependency
 
 class UploadImage(gr.Image):
-    """gr.Image for inputs: passes the checked upload's file path (or None)."""
+    """gr.Image for inputs: passes the checked upload's file path (or None). Build it with upload_image().
+
+    (No __init__ override: Gradio reads a component's props from its constructor's signature.)
+    """
 
     is_template = True  # rendered by Gradio's own Image component
-
-    def __init__(self, value=None, *, name: str | None = None, **kwargs):
-        """name: how refusals call this input (default: its label)."""
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("image_mode", None)
-        kwargs.setdefault("format", "png")
-        super().__init__(value, **kwargs)
-        self.gate_name = name or self.label
+    gate_name: str | None = None
 
     def preprocess(self, payload):
         if payload is None:
@@ -73,15 +69,11 @@ class UploadImage(gr.Image):
 
 
 class UploadEditor(gr.ImageEditor):
-    """gr.ImageEditor whose background and layers are checked files, passed as paths."""
+    """gr.ImageEditor whose background and layers are checked files, passed as paths. Build it with
+    upload_editor()."""
 
     is_template = True  # rendered by Gradio's own ImageEditor component
-
-    def __init__(self, value=None, *, name: str | None = None, **kwargs):
-        kwargs.setdefault("type", "filepath")
-        kwargs.setdefault("format", "png")
-        super().__init__(value, **kwargs)
-        self.gate_name = name or self.label
+    gate_name: str | None = None
 
     def convert_and_format_image(self, file, flatten_on_white: bool = False):
         if file is None:

@@ -15,8 +15,8 @@ from ..errors import GenlabError
 from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import cached_model, sketch_to_image
-from .uploads import UploadImage
+from .common import LIGHT, cached_model, sketch_to_image
+from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
 DISPLAY = 224  # px for single digits (8x nearest upscale)
@@ -105,8 +105,8 @@ def random_digit(seed: float, model: str) -> Image.Image:
 
 def _endpoint_column(which: str, default: int):
     with gr.Column(min_width=260):
-        image = UploadImage(EXAMPLES[default] if EXAMPLES else None,
-                            label=f"Image {which}", sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
+        image = upload_image(EXAMPLES[default] if EXAMPLES else None, label=f"Image {which}",
+                             sources=["upload", "clipboard"], height=224, elem_id=f"vae-{which}")
         with gr.Accordion(f"Draw {which}", open=False):
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label=f"Draw {which} (dark on light)",
                                   brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"))
@@ -152,17 +152,17 @@ def render():
     inputs = [image_a, image_b, t, mode]
     gr.on([t.change, mode.change, image_a.change, image_b.change, model.change], interpolate,
           inputs=[*inputs, model], outputs=current, trigger_mode="always_last", show_progress="hidden",
-          api_name="interpolate", concurrency_id="gpu-light", concurrency_limit=1)
+          api_name="interpolate", **LIGHT)
     gr.on([t.release, mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
           inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
           trigger_mode="always_last", show_progress="hidden", api_visibility="private",
-          concurrency_id="gpu-light", concurrency_limit=1)
+          **LIGHT)
     make_gif.click(interpolation_gif, inputs=[image_a, image_b, frames, mode, model], outputs=gif,
-                   api_name="interpolation_gif")
+                   api_name="interpolation_gif", **LIGHT)
     for sketch, image in ((sketch_a, image_a), (sketch_b, image_b)):
         sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last",
                       show_progress="hidden", api_visibility="private")
     for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
-            random_digit, inputs=[seed, model], outputs=image, api_visibility="private")
+            random_digit, inputs=[seed, model], outputs=image, api_visibility="private", **LIGHT)
     return explore, [*inputs, frames, model], [prep_a, rec_a, prep_b, rec_b, strip, grid, kl], interpolate, current

@@ -1,0 +1,117 @@
+"""A tour of every tab in headless Chromium: exercise each tab's main control, screenshot it,
+and fail on any page error or console error.
+
+Screenshots go to $GENLAB_SCREENSHOTS if set (CI keeps them as artefacts), else to a temp dir
+whose path the test prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from test_browser import ARGS, CHROMIUM
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("GENLAB_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {folder}")
+    return folder
+
+
+def _drag(page, locator, dx_frac: float):
+    box = locator.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * dx_frac, y, steps=5)
+    page.mouse.up()
+
+
+def _stroke(page, canvas, points):
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx + points[0][0], cy + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(cx + x, cy + y, steps=8)
+    page.mouse.up()
+
+
+def test_tour_of_every_tab(app_url, shots):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}")
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.goto(app_url)
+
+        # GAN sampling: drag a SeFa slider, the grid changes
+        out = page.locator("#gan-output img")
+        expect(out).to_be_visible(timeout=60_000)
+        before = out.get_attribute("src")
+        _drag(page, page.locator("#gan-dir-1 input[type=range]"), 0.85)
+        expect(out).not_to_have_attribute("src", before, timeout=30_000)
+        page.screenshot(path=str(shots / "1_gan.png"), full_page=True)
+
+        # VAE interpolation: move t, the decoded digit changes
+        page.get_by_role("tab", name="VAE interpolation").click()
+        current = page.locator("#vae-current img")
+        expect(current).to_be_visible(timeout=60_000)
+        before = current.get_attribute("src")
+        _drag(page, page.locator("#vae-t input[type=range]"), 0.1)
+        expect(current).not_to_have_attribute("src", before, timeout=30_000)
+        page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
+
+        # Translation: draw a stroke, outputs appear
+        page.get_by_role("tab", name="Translation (pix2pix)").click()
+        page.locator("#tr-sketch").get_by_role("button", name="Brush").click()
+        canvas = page.locator("#tr-sketch canvas").first
+        expect(canvas).to_be_visible(timeout=30_000)
+        _stroke(page, canvas, [(-60, -80), (60, -80), (-10, 90)])
+        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(shots / "3_translate.png"), full_page=True)
+
+        # Repair: upload a photo, paint a stroke, deep image prior for a few iterations
+        page.get_by_role("tab", name="Repair & augment").click()
+        expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        from skimage import data
+
+        page.locator("#rp-editor input[type=file]").set_input_files(str(Path(data.data_dir) / "astronaut.png"))
+        page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
+        page.wait_for_timeout(500)
+        _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
+        page.locator("#rp-editor").page.get_by_label("Deep image prior (any photo)").check()
+        iterations = page.locator("input[aria-label^='number input for Iterations']")
+        if iterations.count():
+            iterations.fill("40")
+            iterations.press("Enter")
+        page.locator("#rp-run").click()
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip"), timeout=120_000)
+        expect(page.locator("#rp-repaired img")).to_be_visible()
+        page.screenshot(path=str(shots / "4_repair.png"), full_page=True)
+
+        # Augment: generate digits (gallery + ZIP), then classic transforms of an example
+        page.get_by_role("tab", name="Augment", exact=True).click()
+        page.locator("#ag-run").click()
+        expect(page.locator("#ag-zip")).to_contain_text(".zip", timeout=60_000)
+        page.locator("#ag-source input[type=file]").set_input_files(str(Path(data.data_dir) / "chelsea.png"))
+        page.wait_for_timeout(500)
+        page.locator("#ag-classic-run").click()
+        expect(page.locator("#ag-classic-gallery img").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(shots / "5_augment.png"), full_page=True)
+        browser.close()
+    assert sorted(f.name for f in shots.iterdir()) == ["1_gan.png", "2_vae.png", "3_translate.png", "4_repair.png",
+                                                       "5_augment.png"]
+    assert not problems, "\n".join(problems)
