@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("--dip-iterations", type=int, default=300)
     i.add_argument("--digit-steps", type=int, default=200, help="latent optimisation steps (vae, gan)")
     i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--only", choices=["digits", "photos"], help="run one half of the evaluation")
     i.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     a = sub.add_parser("augment", help="classifier accuracy with and without generated digits")
     a.add_argument("--gan", default="mnist-cgan")
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         from .inpaint_eval import evaluate_inpainting, markdown_table
 
         rows = evaluate_inpainting(args.digits, args.dip_digits, dip_iterations=args.dip_iterations,
-                                   digit_steps=args.digit_steps, seed=args.seed)
+                                   digit_steps=args.digit_steps, seed=args.seed, only=args.only)
         print(markdown_table(rows))
         if args.json:
             Path(args.json).write_text(json.dumps({"rows": rows, "command": " ".join(["python -m genlab.eval", *argv])

@@ -67,8 +67,20 @@ def photo(name: str, size: int = 512) -> np.ndarray:
 
 
 def evaluate_inpainting(n_digits: int = 50, n_dip_digits: int = 20, photos=PHOTOS, dip_iterations: int = 300,
-                        digit_steps: int = 200, seed: int = 0, log=print) -> list[dict]:
-    """One row per (domain, mask kind, method): n, PSNR and SSIM inside the mask (mean), s/image."""
+                        digit_steps: int = 200, seed: int = 0, log=print, only: str | None = None) -> list[dict]:
+    """One row per (domain, mask kind, method): n, PSNR and SSIM inside the mask (mean), s/image.
+
+    Photo rows also list every image's scores. only: "digits" or "photos" to run one half.
+    """
+    rows = []
+    if only != "digits":
+        rows += _photo_rows(photos, dip_iterations, seed, log)
+    if only == "photos":
+        return rows
+    return _digit_rows(n_digits, n_dip_digits, dip_iterations, digit_steps, seed, log) + rows
+
+
+def _digit_rows(n_digits, n_dip_digits, dip_iterations, digit_steps, seed, log) -> list[dict]:
     from .data import digits
     from .hub import load
 
@@ -100,6 +112,11 @@ def evaluate_inpainting(n_digits: int = 50, n_dip_digits: int = 20, photos=PHOTO
                 scores.append(masked_scores(out, t, m))
             rows.append(_row("digits", kind, method, scores, (time.perf_counter() - start) / max(n, 1)))
             log(_fmt(rows[-1]))
+    return rows
+
+
+def _photo_rows(photos, dip_iterations, seed, log) -> list[dict]:
+    rows = []
     for kind in MASK_KINDS:
         for method in ("dip", "biharmonic"):
             scores, start = [], time.perf_counter()
@@ -110,8 +127,11 @@ def evaluate_inpainting(n_digits: int = 50, n_dip_digits: int = 20, photos=PHOTO
                 kw = {"iterations": dip_iterations, "seed": seed} if method == "dip" else {}
                 out = np.asarray(ip.inpaint(img, m, method, **kw))
                 scores.append(masked_scores(out, img, m))
-            rows.append(_row("photos (512x512)", kind, method, scores, (time.perf_counter() - start) / len(photos)))
-            log(_fmt(rows[-1]))
+            row = _row("photos (512x512)", kind, method, scores, (time.perf_counter() - start) / len(photos))
+            row["iterations"] = dip_iterations if method == "dip" else None
+            row["per_image"] = {name: {"psnr": p, "ssim": q} for name, (p, q) in zip(photos, scores)}
+            rows.append(row)
+            log(_fmt(rows[-1]) + "  " + ", ".join(f"{n} {p:.2f}" for n, (p, _) in zip(photos, scores)))
     return rows
 
 

@@ -40,6 +40,8 @@ def refused(folder: Path) -> dict[str, tuple[Path, str]]:
     half = _png_bytes(digit_like((256, 256)))
     files = {
         "decompression bomb (PNG header 50000x50000)": ("bomb.png", png_bomb(), "limit"),
+        "8000x8000 PNG (64 MP, over the 40 MP limit; 8 kB file)": ("big.png", _png_bytes(Image.new("1", (8000, 8000))),
+                                                                  "limit"),
         "truncated PNG (first half of the file)": ("cut.png", half[: len(half) // 2], "truncated or corrupt"),
         "empty file (0 bytes)": ("empty.png", b"", "empty"),
         "text file named .png": ("notes.png", b"hello, not an image\n" * 20, "Could not read"),

@@ -8,3 +8,23 @@ def test_eval_cli_prints_metrics(capsys):
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mnist-cgan"]
     assert {"accuracy", "fid", "kid", "kid_std", "floor_fid", "floor_kid"} <= set(r)
     assert 0.9 <= r["accuracy"] <= 1 and r["fid"] > 0
+
+
+def test_inpaint_cli_scores_every_method(capsys, tmp_path):
+    main(["inpaint", "--digits", "3", "--dip-digits", "1", "--dip-iterations", "2", "--digit-steps", "3",
+          "--json", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert "| digits | square | VAE latent optimisation | 3 |" in out and "| photos (512x512) | strokes |" in out
+    rows = json.loads((tmp_path / "r.json").read_text())["rows"]
+    assert {(r["domain"].split()[0], r["method"]) for r in rows} == {
+        ("digits", m) for m in ("vae", "gan", "dip", "biharmonic")} | {("photos", m) for m in ("dip", "biharmonic")}
+    assert all(0 < r["psnr"] < 60 and -1 <= r["ssim"] <= 1 for r in rows)
+    assert len(rows[-1]["per_image"]) == 6
+
+
+def test_augment_cli_reports_mean_and_std(capsys, tmp_path):
+    main(["augment", "--n-real", "2", "--k-generated", "2", "--seeds", "2", "--steps", "2",
+          "--json", str(tmp_path / "a.json")])
+    assert "| 2 | real + 2 generated/class |" in capsys.readouterr().out
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert len(data["rows"]) == 8 and [s["seeds"] for s in data["summary"]] == [2] * 4

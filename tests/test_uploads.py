@@ -22,7 +22,7 @@ def files(tmp_path_factory):
 
 def test_each_hostile_kind_is_refused_with_a_readable_message(files):
     bad, _ = files
-    assert len(bad) == 8
+    assert len(bad) == 9
     for kind, (path, words) in bad.items():
         with pytest.raises(ImageInputError, match=words):
             open_image(path)

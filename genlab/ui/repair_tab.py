@@ -114,8 +114,9 @@ def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
                 yield (overlay, _save_png(step.image), baseline_path, step.candidates,
                        f"done: {method}, {step.iterations} iterations in {step.seconds:.1f} s "
                        f"(classical baseline {baseline.seconds:.2f} s). Full size {w}x{h}.")
-            else:
-                yield overlay, step.preview, baseline_path, [], f"{method} preview (window around the mask) — {step.status}"
+            else:  # previews change only the repaired image and the status
+                status = f"{method} preview (window around the mask) — {step.status}"
+                yield gr.skip(), step.preview, gr.skip(), gr.skip(), status
     except GenlabError as e:
         raise gr.Error(str(e)) from None
 
