@@ -36,9 +36,17 @@ METHODS = [m for _, m in METHOD_LABELS]
 
 
 def examples() -> list[str]:
+    """Example files: scikit-image's bundled photos (copied to a temp folder: Gradio serves files only
+    from the working directory and the temp dir, and site-packages may be neither) and two digits."""
     from skimage import data
 
-    photos = [str(Path(data.data_dir) / name) for name in PHOTO_EXAMPLES if (Path(data.data_dir) / name).exists()]
+    folder = Path(tempfile.mkdtemp(prefix="genlab-examples-"))
+    photos = []
+    for name in PHOTO_EXAMPLES:
+        src, dst = Path(data.data_dir) / name, folder / name
+        if src.exists():
+            shutil.copyfile(src, dst)
+            photos.append(str(dst))
     return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))]
 
 
@@ -182,7 +190,8 @@ def render():
                         transforms=(), layers=False, label="Image: paint the region to repair",
                         brush=gr.Brush(default_size="auto", colors=["#ff00ff"], color_mode="fixed"),
                         height=420, elem_id="rp-editor")
-                    gr.Examples([[p] for p in examples()], inputs=editor, label="Examples (photos from scikit-image,"
+                    example_files = examples()
+                    gr.Examples([[p] for p in example_files], inputs=editor, label="Examples (photos from scikit-image,"
                                 " held-out digits)")
                     method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
                     with gr.Row():
@@ -231,7 +240,7 @@ def render():
                 with gr.Column(min_width=320):
                     source = upload_image(name="Image to augment", label="Image",
                                       sources=["upload", "clipboard"], height=260, elem_id="ag-source")
-                    gr.Examples([[p] for p in examples()[:2]], inputs=source, label="Examples")
+                    gr.Examples([[p] for p in example_files[:2]], inputs=source, label="Examples")
                     with gr.Row():
                         copies = gr.Slider(1, 32, value=8, step=1, label="Copies")
                         cl_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
