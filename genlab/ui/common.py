@@ -17,6 +17,19 @@ HEAVY = {"concurrency_id": "heavy", "concurrency_limit": int(os.environ.get("GEN
 QUEUE_MAX_SIZE = int(os.environ.get("GENLAB_QUEUE_MAX_SIZE", 64))  # waiting events beyond this are refused
 
 
+def check_int(value, name: str, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] from a UI/API value, or a gr.Error that says so."""
+    import gradio as gr
+
+    try:
+        ok = value is not None and value == int(value) and lo <= int(value) <= hi
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise gr.Error(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
 @lru_cache(maxsize=8)
 def cached_model(name: str, model_type: str):
     """Load a checkpoint once per (name, family) for the server's lifetime (CPU/GPU as available)."""

@@ -16,7 +16,7 @@ from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_im
     write_imagefolder_zip
 from ..errors import GenlabError
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
-from .common import HEAVY, LIGHT, cached_model
+from .common import HEAVY, LIGHT, cached_model, check_int
 from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
@@ -84,12 +84,6 @@ def _overlay(image: np.ndarray, mask: np.ndarray) -> Image.Image:
     return Image.fromarray((arr * (1 - a) + np.array([255, 0, 255]) * a).astype(np.uint8))
 
 
-def _check_int(value, name: str, lo: int, hi: int) -> int:
-    if value is None or value != int(value) or not lo <= int(value) <= hi:
-        raise gr.Error(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
-    return int(value)
-
-
 def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
     """The /inpaint endpoint: editor value (background + painted layers) + method + iterations + seed.
 
@@ -98,8 +92,8 @@ def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
     """
     if method not in METHODS:
         raise gr.Error(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    iterations = _check_int(iterations, "iterations", 10, 3000)
-    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    iterations = check_int(iterations, "iterations", 10, 3000)
+    seed = check_int(seed, "seed", 0, 2**31 - 1)
     try:
         image, mask = mask_from_editor(editor)
         check_mask(mask)
@@ -139,8 +133,8 @@ def generate(classes, per_class: int = 16, seed: int = 0):
         raise gr.Error(f"classes must be digits 0-9, got {classes!r}") from None
     if any(not 0 <= c <= 9 for c in classes):
         raise gr.Error(f"classes must be digits 0-9, got {classes!r}")
-    per_class = _check_int(per_class, "images per class", 1, MAX_GENERATED // len(classes))
-    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    per_class = check_int(per_class, "images per class", 1, MAX_GENERATED // len(classes))
+    seed = check_int(seed, "seed", 0, 2**31 - 1)
     images, labels = generate_labelled(cached_model("mnist-cgan", "gan"), classes, per_class, seed)
     name = f"genlab-digits-{'-'.join(map(str, classes))}-x{per_class}-seed{seed}.zip"
     path = write_imagefolder_zip(images, labels, _out_path(name))
@@ -152,8 +146,8 @@ def classic(image, n: int = 8, seed: int = 0, flip: bool = True):
     """The /augment_classic endpoint: one image -> n torchvision v2 augmentations."""
     if image is None:
         raise gr.Error("Upload an image to augment.")
-    n = _check_int(n, "copies", 1, 32)
-    seed = _check_int(seed, "seed", 0, 2**31 - 1)
+    n = check_int(n, "copies", 1, 32)
+    seed = check_int(seed, "seed", 0, 2**31 - 1)
     try:
         return classic_augment(image, n=n, seed=seed, flip=bool(flip))
     except GenlabError as e:

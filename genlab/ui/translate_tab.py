@@ -6,8 +6,9 @@ import gradio as gr
 
 from ..errors import GenlabError
 from ..images import to_pil_grid
+from ..sampling import MAX_SEED
 from ..translation import TASKS, model_input, translate
-from .common import LIGHT, cached_model, sketch_to_image
+from .common import LIGHT, cached_model, check_int, sketch_to_image
 from .uploads import upload_image
 
 TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
@@ -23,16 +24,14 @@ def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0
         raise gr.Error(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     if image is None:
         raise gr.Error("No input: draw a digit on the sketchpad or upload an image.")
-    if k is None or k != int(k) or not 1 <= int(k) <= 8:
-        raise gr.Error(f"samples must be a whole number from 1 to 8, got {k!r}")
-    if seed is None or seed != int(seed) or int(seed) < 0:
-        raise gr.Error(f"seed must be a whole number >= 0, got {seed!r}")
+    k = check_int(k, "samples", 1, 8)
+    seed = check_int(seed, "seed", 0, MAX_SEED)
     try:
         x = model_input(task, image)
-        outputs = translate(translator(task), x, k=int(k), seed=int(seed))
+        outputs = translate(translator(task), x, k=k, seed=seed)
     except (GenlabError, ValueError) as e:
         raise gr.Error(str(e)) from None
-    return to_pil_grid(x, display_size=168), to_pil_grid(outputs, nrow=int(k), display_size=168 * int(k))
+    return to_pil_grid(x, display_size=168), to_pil_grid(outputs, nrow=k, display_size=168 * k)
 
 
 def render():

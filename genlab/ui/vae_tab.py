@@ -15,7 +15,7 @@ from ..errors import GenlabError
 from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import LIGHT, cached_model, sketch_to_image
+from .common import LIGHT, cached_model, check_int, sketch_to_image
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
@@ -71,11 +71,10 @@ def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str 
 def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae") -> str:
     """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file."""
     _check_mode(mode)
-    if frames is None or not 2 <= int(frames) <= 64 or int(frames) != frames:
-        raise gr.Error(f"frames must be a whole number from 2 to 64, got {frames!r}")
+    frames = check_int(frames, "frames", 2, 64)
     vae, za, _ = _encode(model, image_a, "A")
     _, zb, _ = _encode(model, image_b, "B")
-    imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, int(frames), mode)]
+    imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, frames, mode)]
     key = hashlib.sha1(b"".join(img.tobytes() for img in imgs)).hexdigest()[:16]  # same path, same file
     out = GIF_DIR / f"interpolation_{key}.gif"
     return str(out if out.exists() else save_gif(imgs, out))
@@ -88,7 +87,7 @@ def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
     _, zb, xb = _encode(model, image_b, "B")
     z = interpolate_latent(za, zb, float(t), mode)
     big = lambda x: to_pil_grid(x, display_size=112)  # noqa: E731
-    strip = to_pil_grid(path(vae, za, zb, int(frames), mode), nrow=int(frames), display_size=112 * int(frames))
+    strip = to_pil_grid(path(vae, za, zb, frames, mode), nrow=int(frames), display_size=112 * int(frames))
     grid, ranking = traversal(vae, z)
     table = "| row | latent dim | avg KL (nats) |\n|---|---|---|\n" + "\n".join(
         f"| {r + 1} | z{d} | {kl:.2f} |" for r, (d, kl) in enumerate(ranking)
