@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import v2
 
-from .images import open_image, to_rgb
+from .images import open_image, to_pil_grid, to_rgb, to_uint8
 from .models import DigitClassifier, Generator
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
@@ -46,11 +46,6 @@ def generate_labelled(g: Generator, classes: list[int], per_class: int, seed: in
     out = [g(z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu()
            for i in range(0, len(labels), batch)]
     return torch.cat(out), labels
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(N, 1, H, W) in [-1, 1] -> uint8 (N, H, W)."""
-    return ((images[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
 
 
 def write_imagefolder_zip(images: torch.Tensor, labels: torch.Tensor, path: str | Path,
@@ -203,5 +198,4 @@ def markdown_table(summary: list[dict]) -> str:
 
 def grid_images(images: torch.Tensor, labels: torch.Tensor, scale: int = 3) -> list[tuple[Image.Image, str]]:
     """Gallery items: each digit upscaled (nearest) with its label as caption."""
-    return [(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST), str(int(c)))
-            for a, c in zip(to_uint8(images), labels)]
+    return [(to_pil_grid(img[None], display_size=img.shape[-1] * scale), str(int(c))) for img, c in zip(images, labels)]

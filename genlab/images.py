@@ -13,6 +13,11 @@ from torchvision.utils import make_grid
 from .errors import ImageInputError
 
 
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Grayscale images (N, 1, H, W) in [-1, 1] -> uint8 (N, H, W)."""
+    return ((images[:, 0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+
+
 def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0, padding: int = 2) -> Image.Image:
     """Images (B, C, H, W) in [-1, 1] -> one PIL grid image.
 
@@ -130,16 +135,15 @@ def to_gray_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
+GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
     """Any PIL mode -> 8-bit RGB: 16-bit and float scaled (not clipped), transparency composited on
     white, palette, CMYK and grey converted."""
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F", "1", "L", "LA", "La", "PA") and not (
-            img.mode == "PA" and img.palette and img.palette.mode != "L"):
-        if img.mode == "PA":
-            img = img.convert("RGBA")
-        else:
-            gray = Image.fromarray((to_gray_array(img) * 255).round().astype(np.uint8))
-            return Image.merge("RGB", [gray] * 3)
+    if img.mode in GRAY_MODES:
+        gray = Image.fromarray((to_gray_array(img) * 255).round().astype(np.uint8))
+        return Image.merge("RGB", [gray] * 3)
     if img.mode in ("RGBA", "RGBa", "P", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)

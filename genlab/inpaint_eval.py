@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from skimage.metrics import structural_similarity
 
 from . import inpainting as ip
+from .images import to_uint8
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 MASK_KINDS = ("square", "strokes")
@@ -86,7 +87,7 @@ def _digit_rows(n_digits, n_dip_digits, dip_iterations, digit_steps, seed, log) 
 
     rows = []
     x_all = digits("eval").tensors[0][:n_digits]
-    truth = ((x_all[:, 0] + 1) * 127.5).round().to(torch.uint8).numpy()  # (N, 28, 28)
+    truth = to_uint8(x_all)  # (N, 28, 28)
     models = {"vae": load("mnist-vae", model_type="vae", device="cpu"),
               "gan": load("mnist-cgan", model_type="gan", device="cpu")}
     for kind in MASK_KINDS:
@@ -98,7 +99,7 @@ def _digit_rows(n_digits, n_dip_digits, dip_iterations, digit_steps, seed, log) 
             start = time.perf_counter()
             *_, (_, images, _, _) = ip.latent_inpaint(models[method], x, known, method, steps=digit_steps, seed=seed)
             best = torch.where(known.bool(), x, images[:, 0])
-            out = ((best[:, 0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+            out = to_uint8(best)
             secs = (time.perf_counter() - start) / len(truth)
             scores = [masked_scores(o, t, m) for o, t, m in zip(out, truth, masks)]
             rows.append(_row("digits", kind, method, scores, secs))

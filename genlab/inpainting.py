@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 from torch import nn
 
 from .errors import ImageInputError
-from .images import open_image, to_gray_array, to_rgb
+from .images import open_image, to_gray_array, to_pil_grid, to_rgb
 
 METHODS = ("dip", "biharmonic", "vae", "gan")
 DIGIT_METHODS = ("vae", "gan")
@@ -53,9 +53,10 @@ def mask_from_layer(source, size: tuple[int, int] | None = None) -> np.ndarray:
     size: (width, height) of the image; the mask is resized to it (nearest) if it differs.
     """
     img = open_image(source, work_size=None)
-    if "A" in img.getbands() or "transparency" in img.info:
-        band = img.convert("RGBA").getchannel("A")
-        mask = np.asarray(band) > 0
+    if "A" in img.getbands():  # RGBA, LA, PA: read the alpha band without copying the colour bands
+        mask = np.asarray(img.getchannel("A")) > 0
+    elif "transparency" in img.info:
+        mask = np.asarray(img.convert("RGBA").getchannel("A")) > 0
     else:
         mask = to_gray_array(img) > 0.5
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
@@ -379,9 +380,9 @@ def _from_digit(digit: torch.Tensor, size: tuple[int, int], inverted: bool) -> n
 
 
 def _digit_tile(digit: torch.Tensor, inverted: bool, scale: int = 4) -> Image.Image:
-    arr = ((digit[0].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
-    img = Image.fromarray(255 - arr if inverted else arr)
-    return img.resize((28 * scale, 28 * scale), Image.NEAREST)
+    """A (1, 28, 28) digit -> a crisp PIL tile, back in the upload's polarity."""
+    tile = to_pil_grid(digit[None], display_size=28 * scale)
+    return ImageOps.invert(tile) if inverted else tile
 
 
 # --- The one entry point --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from genlab import augment
+from genlab.images import to_uint8
 
 
 def test_generate_labelled_is_balanced_and_seeded(tiny_gan):
@@ -39,7 +40,7 @@ def test_zip_has_imagefolder_layout_that_torchvision_reads(tiny_gan, tmp_path):
     assert folder.classes == ["0", "4"] and len(folder) == 6
     img = Image.open(tmp_path / "d" / "4" / "4_00002.png")
     assert img.size == (28, 28) and img.mode == "L"
-    np.testing.assert_array_equal(np.asarray(img), augment.to_uint8(images[5:6])[0])
+    np.testing.assert_array_equal(np.asarray(img), to_uint8(images[5:6])[0])
 
 
 def test_classic_augment_is_seeded_and_varied(tmp_path):

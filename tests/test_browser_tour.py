@@ -26,13 +26,18 @@ def shots(tmp_path):
     return folder
 
 
-def _drag(page, locator, dx_frac: float):
-    box = locator.bounding_box()
+def _drag_and_see_change(page, slider: str, output: str, to_frac: float):
+    """Drag the slider's thumb from the middle to to_frac of its width; the output image must change."""
+    image = page.locator(f"{output} img")
+    expect(image).to_be_visible(timeout=60_000)
+    before = image.get_attribute("src")
+    box = page.locator(f"{slider} input[type=range]").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * dx_frac, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * to_frac, y, steps=5)
     page.mouse.up()
+    expect(image).not_to_have_attribute("src", before, timeout=30_000)
 
 
 def _stroke(page, canvas, points):
@@ -57,20 +62,12 @@ def test_tour_of_every_tab(app_url, shots):
         page.goto(app_url)
 
         # GAN sampling: drag a SeFa slider, the grid changes
-        out = page.locator("#gan-output img")
-        expect(out).to_be_visible(timeout=60_000)
-        before = out.get_attribute("src")
-        _drag(page, page.locator("#gan-dir-1 input[type=range]"), 0.85)
-        expect(out).not_to_have_attribute("src", before, timeout=30_000)
+        _drag_and_see_change(page, "#gan-dir-1", "#gan-output", 0.85)
         page.screenshot(path=str(shots / "1_gan.png"), full_page=True)
 
         # VAE interpolation: move t, the decoded digit changes
         page.get_by_role("tab", name="VAE interpolation").click()
-        current = page.locator("#vae-current img")
-        expect(current).to_be_visible(timeout=60_000)
-        before = current.get_attribute("src")
-        _drag(page, page.locator("#vae-t input[type=range]"), 0.1)
-        expect(current).not_to_have_attribute("src", before, timeout=30_000)
+        _drag_and_see_change(page, "#vae-t", "#vae-current", 0.1)
         page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
 
         # Translation: draw a stroke, outputs appear

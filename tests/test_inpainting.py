@@ -163,10 +163,11 @@ def test_latent_optimisation_fits_the_known_pixels(kind, tiny_gan):
 def test_shipped_vae_repairs_digits_better_than_the_classical_fill():
     """Quality check on the shipped checkpoint: 10 held-out digits with a 10x10 hole."""
     from genlab.data import digits
+    from genlab.images import to_uint8
     from genlab.inpaint_eval import masked_scores, synthetic_mask
 
     x = digits("eval").tensors[0][:10]
-    truth = ((x[:, 0] + 1) * 127.5).round().to(torch.uint8).numpy()
+    truth = to_uint8(x)
     rng = np.random.default_rng(0)
     scores = {"vae": [], "biharmonic": []}
     for t in truth:

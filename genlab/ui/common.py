@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import time
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +19,25 @@ from ..hub import load
 LIGHT = {"concurrency_id": "gpu-light", "concurrency_limit": int(os.environ.get("GENLAB_LIGHT_CONCURRENCY", 1))}
 HEAVY = {"concurrency_id": "heavy", "concurrency_limit": int(os.environ.get("GENLAB_HEAVY_CONCURRENCY", 1))}
 QUEUE_MAX_SIZE = int(os.environ.get("GENLAB_QUEUE_MAX_SIZE", 64))  # waiting events beyond this are refused
+
+
+OUT_DIR = Path(tempfile.mkdtemp(prefix="genlab-out-"))  # files the app returns (GIFs, repairs, ZIPs); per server
+KEEP_SECONDS = 3600  # ... are deleted this long after they were written, when the next one is written
+
+
+def output_path(name: str) -> Path:
+    """A fresh path for a file the app returns; outputs older than KEEP_SECONDS are removed first.
+
+    Gradio copies returned files into its own cache, so ours are only needed until then.
+    """
+    now = time.time()
+    for old in OUT_DIR.iterdir():
+        try:
+            if now - old.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(old)
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
 
 
 def check_int(value, name: str, lo: int, hi: int) -> int:

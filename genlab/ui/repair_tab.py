@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -16,14 +15,12 @@ from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_im
     write_imagefolder_zip
 from ..errors import GenlabError
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
-from .common import HEAVY, LIGHT, cached_model, check_int
+from .common import HEAVY, LIGHT, cached_model, check_int, output_path
 from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
 PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
 RESULTS = HERE / "augment_results.json"  # written by `python -m genlab.eval augment --json ...`
-OUT_DIR = Path(tempfile.mkdtemp(prefix="genlab-repair-"))  # one folder per server
-KEEP_SECONDS = 3600  # repaired images and ZIPs older than this are deleted when new ones are written
 GALLERY_MAX = 200  # generated digits shown in the gallery (the ZIP holds all of them)
 
 METHOD_LABELS = [
@@ -50,24 +47,10 @@ def examples() -> list[str]:
     return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))]
 
 
-def _out_path(name: str) -> Path:
-    """A fresh path in the server's output folder; files older than KEEP_SECONDS are removed first.
-
-    Gradio copies returned files into its own cache, so ours are only needed until then.
-    """
-    now = time.time()
-    for old in OUT_DIR.iterdir():
-        try:
-            if now - old.stat().st_mtime > KEEP_SECONDS:
-                shutil.rmtree(old)
-        except OSError:
-            pass
-    return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
-
-
 def _save_png(img: Image.Image) -> str:
-    """Write a full-size result as PNG (fast compression: 24 MP in about a second) and return its path."""
-    path = _out_path("repaired.png")
+    """Write a full-size result as PNG and return its path. compress_level 1: a 24 MP photo takes 1.1 s
+    here instead of 3.95 s at the default level 6 (2-core EPYC)."""
+    path = output_path("repaired.png")
     img.save(path, compress_level=1)
     return str(path)
 
@@ -137,7 +120,7 @@ def generate(classes, per_class: int = 16, seed: int = 0):
     seed = check_int(seed, "seed", 0, 2**31 - 1)
     images, labels = generate_labelled(cached_model("mnist-cgan", "gan"), classes, per_class, seed)
     name = f"genlab-digits-{'-'.join(map(str, classes))}-x{per_class}-seed{seed}.zip"
-    path = write_imagefolder_zip(images, labels, _out_path(name))
+    path = write_imagefolder_zip(images, labels, output_path(name))
     show = np.linspace(0, len(labels) - 1, min(len(labels), GALLERY_MAX)).round().astype(int)
     return grid_images(images[show], labels[show]), str(path)
 

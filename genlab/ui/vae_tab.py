@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,14 +13,13 @@ from ..errors import GenlabError
 from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import LIGHT, cached_model, check_int, sketch_to_image
+from .common import LIGHT, cached_model, check_int, output_path, sketch_to_image
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
 DISPLAY = 224  # px for single digits (8x nearest upscale)
 
 
-GIF_DIR = Path(tempfile.mkdtemp(prefix="genlab-gifs-"))  # one folder per server; files named by content
 
 
 def vae_model(name: str):
@@ -75,9 +72,7 @@ def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical
     vae, za, _ = _encode(model, image_a, "A")
     _, zb, _ = _encode(model, image_b, "B")
     imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, frames, mode)]
-    key = hashlib.sha1(b"".join(img.tobytes() for img in imgs)).hexdigest()[:16]  # same path, same file
-    out = GIF_DIR / f"interpolation_{key}.gif"
-    return str(out if out.exists() else save_gif(imgs, out))
+    return str(save_gif(imgs, output_path("interpolation.gif")))
 
 
 def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
