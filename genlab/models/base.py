@@ -28,3 +28,53 @@ class HubModel(
         super()._save_pretrained(save_directory)  # model.safetensors
         config = {**(self._hub_mixin_config or {}), "model_type": self.model_type}
         (Path(save_directory) / "config.json").write_text(json.dumps(config, sort_keys=True, indent=2))
+
+
+# --- Shared shape rules -----------------------------------------------------------------------
+
+MAX_RESOLUTION = 512  # largest side a config may ask for (bounds allocation from untrusted configs)
+IMAGE_CHANNELS = (1, 3)  # grey or RGB
+PREPROCESSING = ("mnist", "crop", "pad")  # how an upload becomes a model input (genlab.images.prepare)
+
+
+def octaves(resolution: int) -> tuple[int, int]:
+    """(n, base) with resolution = base * 2**n, base in 4..7, n >= 1: one up/down block per octave.
+
+    28 -> (2, 7) (the digits' 7x7 base), 32 -> (3, 4), 64 -> (4, 4), 48 -> (3, 6), 256 -> (6, 4).
+
+    >>> octaves(28), octaves(64)
+    ((2, 7), (4, 4))
+    """
+    if not isinstance(resolution, int) or isinstance(resolution, bool) or not 8 <= resolution <= MAX_RESOLUTION:
+        raise ValueError(f"resolution must be a whole number from 8 to {MAX_RESOLUTION}, got {resolution!r}")
+    n, base = 0, resolution
+    while base >= 8 and base % 2 == 0:
+        base //= 2
+        n += 1
+    if n < 1 or not 4 <= base <= 7:
+        raise ValueError(f"resolution {resolution} is not base x 2^n with base 4-7 (e.g. 28, 32, 48, 64, 96, 128, "
+                         "256); pick one of those")
+    return n, base
+
+
+def check_shape_config(resolution: int, image_channels: int, class_names=None, num_classes: int | None = None,
+                       preprocess: str | None = None) -> list[str] | None:
+    """Validate the config fields every family shares; return class_names as a list (or None)."""
+    octaves(resolution)
+    if image_channels not in IMAGE_CHANNELS:
+        raise ValueError(f"image_channels must be 1 (grey) or 3 (RGB), got {image_channels!r}")
+    if preprocess is not None and preprocess not in PREPROCESSING:
+        raise ValueError(f"preprocess must be one of {', '.join(PREPROCESSING)}, got {preprocess!r}")
+    if class_names is None:
+        return None
+    names = list(class_names)
+    if not all(isinstance(c, str) and 0 < len(c) <= 100 for c in names) or len(set(names)) != len(names):
+        raise ValueError("class_names must be distinct, non-empty strings of at most 100 characters")
+    if num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"{len(names)} class_names for num_classes={num_classes}")
+    return names
+
+
+def widths(channels: int, levels: int, cap: int) -> list[int]:
+    """channels * 2**i for i < levels, each at most ``cap`` (the usual doubling per octave)."""
+    return [min(channels * 2**i, cap) for i in range(levels)]

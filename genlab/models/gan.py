@@ -1,4 +1,4 @@
-"""Class-conditional DCGAN for 28x28 grayscale digits, and DiffAugment.
+"""Class-conditional DCGAN at any resolution, grey or colour, and DiffAugment.
 
 The generator maps a latent z and a class label to an image in [-1, 1]. Label
 ``num_classes`` is the "any class" token: both networks see it for a random 10 % of
@@ -16,15 +16,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel
+from .base import HubModel, check_shape_config, octaves
 
 
 class Generator(HubModel, tags=["gan", "image-generation"]):
-    """Conditional DCGAN generator: (z, label) -> image in [-1, 1].
+    """Conditional DCGAN generator: (z, label) -> image (B, image_channels, resolution, resolution) in [-1, 1].
+
+    A linear map from [z, class embedding] to a base x base map (7x7 at 28 px, 4x4 at 32-256 px),
+    then one upsampling block per octave.
 
     >>> g = Generator()
     >>> g(torch.randn(2, g.latent_dim), torch.tensor([3, 10])).shape
     torch.Size([2, 1, 28, 28])
+    >>> Generator(resolution=64, image_channels=3, num_classes=0)(torch.randn(1, 64), torch.tensor([0])).shape
+    torch.Size([1, 3, 64, 64])
     """
 
     model_type = "gan"
@@ -32,50 +37,60 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
     def __init__(
         self,
         latent_dim: int = 64,  # size of z; the SeFa sliders move in this space
-        num_classes: int = 10,  # digit classes; label == num_classes means "any class"
+        num_classes: int = 10,  # classes (0: unconditional); label == num_classes means "any class"
         embed_dim: int = 32,  # class embedding concatenated to z at the input
-        channels: int = 128,  # channels at 7x7; halved at each upsampling
-        image_channels: int = 1,  # grayscale
+        channels: int = 128,  # channels at the base map; halved at each upsampling (at least 8)
+        image_channels: int = 1,  # 1: grey, 3: RGB
+        resolution: int = 28,  # output side in px: base x 2^n (28, 32, 48, 64, 96, 128, 256, ...)
+        class_names: list[str] | None = None,  # shown wherever a class is picked; default "0", "1", ...
+        preprocess: str = "mnist",  # how real images were prepared: "mnist" (digit centring), "crop" or "pad"
     ):
         super().__init__()
+        self.class_names = check_shape_config(resolution, image_channels, class_names, num_classes, preprocess)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.channels = channels
+        self.image_channels = image_channels
+        self.resolution = resolution
+        self.preprocess = preprocess
+        n, self.base = octaves(resolution)
         self.embed = nn.Embedding(num_classes + 1, embed_dim)
-        # First layer: one linear map from [z, e] to a 7x7 feature map. SeFa factorises
+        # First layer: one linear map from [z, e] to the base feature map. SeFa factorises
         # the z-columns of this weight to find semantic latent directions.
-        self.fc = nn.Linear(latent_dim + embed_dim, channels * 7 * 7, bias=False)
-        self.net = nn.Sequential(
-            nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),  # (B, C/2, 14, 14)
-            nn.BatchNorm2d(channels // 2),
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(channels // 2, channels // 4, 4, 2, 1, bias=False),  # (B, C/4, 28, 28)
-            nn.BatchNorm2d(channels // 4),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels // 4, image_channels, 3, 1, 1),  # (B, 1, 28, 28)
-            nn.Tanh(),
-        )
+        self.fc = nn.Linear(latent_dim + embed_dim, channels * self.base**2, bias=False)
+        layers: list[nn.Module] = [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+        c = channels
+        for i in range(1, n + 1):  # (B, c, s, s) -> (B, c/2, 2s, 2s)
+            c_out = max(channels >> i, min(8, channels))
+            layers += [nn.ConvTranspose2d(c, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            c = c_out
+        layers += [nn.Conv2d(c, image_channels, 3, 1, 1), nn.Tanh()]  # (B, image_channels, res, res)
+        self.net = nn.Sequential(*layers)
 
     @property
     def any_class(self) -> int:
-        """The label that means "no particular class"."""
+        """The label that means "no particular class" (the only label of an unconditional model)."""
         return self.num_classes
+
+    @property
+    def labels(self) -> list[str]:
+        """Display names of the classes, index = label."""
+        return self.class_names or [str(i) for i in range(self.num_classes)]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = torch.cat([z, self.embed(labels)], dim=1)  # (B, latent + embed)
-        h = self.fc(h).view(-1, self.channels, 7, 7)  # (B, C, 7, 7)
+        h = self.fc(h).view(-1, self.channels, self.base, self.base)  # (B, C, base, base)
         return self.net(h)
 
     def latent_weight(self) -> torch.Tensor:
-        """The first layer's weight restricted to z: (C*7*7, latent_dim)."""
+        """The first layer's weight restricted to z: (C*base*base, latent_dim)."""
         return self.fc.weight[:, : self.latent_dim]
 
 
 class Discriminator(HubModel, tags=["gan"]):
     """Projection discriminator: (image, label) -> real/fake logit, shape (B,).
 
+    One stride-2 block per octave down to about 4x4 (a 3x3 kernel on odd sizes: 28 -> 14 -> 7 -> 4).
     No batch norm, so real and fake images can share one forward pass.
     """
 
@@ -84,25 +99,26 @@ class Discriminator(HubModel, tags=["gan"]):
     def __init__(
         self,
         num_classes: int = 10,  # must match the generator; label == num_classes is "any"
-        channels: int = 64,  # channels after the first conv; doubled at each downsampling
-        image_channels: int = 1,  # grayscale
+        channels: int = 64,  # channels after the first conv; doubled at each downsampling (at most 8x)
+        image_channels: int = 1,  # 1: grey, 3: RGB
+        resolution: int = 28,  # input side in px, as the generator's
+        class_names: list[str] | None = None,  # as the generator's
     ):
         super().__init__()
-        c = channels
-        self.net = nn.Sequential(
-            nn.Conv2d(image_channels, c, 4, 2, 1),  # (B, c, 14, 14)
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(c, 2 * c, 4, 2, 1),  # (B, 2c, 7, 7)
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(2 * c, 4 * c, 3, 2, 1),  # (B, 4c, 4, 4)
-            nn.LeakyReLU(0.2, inplace=True),
-        )
-        self.out = nn.Linear(4 * c, 1)
+        check_shape_config(resolution, image_channels, class_names, num_classes)
+        layers: list[nn.Module] = []
+        c_in, size, i = image_channels, resolution, 0
+        while size > 4:  # (B, c_in, s, s) -> (B, c_out, ceil(s/2), ceil(s/2)); 28 -> 14 -> 7 -> 4
+            c_out = min(channels * 2**i, 8 * channels)
+            layers += [nn.Conv2d(c_in, c_out, 4 if size % 2 == 0 else 3, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            c_in, size, i = c_out, (size + 1) // 2, i + 1
+        self.net = nn.Sequential(*layers)
+        self.out = nn.Linear(c_in, 1)
         # Projection (Miyato & Koyama 2018): the class enters as <embed(y), features>.
-        self.embed = nn.Embedding(num_classes + 1, 4 * c)
+        self.embed = nn.Embedding(num_classes + 1, c_in)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.net(x).sum(dim=(2, 3))  # (B, 4c) global sum pooling
+        h = self.net(x).sum(dim=(2, 3))  # (B, C) global sum pooling
         return self.out(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (B,)
 
 

@@ -1,4 +1,4 @@
-"""pix2pix (Isola et al. 2017) for 28x28 grayscale images: U-Net G(x, z), PatchGAN D(x, y).
+"""pix2pix (Isola et al. 2017) at any resolution, grey or colour: U-Net G(x, z), PatchGAN D(x, y).
 
 The generator's noise z is dropout that stays on at sampling time, so one input gives several
 plausible outputs. Loss: conditional adversarial (non-saturating) + lambda * L1 (lambda = 100).
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel
+from .base import HubModel, check_shape_config, widths
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -22,10 +22,16 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
 
 
 class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
-    """U-Net on (B, 1, 28, 28) in [-1, 1] (padded to 32x32 inside) -> (B, 1, 28, 28) in [-1, 1].
+    """U-Net G(x, z): (B, in_channels, R, R) in [-1, 1] -> (B, image_channels, R, R) in [-1, 1].
+
+    The input is padded (with the background value -1) to the next power of two, P, and
+    halved log2(P) times down to 1x1; skip connections join each level on the way up. At
+    28 px: padded to 32, 5 levels.
 
     >>> UNetGenerator()(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 1, 28, 28])
+    >>> UNetGenerator(resolution=64, in_channels=1, image_channels=3)(torch.zeros(1, 1, 64, 64)).shape
+    torch.Size([1, 3, 64, 64])
     """
 
     model_type = "pix2pix"
@@ -34,22 +40,35 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
         self,
         channels: int = 32,  # width of the first level; doubled per level, capped at 4x
         dropout: float = 0.5,  # the noise z: on in training AND sampling (pix2pix)
-        task: str = "",  # what the checkpoint translates, e.g. "sketch2digit" (for the app)
+        task: str = "",  # what the checkpoint translates, e.g. "sketch2digit" (for the app); "" for a folder pair
+        resolution: int = 28,  # image side in px (28, 32, 48, 64, 96, 128, 256, ...)
+        in_channels: int = 1,  # input: 1 grey, 3 RGB
+        image_channels: int = 1,  # output: 1 grey, 3 RGB
+        preprocess: str = "mnist",  # how uploads are prepared: "mnist" (digit centring), "crop" or "pad"
     ):
         super().__init__()
+        check_shape_config(resolution, image_channels, preprocess=preprocess)
+        check_shape_config(resolution, in_channels)
         c = channels
         self.dropout = dropout
         self.task = task
-        self.d1 = _down(1, c, norm=False)  # (B, c, 16, 16)
-        self.d2 = _down(c, 2 * c)  # (B, 2c, 8, 8)
-        self.d3 = _down(2 * c, 4 * c)  # (B, 4c, 4, 4)
-        self.d4 = _down(4 * c, 4 * c)  # (B, 4c, 2, 2)
-        self.bottom = nn.Sequential(nn.Conv2d(4 * c, 4 * c, 4, 2, 1), nn.ReLU(inplace=True))  # (B, 4c, 1, 1)
-        self.u1 = self._up(4 * c, 4 * c)  # (B, 4c, 2, 2)
-        self.u2 = self._up(8 * c, 4 * c)  # (B, 4c, 4, 4)
-        self.u3 = self._up(8 * c, 2 * c)  # (B, 2c, 8, 8)
-        self.u4 = self._up(4 * c, c)  # (B, c, 16, 16)
-        self.out = nn.Sequential(nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh())  # (B, 1, 32, 32)
+        self.resolution = resolution
+        self.in_channels = in_channels
+        self.image_channels = image_channels
+        self.preprocess = preprocess
+        self.padded = 1 << (resolution - 1).bit_length()  # next power of two: 28 -> 32
+        self.levels = self.padded.bit_length() - 1  # halvings down to 1x1: 32 -> 5
+        w = widths(c, self.levels - 1, 4 * c)  # encoder widths d1 .. d(L-1): c, 2c, 4c, 4c, ...
+        # Encoder d1..d(L-1), then the bottom (no norm, ReLU) to 1x1. Named attributes (not a
+        # ModuleList) keep the weight names of the shipped 28-px checkpoints: d1.0.weight, ...
+        for i, (c_in, c_out) in enumerate(zip([in_channels, *w], w), start=1):
+            setattr(self, f"d{i}", _down(c_in, c_out, norm=i > 1))  # (B, c_out, P / 2^i, ...)
+        self.bottom = nn.Sequential(nn.Conv2d(w[-1], w[-1], 4, 2, 1), nn.ReLU(inplace=True))  # (B, w, 1, 1)
+        # Decoder u1..u(L-1): u_i makes d_(L-i)'s width; from u2 on its input is [h, skip of d_(L-i+1)].
+        for i in range(1, self.levels):
+            c_in = w[-1] if i == 1 else 2 * w[self.levels - i]
+            setattr(self, f"u{i}", self._up(c_in, w[self.levels - 1 - i]))  # (B, ., P / 2^(L-i), ...)
+        self.out = nn.Sequential(nn.ConvTranspose2d(2 * w[0], image_channels, 4, 2, 1), nn.Tanh())  # (B, C, P, P)
 
     @staticmethod
     def _up(cin: int, cout: int) -> nn.Sequential:
@@ -59,37 +78,53 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
         return F.dropout(h, self.dropout, training=True)  # z: always sampled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (2, 2, 2, 2), value=-1.0)  # (B, 1, 32, 32), background value
-        e1 = self.d1(x)
-        e2 = self.d2(e1)
-        e3 = self.d3(e2)
-        e4 = self.d4(e3)
-        h = self._noise(self.u1(self.bottom(e4)))
-        h = self._noise(self.u2(torch.cat([h, e4], 1)))
-        h = self._noise(self.u3(torch.cat([h, e3], 1)))
-        h = self.u4(torch.cat([h, e2], 1))
-        return self.out(torch.cat([h, e1], 1))[:, :, 2:30, 2:30]  # (B, 1, 28, 28)
+        pad = self.padded - self.resolution
+        lo = pad // 2
+        x = F.pad(x, (lo, pad - lo, lo, pad - lo), value=-1.0)  # (B, C_in, P, P), background value
+        skips = []  # e1 .. e(L-1)
+        for i in range(1, self.levels):
+            x = getattr(self, f"d{i}")(x)
+            skips.append(x)
+        h = self.bottom(x)  # (B, w, 1, 1)
+        for i in range(1, self.levels):
+            h = getattr(self, f"u{i}")(h if i == 1 else torch.cat([h, skips[1 - i]], 1))
+            if i <= 3:  # noise on the three deepest decoder levels (pix2pix)
+                h = self._noise(h)
+        y = self.out(torch.cat([h, skips[0]], 1))  # (B, C, P, P)
+        return y[:, :, lo : lo + self.resolution, lo : lo + self.resolution]
 
 
 class PatchDiscriminator(HubModel, tags=["pix2pix"]):
-    """PatchGAN D(x, y): sees input and output together, one logit per overlapping patch."""
+    """PatchGAN D(x, y): sees input and output together, one logit per overlapping patch.
+
+    Stride-2 levels grow with the image (2 at 28-32 px, one more per octave), then a stride-1
+    conv and the logit map (7x7 at 28 px).
+    """
 
     model_type = "pix2pix-discriminator"
 
-    def __init__(self, channels: int = 32):  # width of the first conv; doubled twice
+    def __init__(
+        self,
+        channels: int = 32,  # width of the first conv; doubled per level (at most 8x)
+        resolution: int = 28,  # image side in px, as the generator's
+        in_channels: int = 1,  # the generator's input channels
+        image_channels: int = 1,  # the generator's output channels
+    ):
         super().__init__()
-        c = channels
-        self.net = nn.Sequential(
-            nn.Conv2d(2, c, 4, 2, 1),  # (B, c, 14, 14)
+        check_shape_config(resolution, image_channels)
+        check_shape_config(resolution, in_channels)
+        downs = max(2, (resolution // 8).bit_length() - 1)  # 28, 32 -> 2; 64 -> 3; 128 -> 4: logits about 8x8
+        w = widths(channels, downs + 1, 8 * channels)
+        layers: list[nn.Module] = [nn.Conv2d(in_channels + image_channels, w[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        for c_in, c_out in zip(w[: downs - 1], w[1:downs]):  # (B, c_out, R / 2^i, ...)
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [
+            nn.Conv2d(w[downs - 1], w[downs], 3, 1, 1, bias=False),
+            nn.BatchNorm2d(w[downs]),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False),  # (B, 2c, 7, 7)
-            nn.BatchNorm2d(2 * c),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(2 * c, 4 * c, 3, 1, 1, bias=False),  # (B, 4c, 7, 7)
-            nn.BatchNorm2d(4 * c),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(4 * c, 1, 3, 1, 1),  # (B, 1, 7, 7): each logit sees a 22x22 patch
-        )
+            nn.Conv2d(w[downs], 1, 3, 1, 1),  # (B, 1, R / 2^downs, ...): 7x7 logits at 28 px
+        ]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, y], 1))

@@ -1,4 +1,4 @@
-"""Convolutional VAE for 28x28 grayscale digits (Kingma & Welling 2014; beta-VAE weighting).
+"""Convolutional VAE at any resolution, grey or colour (Kingma & Welling 2014; beta-VAE weighting).
 
 Likelihood: independent Bernoulli per pixel on intensities in [0, 1] (the usual "binary
 cross-entropy" VAE on grey-level MNIST). Grey targets make it a cross-entropy rather than a
@@ -12,11 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel
+from .base import HubModel, check_shape_config, octaves, widths
 
 
 class ConvVAE(HubModel, tags=["vae", "image-generation"]):
-    """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli logits.
+    """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli logits per pixel and channel.
+
+    One stride-2 conv per octave down to the base map (7x7 at 28 px, 4x4 at 32-256 px), a
+    fully connected bottleneck, and the mirror image up.
 
     >>> vae = ConvVAE()
     >>> mu, logvar = vae.encode(torch.zeros(2, 1, 28, 28))
@@ -29,48 +32,58 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
     def __init__(
         self,
         latent_dim: int = 16,  # size of z; the traversal grid shows one row per dimension
-        channels: int = 32,  # first conv width; doubled once
+        channels: int = 32,  # first conv width; doubled per octave (at most 8x)
         hidden: int = 256,  # fully connected width between convs and z
         beta: float = 1.0,  # KL weight (beta-VAE); 1 is the plain ELBO
+        image_channels: int = 1,  # 1: grey, 3: RGB
+        resolution: int = 28,  # image side in px: base x 2^n (28, 32, 48, 64, 96, 128, 256, ...)
+        preprocess: str = "mnist",  # how uploads are prepared: "mnist" (digit centring), "crop" or "pad"
     ):
         super().__init__()
-        c = channels
+        check_shape_config(resolution, image_channels, preprocess=preprocess)
+        n, base = octaves(resolution)
+        chans = widths(channels, n, 8 * channels)  # (c, 2c, ...) after each downsampling
         self.latent_dim = latent_dim
         self.beta = beta
+        self.image_channels = image_channels
+        self.resolution = resolution
+        self.preprocess = preprocess
+        enc: list[nn.Module] = []
+        for c_in, c_out in zip([image_channels, *chans], chans):
+            enc += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.SiLU()]  # halves the side
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 4, 2, 1),  # (B, c, 14, 14)
-            nn.SiLU(),
-            nn.Conv2d(c, 2 * c, 4, 2, 1),  # (B, 2c, 7, 7)
-            nn.SiLU(),
+            *enc,  # (B, chans[-1], base, base)
             nn.Flatten(),
-            nn.Linear(2 * c * 49, hidden),
+            nn.Linear(chans[-1] * base * base, hidden),
             nn.SiLU(),
             nn.Linear(hidden, 2 * latent_dim),  # (B, 2 * latent): mu and logvar
         )
+        dec: list[nn.Module] = []
+        ups = list(reversed(chans))
+        for c_in, c_out in zip(ups, [*ups[1:], image_channels]):
+            dec += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.SiLU()]  # doubles the side
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim, hidden),
             nn.SiLU(),
-            nn.Linear(hidden, 2 * c * 49),
+            nn.Linear(hidden, chans[-1] * base * base),
             nn.SiLU(),
-            nn.Unflatten(1, (2 * c, 7, 7)),
-            nn.ConvTranspose2d(2 * c, c, 4, 2, 1),  # (B, c, 14, 14)
-            nn.SiLU(),
-            nn.ConvTranspose2d(c, 1, 4, 2, 1),  # (B, 1, 28, 28) logits
+            nn.Unflatten(1, (chans[-1], base, base)),
+            *dec[:-1],  # (B, image_channels, res, res) logits: no activation after the last
         )
         # Average KL per latent dimension on held-out data, stored with the weights so the app
         # can rank dimensions without the dataset. Filled in by training.
         self.register_buffer("kl_per_dim", torch.zeros(latent_dim))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images (B, 1, 28, 28) in [-1, 1] -> mu, logvar, each (B, latent_dim)."""
+        """Images (B, C, H, W) in [-1, 1] -> mu, logvar, each (B, latent_dim)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)  # (B, 1, 28, 28)
+        return self.decoder(z)  # (B, C, H, W)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents (B, latent_dim) -> mean images (B, 1, 28, 28) in [-1, 1]."""
+        """Latents (B, latent_dim) -> mean images (B, C, H, W) in [-1, 1]."""
         return torch.sigmoid(self.decoder(z)) * 2 - 1
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
