@@ -4,10 +4,10 @@
 >>> g = genlab.load("mnist-cgan")
 """
 
-from .errors import CheckpointError, GenlabError, HubNotCachedError, ImageInputError, UnknownModelError
+from .errors import CheckpointError, DatasetError, GenlabError, HubNotCachedError, ImageInputError, UnknownModelError
 from .hub import load, shipped_names
 
 __all__ = [
-    "CheckpointError", "GenlabError", "HubNotCachedError", "ImageInputError", "UnknownModelError", "load", "shipped_names",
+    "CheckpointError", "DatasetError", "GenlabError", "HubNotCachedError", "ImageInputError", "UnknownModelError", "load", "shipped_names",
 ]
 __version__ = "0.1.0"

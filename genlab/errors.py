@@ -19,3 +19,7 @@ class HubNotCachedError(CheckpointError):
 
 class ImageInputError(GenlabError, ValueError):
     """An uploaded image genlab cannot use: unreadable, too large, blank, ..."""
+
+
+class DatasetError(GenlabError, ValueError):
+    """A training/evaluation folder genlab cannot use: missing, empty, a class too small, ..."""

@@ -14,8 +14,9 @@ from .errors import ImageInputError
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Grayscale images (N, 1, H, W) in [-1, 1] -> uint8 (N, H, W)."""
-    return ((images[:, 0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    """Images (N, C, H, W) in [-1, 1] -> uint8 (N, H, W) for grey (C = 1), (N, H, W, 3) for colour."""
+    arr = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return arr[:, 0].numpy() if arr.size(1) == 1 else arr.permute(0, 2, 3, 1).numpy()
 
 
 def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0, padding: int = 2) -> Image.Image:
@@ -150,7 +151,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def prepare_digit(source, box: int = 20, size: int = 28) -> torch.Tensor:
+def prepare_digit(source, box: int | None = None, size: int = 28) -> torch.Tensor:
     """Bring any image into MNIST's domain, the way MNIST was made. Returns (1, 1, 28, 28) in [-1, 1].
 
     Grayscale; dark-on-light images inverted to light-on-dark; contrast stretched; cropped to
@@ -182,7 +183,7 @@ def prepare_digit(source, box: int = 20, size: int = 28) -> torch.Tensor:
     top, left = min(max(top, 0), size - new_h), min(max(left, 0), size - new_w)
     canvas = np.zeros((size, size), dtype=np.float32)
     canvas[top : top + new_h, left : left + new_w] = small
-    return torch.from_numpy(canvas * 2 - 1)[None, None]  # (1, 1, 28, 28)
+    return torch.from_numpy(canvas * 2 - 1)[None, None]  # (1, 1, size, size)
 
 
 def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = 80, there_and_back: bool = True) -> Path:
@@ -191,3 +192,68 @@ def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = 80, th
         frames = frames + frames[-2:0:-1]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0, optimize=False)
     return Path(path)
+
+
+# --- Any image at a model's size -------------------------------------------------------------
+
+FITS = ("crop", "pad")  # square centre-crop, or pad to a square with the border's median colour
+
+
+def to_channels(img: Image.Image, channels: int) -> np.ndarray:
+    """Any PIL mode -> uint8 (H, W, channels): grey (16-bit and float scaled, alpha on white) or RGB."""
+    if channels == 1:
+        return (to_gray_array(img) * 255).round().astype(np.uint8)[..., None]
+    if channels == 3:
+        return np.asarray(to_rgb(img))
+    raise ValueError(f"channels must be 1 or 3, got {channels!r}")
+
+
+def fit_square(arr: np.ndarray, fit: str = "crop") -> np.ndarray:
+    """uint8 (H, W, C) -> a square (S, S, C): the centre crop (S = shorter side) or, with "pad", the
+    whole image padded with the median colour of its border (S = longer side)."""
+    h, w = arr.shape[:2]
+    if fit == "crop":
+        s = min(h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        return arr[top : top + s, left : left + s]
+    if fit == "pad":
+        s = max(h, w)
+        border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])  # (2W + 2H, C)
+        out = np.empty((s, s, arr.shape[2]), dtype=arr.dtype)
+        out[:] = np.median(border, axis=0).round().astype(arr.dtype)
+        top, left = (s - h) // 2, (s - w) // 2
+        out[top : top + h, left : left + w] = arr
+        return out
+    raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+
+
+def image_to_uint8(img: Image.Image, resolution: int, channels: int, fit: str = "crop") -> np.ndarray:
+    """An opened image -> uint8 (channels, resolution, resolution): mode conversion through the upload
+    rules, square crop or pad, antialiased (Lanczos) resize."""
+    arr = fit_square(to_channels(img, channels), fit)
+    if arr.shape[0] != resolution:
+        mode = "L" if channels == 1 else "RGB"
+        small = Image.fromarray(arr[..., 0] if channels == 1 else arr, mode)
+        arr = np.asarray(small.resize((resolution, resolution), Image.LANCZOS, reducing_gap=3.0))
+        arr = arr[..., None] if channels == 1 else arr
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def prepare_image(source, resolution: int, channels: int, fit: str = "crop") -> torch.Tensor:
+    """An upload (path, PIL, array) -> the input of a model trained on folders: (1, C, R, R) in [-1, 1].
+
+    Non-digit models declare ``preprocess`` "crop" or "pad" in their config; digit models
+    ("mnist") use ``prepare_digit`` instead (see ``prepare``).
+    """
+    img = open_image(source, work_size=max(4 * resolution, 256))
+    return torch.from_numpy(image_to_uint8(img, resolution, channels, fit)).float()[None] / 127.5 - 1
+
+
+def prepare(source, model) -> torch.Tensor:
+    """An upload -> what ``model`` takes, by the preprocessing its config declares: (1, C, R, R)."""
+    mode = getattr(model, "preprocess", "mnist")
+    if mode == "mnist":
+        x = prepare_digit(source, size=getattr(model, "resolution", 28))
+        return x.repeat(1, getattr(model, "in_channels", getattr(model, "image_channels", 1)), 1, 1)
+    channels = getattr(model, "in_channels", model.image_channels)
+    return prepare_image(source, model.resolution, channels, mode)

@@ -50,3 +50,63 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def make_shapes_folder(root: Path, per_class: int = 12, size: int = 80, seed: int = 0, broken: bool = True,
+                       classes: tuple[str, ...] = ("circle", "square", "triangle")) -> dict[str, list[Path]]:
+    """A small colour image folder in class-subfolder layout, as a user would bring one.
+
+    Each class is a shape in a random colour, position and size on a random light background,
+    saved in a mix of sizes and modes (RGB PNG, JPEG, RGBA, palette, CMYK JPEG, 16-bit grey).
+    With ``broken``, each class also gets an empty file, a truncated PNG, a text file named .png
+    and a 4x4 image: the loader must skip exactly those. Returns {"good": [...], "broken": [...]}.
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    written: dict[str, list[Path]] = {"good": [], "broken": []}
+    for name in classes:
+        folder = Path(root) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            w, h = int(size + rng.integers(0, size // 2)), size  # not square: exercises the centre crop
+            bg = tuple(int(v) for v in rng.integers(170, 256, 3))
+            fg = tuple(int(v) for v in rng.integers(0, 150, 3))
+            img = Image.new("RGB", (w, h), bg)
+            draw = ImageDraw.Draw(img)
+            r = int(h * rng.uniform(0.2, 0.35))
+            cx, cy = w // 2 + int(rng.integers(-h // 8, h // 8 + 1)), h // 2 + int(rng.integers(-h // 8, h // 8 + 1))
+            if name == "circle":
+                draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
+            elif name == "square":
+                draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=fg)
+            else:
+                draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fg)
+            kind = i % 6
+            path = folder / f"{name}_{i:03d}.{'jpg' if kind in (1, 4) else 'png'}"
+            if kind == 1:
+                img.save(path, quality=95)
+            elif kind == 2:
+                img.convert("RGBA").save(path)
+            elif kind == 3:
+                img.convert("P", palette=Image.ADAPTIVE, colors=32).save(path)
+            elif kind == 4:
+                img.convert("CMYK").save(path, quality=95)
+            elif kind == 5 and name == classes[-1]:
+                grey = (np.asarray(img.convert("L"), dtype=np.uint16) * 257)
+                Image.fromarray(grey).save(path)  # 16-bit grey
+            else:
+                img.save(path)
+            written["good"].append(path)
+        if broken:
+            (folder / "empty.png").write_bytes(b"")
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+            (folder / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+            (folder / "notes.png").write_text("not an image")
+            Image.new("RGB", (4, 4), bg).save(folder / "tiny.png")
+            written["broken"] += [folder / n for n in ("empty.png", "truncated.png", "notes.png", "tiny.png")]
+    return written

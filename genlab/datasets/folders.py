@@ -1,0 +1,184 @@
+"""A user's image folder: class subfolders (``DIR/<class>/<image>``) or a flat folder (unconditional).
+
+Every file goes through genlab's upload gate (``genlab.images.open_image``): 16-bit, CMYK,
+alpha, palette and EXIF orientation are converted; empty, truncated, non-image, tiny and huge
+files are skipped, counted and named (``ImageSet.skipped``), never fatal. Images are made
+square (centre crop, or pad) and resized with antialiasing to the model's resolution.
+
+A fixed held-out split (``eval_fraction``, default 10 %) is chosen per class by a hash of each
+file's path relative to the folder, so it does not depend on the order files are listed in
+or on the seed, and adding files does not move existing ones between the splits.
+
+>>> from genlab.datasets import image_folder
+>>> train, held_out = image_folder("my_photos/", resolution=64, channels=3)
+>>> train.class_names, len(train), len(held_out), train.skipped[:3]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import DatasetError, ImageInputError
+from ..images import FITS, MAX_PIXELS, _sniff, image_to_uint8, open_image
+from .base import MEMORY_BUDGET_MB, ImageSet
+
+EVAL_FRACTION = 0.1  # held out per class, never trained on
+MIN_PER_CLASS = 2  # a class needs at least this many readable images (one to train, one to hold out)
+
+
+class FileLoader:
+    """Decode one file to uint8 (C, R, R); picklable, so DataLoader workers can use it."""
+
+    def __init__(self, resolution: int, channels: int, fit: str = "crop"):
+        if fit not in FITS:
+            raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
+        self.resolution, self.channels, self.fit = resolution, channels, fit
+
+    def __call__(self, files: tuple[str, ...]) -> torch.Tensor:
+        img = open_image(files[0], work_size=max(4 * self.resolution, 256))
+        return torch.from_numpy(image_to_uint8(img, self.resolution, self.channels, self.fit))
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def scan(root: str | Path) -> tuple[list[Path], list[int], list[str]]:
+    """(files, labels, class names) of a folder; class names are the sorted subfolder names, or []
+    for a flat folder. Hidden files and folders (``.DS_Store``, ``.git``) are ignored."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"{root} is not a folder: give a folder of images, or of class subfolders of images.")
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and _visible(p))
+    if subdirs:
+        files, labels = [], []
+        for label, d in enumerate(subdirs):
+            found = sorted(p for p in d.rglob("*") if p.is_file() and not any(q.startswith(".") for q in p.relative_to(d).parts))
+            files += found
+            labels += [label] * len(found)
+        return files, labels, [d.name for d in subdirs]
+    files = sorted(p for p in root.iterdir() if p.is_file() and _visible(p))
+    return files, [0] * len(files), []
+
+
+def probe(path: Path) -> None:
+    """Cheap check without decoding pixels: empty, SVG/text, unknown format, too small or too large.
+    Raises ImageInputError; decoding (for truncation) happens when the image is loaded."""
+    from ..images import ACCEPTED_FORMATS, MAX_ASPECT, MIN_SIDE
+
+    _sniff(path)
+    try:
+        with Image.open(path) as img:
+            fmt, (w, h) = img.format, img.size
+    except Image.DecompressionBombError as e:
+        raise ImageInputError(f"far larger than the {MAX_PIXELS / 1e6:.0f} MP limit") from e
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for non-images
+        raise ImageInputError(f"not an image ({type(e).__name__})") from e
+    if fmt not in ACCEPTED_FORMATS:
+        raise ImageInputError(f"{fmt} images are not supported")
+    if w * h > MAX_PIXELS or min(w, h) < MIN_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
+        raise ImageInputError(f"{w}x{h} px is outside the accepted sizes")
+
+
+def split(files: list[Path], labels: list[int], root: Path, eval_fraction: float) -> tuple[list[int], list[int]]:
+    """(train, held-out) positions: per class the files with the smallest path hashes are held out,
+    round(n * eval_fraction) of them, at least 1 and at most n - 1 (when eval_fraction > 0)."""
+    if not 0 <= eval_fraction < 1:
+        raise DatasetError(f"eval fraction must be in [0, 1), got {eval_fraction}")
+    train, held = [], []
+    for c in sorted(set(labels)):
+        idx = [i for i, label in enumerate(labels) if label == c]
+        idx.sort(key=lambda i: hashlib.sha1(files[i].relative_to(root).as_posix().encode()).hexdigest())
+        k = min(len(idx) - 1, max(1, round(len(idx) * eval_fraction))) if eval_fraction > 0 else 0
+        held += idx[:k]
+        train += idx[k:]
+    return sorted(train), sorted(held)
+
+
+def _check_classes(root: Path, labels: list[int], class_names: list[str]) -> None:
+    if not labels:
+        raise DatasetError(f"No readable images in {root}: put PNG/JPEG/WebP/BMP/TIFF/GIF files in it "
+                           "(flat, for an unconditional model) or in one subfolder per class.")
+    counts = np.bincount(labels, minlength=max(len(class_names), 1))
+    small = [(class_names[c] if class_names else str(root), int(n)) for c, n in enumerate(counts) if n < MIN_PER_CLASS]
+    if small:
+        where = ", ".join(f"{root / name if class_names else name} ({n})" for name, n in small)
+        raise DatasetError(f"Each class needs at least {MIN_PER_CLASS} readable images (one to train on, one to "
+                           f"hold out); too few in: {where}.")
+
+
+def _decode_all(files: list[Path], loader: FileLoader, threads: int) -> tuple[list, list[tuple[str, str]]]:
+    """Decode every file (threads: PIL releases the GIL while decoding); (arrays or None, skipped)."""
+    from tqdm.auto import tqdm
+
+    def one(path: Path):
+        try:
+            return loader((str(path),)), None
+        except ImageInputError as e:
+            return None, str(e)
+
+    out, skipped = [], []
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for path, (arr, why) in tqdm(zip(files, pool.map(one, files)), total=len(files), desc="reading images",
+                                     disable=len(files) < 2000, file=sys.stderr):
+            out.append(arr)
+            if why:
+                skipped.append((str(path), why))
+    return out, skipped
+
+
+def image_folder(root: str | Path, resolution: int, channels: int, fit: str = "crop",
+                 eval_fraction: float = EVAL_FRACTION, memory_budget_mb: float = MEMORY_BUDGET_MB,
+                 threads: int | None = None) -> tuple[ImageSet, ImageSet]:
+    """(train, held-out) ImageSets of a folder at ``resolution`` px and ``channels`` (1 or 3).
+
+    In memory (uint8) when the whole set fits ``memory_budget_mb``, else streamed from the files
+    (checked by header first; files that fail to decode later are reported and replaced).
+    Raises DatasetError for a missing or empty folder, or a class with fewer than 2 usable images.
+    """
+    root = Path(root).expanduser()
+    loader = FileLoader(resolution, channels, fit)
+    files, labels, class_names = scan(root)
+    in_memory = len(files) * channels * resolution**2 <= memory_budget_mb * 2**20
+    if in_memory:
+        arrays, skipped = _decode_all(files, loader, threads or min(8, os.cpu_count() or 1))
+        keep = [i for i, a in enumerate(arrays) if a is not None]
+    else:
+        skipped, keep = [], []
+        for i, path in enumerate(files):
+            try:
+                probe(path)
+                keep.append(i)
+            except ImageInputError as e:
+                skipped.append((str(path), str(e)))
+    files, labels = [files[i] for i in keep], [labels[i] for i in keep]
+    _check_classes(root, labels, class_names)
+    parts = []
+    for idx in split(files, labels, root, eval_fraction):
+        common = dict(labels=torch.tensor([labels[i] for i in idx], dtype=torch.long), class_names=class_names,
+                      resolution=resolution, channels=channels, fit=fit, root=str(root), skipped=skipped)
+        if in_memory:
+            images = torch.stack([arrays[keep[i]] for i in idx]) if idx else torch.empty(0, channels, resolution,
+                                                                                             resolution, dtype=torch.uint8)
+            parts.append(ImageSet(images=images, **common))
+        else:
+            parts.append(ImageSet(files=[(str(files[i]),) for i in idx], load=loader, **common))
+    return parts[0], parts[1]
+
+
+def describe_skipped(skipped: list[tuple[str, str]], root: str = "", most: int = 20) -> str:
+    """A readable list of skipped files for logs and model cards."""
+    if not skipped:
+        return "none"
+    rel = [(os.path.relpath(p, root) if root else p, why) for p, why in skipped]
+    lines = [f"{p}: {why}" for p, why in rel[:most]]
+    more = f" (+{len(skipped) - most} more)" if len(skipped) > most else ""
+    return f"{len(skipped)} file(s){more}: " + "; ".join(lines)

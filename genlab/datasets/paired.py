@@ -1,0 +1,99 @@
+"""Paired images for translation (pix2pix): ``DIR/A/<name>`` -> ``DIR/B/<name>``, and the digit tasks.
+
+Pairs match by file name without extension (the pix2pix convention: ``A/0001.png`` goes with
+``B/0001.jpg``). Files without a partner, and pairs where either side is unreadable, are
+skipped and named. The held-out split is by a hash of the name, as for single folders.
+
+>>> from genlab.datasets import paired_folder
+>>> train, held_out = paired_folder("edges2shoes/", resolution=64, channels=3, in_channels=1)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from ..errors import DatasetError, ImageInputError
+from .base import MEMORY_BUDGET_MB, ImageSet, PairedSet
+from .folders import EVAL_FRACTION, FileLoader, _decode_all, _visible, probe, split
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is missing: paired data is DIR/A/<name> (inputs) and DIR/B/<name> (targets) "
+                           "with matching file names.")
+    found: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and _visible(p):
+            found.setdefault(p.stem, p)
+    return found
+
+
+def paired_folder(root: str | Path, resolution: int, channels: int, in_channels: int | None = None,
+                  fit: str = "crop", eval_fraction: float = EVAL_FRACTION,
+                  memory_budget_mb: float = MEMORY_BUDGET_MB) -> tuple[PairedSet, PairedSet]:
+    """(train, held-out) PairedSets from ``root/A`` (inputs, ``in_channels``) and ``root/B`` (targets,
+    ``channels``), both at ``resolution`` px."""
+    root = Path(root).expanduser()
+    in_channels = in_channels or channels
+    a_files, b_files = _by_stem(root / "A"), _by_stem(root / "B")
+    stems = sorted(a_files.keys() & b_files.keys())
+    skipped = [(str(p), "no partner with the same name in the other folder")
+               for side in (a_files, b_files) for s, p in side.items() if s not in stems]
+    load_a, load_b = FileLoader(resolution, in_channels, fit), FileLoader(resolution, channels, fit)
+    pairs = [(a_files[s], b_files[s]) for s in stems]
+    in_memory = len(pairs) * (in_channels + channels) * resolution**2 <= memory_budget_mb * 2**20
+    if in_memory:
+        xa, skip_a = _decode_all([a for a, _ in pairs], load_a, 4)
+        xb, skip_b = _decode_all([b for _, b in pairs], load_b, 4)
+        skipped += skip_a + skip_b
+        keep = [i for i in range(len(pairs)) if xa[i] is not None and xb[i] is not None]
+    else:
+        keep = []
+        for i, (a, b) in enumerate(pairs):
+            try:
+                probe(a)
+                probe(b)
+                keep.append(i)
+            except ImageInputError as e:
+                skipped.append((f"{a} / {b}", str(e)))
+    if len(keep) < 2:
+        raise DatasetError(f"{root} has {len(keep)} readable pairs; paired data needs at least 2: DIR/A/<name> and "
+                           "DIR/B/<name> with matching names.")
+    parts = []
+    for idx in split([pairs[i][0] for i in keep], [0] * len(keep), root, eval_fraction):
+        sides = []
+        for loader, arrays, k in ((load_a, xa if in_memory else None, 0), (load_b, xb if in_memory else None, 1)):
+            common = dict(labels=torch.zeros(len(idx), dtype=torch.long), class_names=[], resolution=resolution,
+                          channels=loader.channels, fit=fit, root=str(root), skipped=skipped)
+            if in_memory:
+                sides.append(ImageSet(images=torch.stack([arrays[keep[i]] for i in idx]), **common))
+            else:
+                sides.append(ImageSet(files=[(str(pairs[keep[i]][k]),) for i in idx], load=loader, **common))
+        parts.append(PairedSet(*sides))
+    return parts[0], parts[1]
+
+
+def paired_digits(task: str, split: str = "train", seed: int = 0, variants: int = 1) -> TensorDataset:
+    """(input, target, label) triples for a digit translation task, deterministic under ``seed``.
+
+    variants: inputs per digit (different jitter) for the randomised sketch task.
+    """
+    from ..translation import make_input
+    from .digits import digits
+
+    images, labels = digits(split).tensors
+    rng = np.random.default_rng(seed)
+    xs = torch.cat([make_input(task, images, rng) for _ in range(variants)])
+    return TensorDataset(xs, images.repeat(variants, 1, 1, 1), labels.repeat(variants))
+
+
+def paired_digit_set(task: str, split: str = "train", seed: int = 0, variants: int = 1) -> PairedSet:
+    """``paired_digits`` as a PairedSet (float images held in memory)."""
+    x, y, labels = paired_digits(task, split, seed, variants).tensors
+    names = [str(i) for i in range(10)]
+    return PairedSet(ImageSet(labels, names, 28, 1, images=x, fit="mnist"),
+                     ImageSet(labels, names, 28, 1, images=y, fit="mnist"))
