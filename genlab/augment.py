@@ -5,25 +5,24 @@
 >>> images, labels = generate_labelled(genlab.load("mnist-cgan"), classes=[3, 8], per_class=50, seed=0)
 >>> write_imagefolder_zip(images, labels, "digits.zip")   # 3/3_00000.png ... 8/8_00049.png
 
-``augmentation_experiment`` measures what the generated digits are worth to a classifier trained
-on N real digits per class (``python -m genlab.eval augment``).
+``genlab.augment_eval`` measures what the generated digits are worth to a classifier trained on
+N real digits per class (``python -m genlab.eval augment``).
 """
 
 from __future__ import annotations
 
 import io
-import time
+import math
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import v2
 
 from .images import open_image, to_pil_grid, to_rgb, to_uint8
-from .models import DigitClassifier, Generator
+from .models import Generator
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
 
@@ -31,10 +30,13 @@ MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size
 @torch.inference_mode()
 def generate_labelled(g: Generator, classes: list[int], per_class: int, seed: int = 0, batch: int = 500
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``per_class`` conditional samples of each class: images (N, 1, 28, 28) in [-1, 1], labels (N,)."""
+    """``per_class`` conditional samples of each class: images (N, C, R, R) in [-1, 1], labels (N,).
+
+    An unconditional model (num_classes 0) has one "class", 0: its "any class" label."""
     classes = sorted({int(c) for c in classes})
-    if not classes or any(not 0 <= c < g.num_classes for c in classes):
-        raise ValueError(f"classes must be a non-empty subset of 0-{g.num_classes - 1}, got {classes}")
+    top = max(g.num_classes, 1)
+    if not classes or any(not 0 <= c < top for c in classes):
+        raise ValueError(f"classes must be a non-empty subset of 0-{top - 1}, got {classes}")
     if per_class < 1 or per_class * len(classes) > MAX_GENERATED:
         raise ValueError(f"per_class must be >= 1 and at most {MAX_GENERATED} images in all, "
                          f"got {per_class} x {len(classes)} classes")
@@ -67,6 +69,27 @@ def write_imagefolder_zip(images: torch.Tensor, labels: torch.Tensor, path: str 
     return path
 
 
+# --- Affine jitter for training batches ----------------------------------------------------
+
+
+def random_affine(x: torch.Tensor, gen: torch.Generator, pad: str = "background") -> torch.Tensor:
+    """Per-image rotation ±10°, scale 0.9-1.1, shift ±1/14 of the side: (B, C, H, W) -> same shape.
+
+    pad: "background" fills uncovered pixels with -1 (black: the digits' background), "border"
+    repeats the edge (photos, tiles). The random numbers are drawn on the CPU from ``gen``.
+    """
+    b = x.size(0)
+    angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(10)
+    scale = 0.9 + torch.rand(b, generator=gen) * 0.2
+    shift = (torch.rand(b, 2, generator=gen) * 2 - 1) * (2 / 14)  # 2 px at 28 px, in [-1, 1] grid units
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)  # (B, H, W, 2)
+    if pad == "border":
+        return F.grid_sample(x, grid, align_corners=False, padding_mode="border")
+    return F.grid_sample(x + 1, grid, align_corners=False) - 1  # pad with background (-1)
+
+
 # --- Classic augmentation -------------------------------------------------------------------
 
 CLASSIC_SIZE = 256  # gallery images: the upload is shrunk to this longer side first
@@ -96,104 +119,6 @@ def classic_augment(source, n: int = 8, seed: int = 0, flip: bool = True) -> lis
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return [pipeline(img) for _ in range(n)]
-
-
-# --- Measured value -------------------------------------------------------------------------
-
-
-def subsample(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of ``per_class`` examples of every class, drawn under ``seed``."""
-    gen = torch.Generator().manual_seed(seed)
-    picks = []
-    for c in labels.unique().tolist():
-        idx = torch.nonzero(labels == c)[:, 0]
-        picks.append(idx[torch.randperm(len(idx), generator=gen)[:per_class]])
-    return torch.cat(picks)
-
-
-def train_small_classifier(images: torch.Tensor, labels: torch.Tensor, steps: int = 300, batch: int = 64,
-                           seed: int = 0, affine: bool = False, lr: float = 2e-3) -> DigitClassifier:
-    """The DigitClassifier trained for a fixed number of steps (same compute whatever the data size)."""
-    from .train.classifier import random_affine
-
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = DigitClassifier()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    model.train()
-    for _ in range(steps):
-        idx = torch.randint(len(images), (batch,), generator=gen)
-        x = images[idx]
-        if affine:
-            x = random_affine(x, gen)
-        loss = F.cross_entropy(model(x), labels[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-    return model.eval()
-
-
-ARMS = ("real", "real + classic", "real + generated", "real + generated + classic")
-
-
-def augmentation_experiment(g: Generator, n_real=(10, 50), k_generated: int = 100, seeds=(0, 1, 2),
-                            steps: int = 300, arms=ARMS, log=print) -> list[dict]:
-    """Held-out accuracy of the same classifier trained on N real digits per class, with and without
-    ``k_generated`` GAN digits per class and/or classic affine augmentation; one row per (N, arm, seed).
-
-    Real digits come from the 4,500 training digits (redrawn per seed); accuracy is on the 500
-    held-out ones. Every run takes the same number of steps.
-    """
-    from .data import digits
-    from .metrics import accuracy
-
-    train_x, train_y = digits("train").tensors
-    test_x, test_y = digits("eval").tensors
-    rows = []
-    for n in n_real:
-        for seed in seeds:
-            idx = subsample(train_y, n, seed)
-            real_x, real_y = train_x[idx], train_y[idx]
-            gen_x, gen_y = generate_labelled(g, list(range(10)), k_generated, seed=1000 + seed)
-            for arm in arms:
-                start = time.perf_counter()
-                x, y = (torch.cat([real_x, gen_x]), torch.cat([real_y, gen_y])) if "generated" in arm else (real_x, real_y)
-                model = train_small_classifier(x, y, steps=steps, seed=seed, affine="classic" in arm)
-                acc = accuracy(model, test_x, test_y)
-                rows.append({"n_real": n, "arm": arm, "seed": seed, "k_generated": k_generated if "generated" in arm else 0,
-                             "train_images": len(x), "accuracy": acc, "seconds": time.perf_counter() - start})
-                log(f"N={n:>3} seed={seed} {arm:<28} {acc:.2%}  ({rows[-1]['seconds']:.0f} s)")
-    return rows
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and sample std of accuracy over seeds for each (N, arm)."""
-    out = []
-    for n in sorted({r["n_real"] for r in rows}):
-        base = None
-        for arm in dict.fromkeys(r["arm"] for r in rows):
-            accs = np.array([r["accuracy"] for r in rows if r["n_real"] == n and r["arm"] == arm])
-            if len(accs) == 0:
-                continue
-            mean, std = float(accs.mean()), float(accs.std(ddof=1)) if len(accs) > 1 else 0.0
-            base = mean if base is None else base
-            k = next(r["k_generated"] for r in rows if r["n_real"] == n and r["arm"] == arm)
-            out.append({"n_real": n, "arm": arm, "k_generated": k, "seeds": len(accs), "mean": mean, "std": std,
-                        "delta": mean - base})
-    return out
-
-
-def markdown_table(summary: list[dict]) -> str:
-    """The summary as the README/tab table (accuracy in %, mean ± std over seeds, change vs real only)."""
-    lines = ["| real per class | training data | held-out accuracy (mean ± std) | vs real only | seeds |",
-             "|---:|---|---:|---:|---:|"]
-    for r in summary:
-        data = r["arm"].replace("generated", f"{r['k_generated']} generated/class") if r["k_generated"] else r["arm"]
-        delta = "" if r["arm"] == "real" else f"{r['delta'] * 100:+.2f} pts"
-        lines.append(f"| {r['n_real']} | {data} | {r['mean']:.2%} ± {r['std'] * 100:.2f} | {delta} | {r['seeds']} |")
-    return "\n".join(lines)
 
 
 def grid_images(images: torch.Tensor, labels: torch.Tensor, scale: int = 3) -> list[tuple[Image.Image, str]]:

@@ -1,8 +1,16 @@
-"""Evaluate checkpoints: ``python -m genlab.eval gan NAME_OR_FOLDER_OR_REPO [--samples 5000]``.
+"""Evaluate checkpoints on the bundled digits or on any image folder.
 
-Prints class-consistency accuracy, FID and KID against the 500 held-out digits (features from
-the shipped ``mnist-classifier``), and the real-vs-real floor (4,500 train vs held-out 500).
-``python -m genlab.eval classifier NAME`` prints held-out accuracy.
+    python -m genlab.eval gan mnist-cgan                                   # digits, mnist-classifier features
+    python -m genlab.eval gan checkpoints/my-gan --data my_photos/ --feature-net checkpoints/my-classifier
+    python -m genlab.eval vae checkpoints/my-vae --data my_photos/ [--feature-net ...]
+    python -m genlab.eval pix2pix checkpoints/my-p2p --data my_pairs/      # DIR/A -> DIR/B
+    python -m genlab.eval classifier checkpoints/my-classifier --data my_photos/
+
+A folder is read at the checkpoint's own resolution, channels and crop/pad rule, and split
+exactly as training split it (the same held-out files). FID/KID use a genlab classifier's
+penultimate features (named in the output and the card), trained on the folder's classes
+with ``python -m genlab.train classifier --data DIR``; the real-data floor (train vs
+held-out) is printed beside every FID.
 ``python -m genlab.eval inpaint`` scores every repair method inside synthetic masks (PSNR/SSIM).
 ``python -m genlab.eval augment`` measures what generated digits add to a small classifier.
 """
@@ -12,45 +20,147 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from functools import lru_cache
 from pathlib import Path
 
-from .data import digits
+import torch
+
+from .datasets import EVAL_FRACTION, ImageSet, digit_set, image_folder, paired_digit_set, paired_folder
+from .errors import DatasetError
 from .hub import load
-from .metrics import accuracy, evaluate_generator, fid_kid
+from .metrics import accuracy, evaluate_generator, fid_kid, image_quality, vae_metrics
+
+MAX_REAL = 10_000  # real images held in memory for FID (the held-out split, and the train side of the floor)
 
 
-@lru_cache(maxsize=2)
-def real_floor(feature_net: str = "mnist-classifier") -> dict:
-    """FID/KID of the 4,500 training digits vs the held-out 500: what real data scores."""
-    classifier = load(feature_net, model_type="classifier", device="cpu")
-    return fid_kid(digits("eval").tensors[0], digits("train").tensors[0], classifier)
+def folder_for(model, data: str) -> tuple[ImageSet, ImageSet]:
+    """(train, held-out) of ``data`` ("mnist" or a folder) as the checkpoint saw it in training."""
+    if data == "mnist":
+        return digit_set("train"), digit_set("eval")
+    fit = model.preprocess if model.preprocess in ("crop", "pad") else "crop"
+    return image_folder(data, model.resolution, model.image_channels, fit, EVAL_FRACTION)
 
 
-def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str = "mnist-classifier") -> dict:
-    """Accuracy, FID, KID of a GAN checkpoint against the held-out digits, and the floor."""
+def feature_net_for(name: str, data: str, like) -> torch.nn.Module:
+    """The classifier for FID/KID: ``name``, or mnist-classifier on digits; checked against the data."""
+    name = name or ("mnist-classifier" if data == "mnist" else "")
+    if not name:
+        raise DatasetError("FID/KID on a folder need a feature net trained on it: run `python -m genlab.train "
+                           f"classifier --data {data} --resolution {like.resolution} --channels {like.image_channels}` "
+                           "and pass its checkpoint as --feature-net.")
+    net = load(name, model_type="classifier", device="cpu")
+    if (net.resolution, net.image_channels) != (like.resolution, like.image_channels):
+        raise DatasetError(f"feature net {name!r} takes {net.resolution} px x {net.image_channels} channel(s); the "
+                           f"model makes {like.resolution} px x {like.image_channels}: train a classifier at that size.")
+    return net
+
+
+def real_floor(classifier, train: ImageSet, held_out: ImageSet) -> dict:
+    """FID/KID of the training images vs the held-out ones: what real data scores."""
+    return fid_kid(held_out.tensors(MAX_REAL)[0], train.tensors(MAX_REAL)[0], classifier)
+
+
+def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str = "mnist-classifier",
+                 data: str = "mnist", held_out: ImageSet | None = None, train: ImageSet | None = None) -> dict:
+    """Accuracy, FID, KID of a GAN checkpoint against the held-out split, and the real floor."""
     g = load(name, model_type="gan", device="cpu")
-    classifier = load(feature_net, model_type="classifier", device="cpu")
-    result = evaluate_generator(g, classifier, digits("eval").tensors[0], n=samples, seed=seed)
-    floor = real_floor(feature_net)
-    return {**result, "floor_fid": floor["fid"], "floor_kid": floor["kid"], "floor_kid_std": floor["kid_std"]}
+    if held_out is None or train is None:
+        train, held_out = folder_for(g, data)
+    if held_out.class_names and g.num_classes and g.labels != held_out.class_names and data != "mnist":
+        raise DatasetError(f"{name} was trained on classes {g.labels}, but {data} has {held_out.class_names}.")
+    classifier = feature_net_for(feature_net, data, g)
+    real = held_out.tensors(MAX_REAL)[0]
+    result = evaluate_generator(g, classifier, real, n=samples, seed=seed)
+    if not g.num_classes:
+        result.pop("accuracy", None)  # unconditional: no class to agree with
+    floor = real_floor(classifier, train, held_out)
+    return {**result, "floor_fid": floor["fid"], "floor_kid": floor["kid"], "floor_kid_std": floor["kid_std"],
+            "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out)}
+
+
+def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples: int = 5000, seed: int = 0) -> dict:
+    """Held-out negative ELBO, reconstruction error, and (with a feature net) prior-sample FID/KID."""
+    vae = load(name, model_type="vae", device="cpu")
+    train, held_out = folder_for(vae, data)
+    x = held_out.tensors(MAX_REAL)[0]
+    out = vae_metrics(vae, x)
+    out.pop("kl_per_dim")
+    out["held_out"] = len(x)
+    if feature_net or data == "mnist":
+        classifier = feature_net_for(feature_net, data, vae)
+        with torch.no_grad():
+            z = torch.randn(samples, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+            fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
+        out.update(fid_kid(x, fake, classifier), floor_fid=real_floor(classifier, train, held_out)["fid"],
+                   feature_net=feature_net or "mnist-classifier")
+    return out
+
+
+def evaluate_pix2pix(name: str, data: str = "", feature_net: str = "", seed: int = 0) -> dict:
+    """L1/PSNR/SSIM (and FID/KID, accuracy with a feature net) of one sample per held-out input, beside
+    the plain baseline: the input itself (the task's own baseline for the digit tasks)."""
+    g = load(name, model_type="pix2pix", device="cpu")
+    if g.task and not data:
+        held = paired_digit_set(g.task, "eval", seed=1)
+        feature_net = feature_net or "mnist-classifier"
+    else:
+        if not data:
+            raise DatasetError(f"{name} was trained on a folder: pass it with --data DIR (DIR/A -> DIR/B).")
+        fit = g.preprocess if g.preprocess in ("crop", "pad") else "crop"
+        held = paired_folder(data, g.resolution, g.image_channels, g.in_channels, fit)[1]
+    x, y, labels = held.tensors(MAX_REAL)
+    classifier = load(feature_net, model_type="classifier", device="cpu") if feature_net else None
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)  # the dropout noise
+        outputs = torch.cat([g(x[i : i + 250]) for i in range(0, len(x), 250)])
+    baseline = x if x.size(1) == y.size(1) else x.mean(1, keepdim=True).expand_as(y)
+    return {"model": image_quality(outputs, y, labels, classifier), "baseline": image_quality(baseline, y, labels,
+                                                                                              classifier),
+            "held_out": len(x), "feature_net": feature_net or None}
+
+
+def evaluate_classifier(name: str, data: str = "mnist") -> dict:
+    model = load(name, model_type="classifier", device="cpu")
+    _, held_out = folder_for(model, data)
+    x, y = held_out.tensors(MAX_REAL)
+    return {"accuracy": accuracy(model, x, y), "held_out": len(x), "classes": model.labels}
+
+
+def _print_gan(name: str, r: dict) -> None:
+    print(f"{name}: {r['samples']} samples vs {r['held_out']} held-out images; features: {r['feature_net']}")
+    if "accuracy" in r:
+        print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
+    print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
+    print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m genlab.eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
-    p = sub.add_parser("gan", help="accuracy, FID, KID of a conditional GAN")
-    p.add_argument("model", help="shipped name, checkpoint folder or Hub repo id")
+
+    def family(name: str, help: str, data_default: str = "mnist", model_default: str | None = None):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("model", help="shipped name, checkpoint folder or Hub repo id",
+                       **({"nargs": "?", "default": model_default} if model_default else {}))
+        p.add_argument("--data", default=data_default, help="'mnist' (the bundled digits) or the training folder")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        return p
+
+    p = family("gan", "accuracy, FID, KID of a GAN, with the real floor")
     p.add_argument("--samples", type=int, default=5000, help="conditional samples, classes balanced")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--feature-net", default="", help="classifier checkpoint for FID/KID (default on digits: "
+                   "mnist-classifier)")
     p.add_argument("--baseline", help="a second GAN to evaluate beside it (e.g. the run without DiffAugment)")
     p.add_argument("--baseline-run", metavar="RUN_DIR", help="the baseline's run folder (its command goes in the card)")
     p.add_argument("--write-card", metavar="RUN_DIR",
                    help="rewrite the model folder's README.md from RUN_DIR/training_state.json and these metrics")
-    c = sub.add_parser("classifier", help="held-out accuracy of a digit classifier")
-    c.add_argument("model", nargs="?", default="mnist-classifier")
+    v = family("vae", "held-out ELBO, reconstruction error, prior-sample FID/KID")
+    v.add_argument("--feature-net", default="")
+    v.add_argument("--samples", type=int, default=5000)
+    x = family("pix2pix", "L1/PSNR/SSIM (FID/KID, accuracy) vs the input-as-output baseline", data_default="")
+    x.add_argument("--feature-net", default="")
+    family("classifier", "held-out accuracy", model_default="mnist-classifier")
     i = sub.add_parser("inpaint", help="PSNR/SSIM inside synthetic masks for every repair method")
     i.add_argument("--digits", type=int, default=50, help="held-out digits for vae, gan, biharmonic")
     i.add_argument("--dip-digits", type=int, default=20, help="held-out digits for the deep image prior (slower)")
@@ -82,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"({time.perf_counter() - start:.0f} s)")
         return
     if args.task == "augment":
-        from .augment import augmentation_experiment, markdown_table, summarise
+        from .augment_eval import augmentation_experiment, markdown_table, summarise
 
         rows = augmentation_experiment(load(args.gan, model_type="gan", device="cpu"), tuple(args.n_real),
                                        args.k_generated, tuple(range(args.seeds)), args.steps)
@@ -94,24 +204,34 @@ def main(argv: list[str] | None = None) -> None:
         print(f"({time.perf_counter() - start:.0f} s)")
         return
     if args.task == "classifier":
-        x, y = digits("eval").tensors
-        print(f"held-out accuracy: {accuracy(load(args.model, model_type='classifier', device='cpu'), x, y):.2%}")
+        r = evaluate_classifier(args.model, args.data)
+        print(json.dumps(r) if args.json else f"held-out accuracy: {r['accuracy']:.2%} ({r['held_out']} images)")
         return
-    results = {args.model: evaluate_gan(args.model, args.samples, args.seed)}
+    if args.task == "vae":
+        r = evaluate_vae(args.model, args.data, args.feature_net, args.samples)
+        print(json.dumps(r) if args.json else "\n".join(f"  {k:<22} {v}" for k, v in r.items()))
+        return
+    if args.task == "pix2pix":
+        r = evaluate_pix2pix(args.model, args.data, args.feature_net)
+        if args.json:
+            print(json.dumps(r))
+        else:
+            print(f"{args.model}: {r['held_out']} held-out pairs, one sample each (noise seed 0)")
+            for k in r["model"]:
+                print(f"  {k:<10} pix2pix {r['model'][k]:10.4f}   baseline (input itself) {r['baseline'][k]:10.4f}")
+        return
+    results = {args.model: evaluate_gan(args.model, args.samples, args.seed, args.feature_net, args.data)}
     if args.baseline:
-        results[args.baseline] = evaluate_gan(args.baseline, args.samples, args.seed)
+        results[args.baseline] = evaluate_gan(args.baseline, args.samples, args.seed, args.feature_net, args.data)
     if args.json:
         print(json.dumps(results))
     else:
         for name, r in results.items():
-            print(f"{name}: {r['samples']} samples vs 500 held-out digits")
-            print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
-            print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
-            print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
+            _print_gan(name, r)
         print(f"({time.perf_counter() - start:.0f} s)")
     if args.write_card:
+        from .cards import write_gan_card
         from .hub import resolve
-        from .train.gan import write_gan_card
 
         baseline = None
         if args.baseline:
@@ -119,7 +239,8 @@ def main(argv: list[str] | None = None) -> None:
                 parser.error("--write-card with --baseline needs --baseline-run (for the baseline's command)")
             meta = json.loads((Path(args.baseline_run) / "training_state.json").read_text())
             baseline = {**results[args.baseline], "command": meta["command"]}
-        write_gan_card(resolve(args.model), Path(args.write_card), results[args.model], baseline)
+        meta = json.loads((Path(args.write_card) / "training_state.json").read_text())
+        write_gan_card(resolve(args.model), meta, results[args.model], baseline)
         print(f"wrote {resolve(args.model) / 'README.md'}")
 
 

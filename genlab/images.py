@@ -236,7 +236,7 @@ def image_to_uint8(img: Image.Image, resolution: int, channels: int, fit: str = 
         small = Image.fromarray(arr[..., 0] if channels == 1 else arr, mode)
         arr = np.asarray(small.resize((resolution, resolution), Image.LANCZOS, reducing_gap=3.0))
         arr = arr[..., None] if channels == 1 else arr
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return np.array(arr.transpose(2, 0, 1), order="C")  # a writable copy
 
 
 def prepare_image(source, resolution: int, channels: int, fit: str = "crop") -> torch.Tensor:

@@ -1,8 +1,10 @@
-"""FID/KID with the project's own digit feature net, and class accuracy.
+"""FID/KID with the project's own feature nets, class accuracy, paired and VAE metrics.
 
-The feature net is the shipped ``mnist-classifier``: its penultimate layer (128 features)
-replaces Inception, so metrics run offline and measure 28x28 digits. Numbers are therefore
-comparable across genlab checkpoints, not with published Inception-FIDs.
+The feature net is a genlab classifier trained on the same data: the shipped
+``mnist-classifier`` for digits, ``python -m genlab.train classifier --data DIR`` for a folder.
+Its penultimate layer replaces Inception, so metrics run offline and measure the data at
+hand. Numbers are therefore comparable across genlab checkpoints on the same data, not with
+published Inception-FIDs.
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier,
 
 @torch.no_grad()
 def generate(g: Generator, n: int, seed: int = 0, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """n conditional samples, classes balanced (0, 1, ..., 9, 0, ...): (images, labels)."""
+    """n conditional samples, classes balanced (0, 1, ..., 9, 0, ...): (images, labels).
+
+    An unconditional model (num_classes 0) samples with its "any class" label."""
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % g.num_classes
+    labels = torch.arange(n) % g.num_classes if g.num_classes else torch.full((n,), g.any_class)
     z = torch.randn(n, g.latent_dim, generator=gen)
     device = next(g.parameters()).device
     g.eval()
@@ -84,8 +88,9 @@ def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Te
 
 
 @torch.no_grad()
-def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, classifier: DigitClassifier) -> dict:
-    """Paired metrics for translations (B, 1, 28, 28) in [-1, 1] against their targets.
+def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
+                  classifier: DigitClassifier | None) -> dict:
+    """Paired metrics for translations (B, C, H, W) in [-1, 1] against their targets.
 
     L1, PSNR and SSIM on [0, 1] intensities; FID/KID against the targets; class accuracy of
     the outputs (does the translation keep the digit's identity?).
@@ -97,6 +102,28 @@ def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Te
         "l1": (a - b).abs().mean().item(),
         "psnr": peak_signal_noise_ratio(a, b, data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3)).item(),
         "ssim": structural_similarity_index_measure(a, b, data_range=1.0).item(),
-        "accuracy": accuracy(classifier, outputs.clamp(-1, 1), labels),
-        **fid_kid(targets, outputs.clamp(-1, 1), classifier),
+        **({"accuracy": accuracy(classifier, outputs.clamp(-1, 1), labels),
+            **fid_kid(targets, outputs.clamp(-1, 1), classifier)} if classifier is not None else {}),
     }
+
+
+@torch.no_grad()
+def vae_metrics(vae, x: torch.Tensor, batch: int = 500) -> dict:
+    """Held-out negative ELBO (beta = 1) and its parts, in nats per image, one reparameterised sample
+    per image (seed 0), reconstruction MSE on [0, 1] intensities, and the average KL per dimension."""
+    from .models.vae import kl_divergence, negative_elbo
+
+    vae.eval()
+    parts = {"neg_elbo": [], "reconstruction_nats": [], "kl_nats": [], "mse": [], "kl": []}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for i in range(0, len(x), batch):
+            xb = x[i : i + batch]
+            loss, rec, kl = negative_elbo(vae, xb, beta=1.0)
+            mu, logvar = vae.encode(xb)
+            mse = ((vae.decode(mu) - xb) / 2).pow(2).flatten(1).mean(1)
+            for k, v in zip(parts, (loss, rec, kl, mse, kl_divergence(mu, logvar))):
+                parts[k].append(v)
+    out = {k: torch.cat(v).mean().item() for k, v in parts.items() if k != "kl"}
+    out["kl_per_dim"] = torch.cat(parts["kl"]).mean(0)
+    return out

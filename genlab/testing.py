@@ -110,3 +110,25 @@ def make_shapes_folder(root: Path, per_class: int = 12, size: int = 80, seed: in
             Image.new("RGB", (4, 4), bg).save(folder / "tiny.png")
             written["broken"] += [folder / n for n in ("empty.png", "truncated.png", "notes.png", "tiny.png")]
     return written
+
+
+def make_paired_folder(root: Path, n: int = 12, size: int = 64, seed: int = 0) -> Path:
+    """``root/A`` (grey outlines) -> ``root/B`` (the filled colour shapes), matching names, plus one file
+    without a partner and one unreadable pair member: a pix2pix folder as a user would bring one."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    shapes = make_shapes_folder(Path(root) / "_src", per_class=max(1, n // 3), size=size, seed=seed, broken=False)
+    (Path(root) / "A").mkdir(parents=True, exist_ok=True)
+    (Path(root) / "B").mkdir(parents=True, exist_ok=True)
+    for i, path in enumerate(shapes["good"]):
+        img = Image.open(path).convert("RGB")
+        img.save(Path(root) / "B" / f"{i:04d}.png")
+        edges = np.asarray(img.convert("L").filter(ImageFilter.FIND_EDGES)) > 20
+        Image.fromarray(np.where(edges, 0, 255).astype(np.uint8)).save(Path(root) / "A" / f"{i:04d}.png")
+    Image.new("L", (size, size), 255).save(Path(root) / "A" / "lonely.png")  # no partner in B
+    (Path(root) / "B" / f"{len(shapes['good']) - 1:04d}.png").write_bytes(b"broken")  # its A exists
+    import shutil
+
+    shutil.rmtree(Path(root) / "_src")
+    return Path(root)

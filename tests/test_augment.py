@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab import augment
+from genlab import augment, augment_eval
 from genlab.images import to_uint8
 
 
@@ -56,19 +56,19 @@ def test_classic_augment_is_seeded_and_varied(tmp_path):
 
 def test_subsample_draws_n_per_class():
     labels = torch.arange(10).repeat(20)
-    idx = augment.subsample(labels, 3, seed=0)
+    idx = augment_eval.subsample(labels, 3, seed=0)
     assert torch.bincount(labels[idx]).tolist() == [3] * 10
-    assert not torch.equal(idx, augment.subsample(labels, 3, seed=1))
+    assert not torch.equal(idx, augment_eval.subsample(labels, 3, seed=1))
 
 
 def test_experiment_rows_and_summary(tiny_gan):
-    rows = augment.augmentation_experiment(tiny_gan, n_real=(2,), k_generated=2, seeds=(0, 1), steps=2,
+    rows = augment_eval.augmentation_experiment(tiny_gan, n_real=(2,), k_generated=2, seeds=(0, 1), steps=2,
                                            log=lambda _: None)
     assert len(rows) == 2 * len(augment.ARMS)
     assert {r["train_images"] for r in rows} == {20, 40}
-    summary = augment.summarise(rows)
+    summary = augment_eval.summarise(rows)
     assert [s["arm"] for s in summary] == list(augment.ARMS) and summary[0]["delta"] == 0
-    table = augment.markdown_table(summary)
+    table = augment_eval.markdown_table(summary)
     assert "2 generated/class" in table and table.count("\n") == 1 + len(augment.ARMS)
 
 
@@ -77,6 +77,6 @@ def test_small_classifier_learns_from_few_steps():
     from genlab.metrics import accuracy
 
     x, y = digits("train").tensors
-    idx = augment.subsample(y, 20, seed=0)
-    model = augment.train_small_classifier(x[idx], y[idx], steps=40, seed=0)
+    idx = augment_eval.subsample(y, 20, seed=0)
+    model = augment_eval.train_small_classifier(x[idx], y[idx], steps=40, seed=0)
     assert accuracy(model, x[:300], y[:300]) > 0.5  # chance is 0.1

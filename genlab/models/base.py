@@ -68,8 +68,10 @@ def check_shape_config(resolution: int, image_channels: int, class_names=None, n
     if class_names is None:
         return None
     names = list(class_names)
-    if not all(isinstance(c, str) and 0 < len(c) <= 100 for c in names) or len(set(names)) != len(names):
-        raise ValueError("class_names must be distinct, non-empty strings of at most 100 characters")
+    if (not all(isinstance(c, str) and 0 < len(c) <= 100 and not set(c) & set("/\\\0") and c not in (".", "..")
+                for c in names) or len(set(names)) != len(names)):
+        raise ValueError("class_names must be distinct, non-empty strings of at most 100 characters, usable as "
+                         "folder names (no '/', '\\', '.' or '..')")
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(f"{len(names)} class_names for num_classes={num_classes}")
     return names

@@ -1,20 +1,31 @@
-"""Command line: ``python -m genlab.train {gan,vae,pix2pix,classifier} --preset NAME [--field value ...]``.
+"""Command line: ``python -m genlab.train {gan,vae,pix2pix,classifier} [--preset NAME] [--flag value ...]``.
 
-Every field of the family's config dataclass is a flag (``--steps 100``, ``--diffaugment ""``),
-so the preset is the documented starting point and the command line says what changed.
+Every family takes the same common flags (``--data DIR --resolution N --channels C --out
+--run-dir --resume --steps --batch-size --seed --mixed-precision --sample-every``), plus its
+own. Every field of the family's config dataclass is a flag (``--steps 100``,
+``--diffaugment ""``), so the preset is the documented starting point and the command line
+says what changed. ``python -m genlab.train gan --help`` lists them with their meaning.
+
+With ``--data DIR`` and no ``--name``, the run is named after the folder (``DIR-gan``), so a
+folder run never overwrites a shipped checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
+import re
 import sys
+from pathlib import Path
+
+from ..errors import GenlabError
 
 from .classifier import PRESETS as CLASSIFIER_PRESETS
 from .classifier import train_classifier
 from .gan import PRESETS as GAN_PRESETS
 from .gan import train_gan
-from .report import command_line
+from ..cards import command_line
 from .pix2pix import PRESETS as PIX2PIX_PRESETS
 from .pix2pix import train_pix2pix
 from .vae import PRESETS as VAE_PRESETS
@@ -34,22 +45,65 @@ def _flag_type(field: dataclasses.Field):
     return {"int": int, "float": float}.get(field.type if isinstance(field.type, str) else field.type.__name__, str)
 
 
+def _help_texts(cls) -> dict[str, str]:
+    """Each config field's trailing comment (the documented meaning of every default)."""
+    texts: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for name, text in re.findall(r"^\s+(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", source, re.M):
+            texts[name] = text.strip()
+    return texts
+
+
+def _check(cfg, parser: argparse.ArgumentParser) -> None:
+    from ..images import FITS
+    from ..models.base import octaves
+
+    try:
+        octaves(cfg.resolution)
+    except ValueError as e:
+        parser.error(str(e))
+    if cfg.channels not in (1, 3):
+        parser.error(f"--channels must be 1 (grey) or 3 (RGB), got {cfg.channels}")
+    if cfg.fit not in FITS:
+        parser.error(f"--fit must be one of {', '.join(FITS)}, got {cfg.fit!r}")
+    if cfg.steps < 1 or cfg.batch_size < 1 or cfg.sample_every < 1:
+        parser.error("--steps, --batch-size and --sample-every must be at least 1")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m genlab.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m genlab.train", description=__doc__, add_help=False,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("family", choices=sorted(FAMILIES), help="model family to train")
     parser.add_argument("--preset", help="starting config (default: the shipped model's)")
-    known, rest = parser.parse_known_args(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return
+    known, rest = parser.parse_known_args(argv)  # "-h" after the family: that family's flags
     presets, train = FAMILIES[known.family]
     preset_name = known.preset or next(iter(presets))
     if preset_name not in presets:
         parser.error(f"unknown preset {preset_name!r} for {known.family}; choose from {', '.join(presets)}")
     base = presets[preset_name]
-    sub = argparse.ArgumentParser(prog=f"python -m genlab.train {known.family}")
+    sub = argparse.ArgumentParser(prog=f"python -m genlab.train {known.family}",
+                                  description=f"Train a {known.family} (preset {preset_name!r}).")
+    helps = _help_texts(type(base))
     for f in dataclasses.fields(base):
-        sub.add_argument(f"--{f.name.replace('_', '-')}", type=_flag_type(f), default=getattr(base, f.name))
-    cfg = type(base)(**vars(sub.parse_args(rest)))
-    train(cfg, command=command_line(argv))
+        sub.add_argument(f"--{f.name.replace('_', '-')}", type=_flag_type(f), default=getattr(base, f.name),
+                         help=f"{helps.get(f.name, '')} (default: %(default)r)")
+    values = vars(sub.parse_args(rest))
+    if values["data"] != "mnist" and "--name" not in rest and not any(a.startswith("--name=") for a in rest):
+        values["name"] = f"{Path(values['data'].rstrip('/')).expanduser().name or 'data'}-{known.family}"
+    cfg = type(base)(**values)
+    _check(cfg, sub)
+    try:
+        train(cfg, command=command_line(argv))
+    except GenlabError as e:  # a folder or flag problem: a readable message, not a traceback
+        sub.exit(2, f"error: {e}\n")
 
 
 if __name__ == "__main__":

@@ -1,141 +1,170 @@
-"""Training loop for pix2pix translation tasks.
+"""Training loop for pix2pix translation: the digit tasks, or any paired folder.
 
     python -m genlab.train pix2pix --preset mnist-sketch2digit
     python -m genlab.train pix2pix --preset mnist-superres
+    python -m genlab.train pix2pix --data my_pairs/ --resolution 64 --channels 3 --in-channels 1 --name my-p2p
 
-Pairs are built from the 4,500 training digits (genlab.data.paired_digits); the 500 held-out
-digits, with their own fixed inputs, give the card's metrics beside the plain baseline.
+Digit tasks build pairs from the 4,500 training digits (genlab.datasets.paired_digits); a
+folder gives ``DIR/A/<name>`` -> ``DIR/B/<name>`` pairs. The held-out pairs give the card's
+metrics beside the plain baseline.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-from ..data import paired_digits
-from ..hub import CHECKPOINTS_DIR, load
+from ..cards import data_lines
+from ..datasets import paired_digit_set, paired_folder
+from ..eval import evaluate_pix2pix
 from ..images import to_pil_grid
-from ..metrics import image_quality
 from ..models.pix2pix import PatchDiscriminator, UNetGenerator, discriminator_loss, generator_loss
-from .report import command_line, machine, plot_losses, write_card
+from .common import CommonConfig, Run
+from .report import write_card
 
-BASELINES = {"sketch2digit": "the sketch itself", "superres": "bicubic upscaling of the 7x7 input"}
+BASELINES = {"sketch2digit": "the sketch itself", "superres": "bicubic upscaling of the 7x7 input",
+             "": "the input itself"}
 
 
 @dataclass
-class Pix2PixTrainConfig:
+class Pix2PixTrainConfig(CommonConfig):
     name: str = "mnist-sketch2digit"  # checkpoint name: writes checkpoints/<name>
-    task: str = "sketch2digit"  # "sketch2digit" or "superres" (genlab.translation.TASKS)
+    task: str = "sketch2digit"  # with --data mnist: "sketch2digit" or "superres"; ignored for a folder
+    in_channels: int = 0  # input channels of a paired folder's A side (0: same as --channels)
     steps: int = 3000  # optimizer steps (one D and one G update each)
     batch_size: int = 64  # pairs per step
     lr: float = 2e-4  # Adam, both networks (pix2pix)
     beta1: float = 0.5  # Adam beta1 (pix2pix); beta2 = 0.999
     l1_weight: float = 100.0  # lambda in cGAN + lambda * L1
-    channels: int = 32  # generator and discriminator width
+    g_channels: int = 32  # generator and discriminator width
     dropout: float = 0.5  # the generator's noise z (kept on when sampling)
-    variants: int = 2  # randomised inputs per training digit (sketch jitter)
-    seed: int = 0  # fixes init, pairs, order and noise
-    out: str = ""  # checkpoint folder; default checkpoints/<name>
+    variants: int = 2  # digit tasks: randomised inputs per training digit (sketch jitter)
+    feature_net: str = ""  # classifier for FID/KID and accuracy of the outputs (digits: mnist-classifier)
+    mixed_precision: str = "no"  # float32 by default (bf16 is offered)
 
 
 PRESETS = {
     "mnist-sketch2digit": Pix2PixTrainConfig(),
     "mnist-superres": Pix2PixTrainConfig(name="mnist-superres", task="superres", variants=1),
-    "tiny": Pix2PixTrainConfig(name="tiny-pix2pix", steps=4, batch_size=16, channels=8, variants=1),
+    "tiny": Pix2PixTrainConfig(name="tiny-pix2pix", steps=4, batch_size=16, g_channels=8, variants=1),
 }
 
 
-def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate: bool = True) -> Path:
+def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate: bool = True):
+    run = Run(cfg, "pix2pix", command)
+    digits = cfg.data == "mnist"
+    in_channels = cfg.in_channels or cfg.channels
+    if digits:
+        train, held_out = paired_digit_set(cfg.task, "train", cfg.seed, cfg.variants), paired_digit_set(cfg.task,
+                                                                                                         "eval", 1)
+    else:
+        train, held_out = paired_folder(cfg.data, cfg.resolution, cfg.channels, in_channels, cfg.fit,
+                                        cfg.eval_fraction, cfg.memory_budget_mb)
+    run.describe_data(train, held_out)
     torch.manual_seed(cfg.seed)
-    out = Path(cfg.out) if cfg.out else CHECKPOINTS_DIR / cfg.name
-    x_all, y_all, _ = paired_digits(cfg.task, "train", seed=cfg.seed, variants=cfg.variants).tensors
-    G = UNetGenerator(channels=cfg.channels, dropout=cfg.dropout, task=cfg.task)
-    D = PatchDiscriminator(channels=cfg.channels)
+    shape = {"resolution": cfg.resolution, "in_channels": in_channels, "image_channels": cfg.channels}
+    G = UNetGenerator(channels=cfg.g_channels, dropout=cfg.dropout, task=cfg.task if digits else "",
+                      preprocess=run.preprocess, **shape)
+    D = PatchDiscriminator(channels=cfg.g_channels, **shape)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
-    gen = torch.Generator().manual_seed(cfg.seed)
-    history, log_steps, sums = {"D": [], "G adversarial": [], "G L1 x 10": []}, [], torch.zeros(3)
-    start = time.perf_counter()
-    for step in tqdm(range(cfg.steps), desc=f"train {cfg.name}"):
-        idx = torch.randint(0, len(x_all), (cfg.batch_size,), generator=gen)
-        x, y = x_all[idx], y_all[idx]  # (B, 1, 28, 28) input, target
+    G, D, opt_g, opt_d = run.accelerator.prepare(G, D, opt_g, opt_d)
+    order = torch.Generator().manual_seed(cfg.seed)
+    objects = {"G": run.accelerator.unwrap_model(G), "D": run.accelerator.unwrap_model(D), "opt_g": opt_g,
+               "opt_d": opt_d, "order": order}
+    step = run.resume(objects)
+    xe, ye, _ = held_out.tensors(500)
+    idx = torch.linspace(0, len(xe) - 1, min(10, len(xe))).long()
+    show_x, show_y = xe[idx].to(run.device), ye[idx].to(run.device)
+
+    def samples(g) -> torch.Tensor:
+        """Each row: input (as the output's channels), four samples (different noise), target."""
+        with torch.no_grad():
+            k4 = g(show_x.repeat_interleave(4, 0)).view(len(idx), 4, *show_y.shape[1:])
+        x = show_x if show_x.size(1) == show_y.size(1) else show_x.expand(-1, show_y.size(1), -1, -1)
+        return torch.cat([x[:, None], k4, show_y[:, None]], 1).flatten(0, 1)
+
+    def preview(path):
+        objects["G"].eval()
+        to_pil_grid(samples(objects["G"]), nrow=6).save(path)
+        objects["G"].train()
+
+    batches = train.batches(cfg.batch_size, order, run.device, cfg.workers)
+    run.start(step)
+    while step < cfg.steps:
+        x, y = next(batches)  # (B, C_in, R, R) input, (B, C, R, R) target
         fake = G(x)
 
         # --- D phase: D(x, y) real, D(x, G(x)) fake ---
         loss_d = discriminator_loss(D(x, y), D(x, fake.detach()))
         opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        run.accelerator.backward(loss_d)
         opt_d.step()
 
         # --- G phase: fool D and stay close to y in L1 ---
         loss_g, adv, l1 = generator_loss(D(x, fake), fake, y, cfg.l1_weight)
         opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        run.accelerator.backward(loss_g)
         opt_g.step()
 
-        sums += torch.stack([loss_d.detach(), adv.detach(), 10 * l1.detach()])
-        if (step + 1) % 50 == 0:
-            for key, value in zip(history, (sums / 50).tolist()):
-                history[key].append(value)
-            log_steps.append(step + 1)
-            sums.zero_()
-    elapsed = time.perf_counter() - start
+        step += 1
+        run.log(step, **{"D": loss_d, "G adversarial": adv, "G L1 x 10": 10 * l1})
+        if run.due(step):
+            run.save(objects, step, preview)
+    meta = run.finish()
+    if not run.accelerator.is_main_process:
+        return run.out
 
-    G.eval()  # batch norm uses running statistics; dropout (the noise) stays on by design
-    out.mkdir(parents=True, exist_ok=True)
-    G.save_pretrained(out)
-    if log_steps:
-        plot_losses(history, log_steps, out / "loss_curve.png", f"{cfg.name} losses")
-    xe, ye, le = paired_digits(cfg.task, "eval", seed=1).tensors
+    G = objects["G"].float().cpu().eval()  # batch norm uses running statistics; dropout (the noise) stays on
+    G.save_pretrained(run.out)
+    show_x, show_y = show_x.cpu(), show_y.cpu()
     torch.manual_seed(0)
-    with torch.no_grad():
-        outputs = torch.cat([G(xe[i : i + 250]) for i in range(0, len(xe), 250)])
-        idx = torch.arange(0, 500, 50)
-        k4 = G(xe[idx].repeat_interleave(4, 0))  # 4 noise samples per input
-    show = torch.cat([torch.cat([xe[i : i + 1], k4[4 * j : 4 * j + 4], ye[i : i + 1]]) for j, i in enumerate(idx)])
-    to_pil_grid(show, nrow=6).save(out / "samples.png")
+    to_pil_grid(samples(G), nrow=6).save(run.out / "samples.png")
     metrics = {}
     if evaluate:
-        classifier = load("mnist-classifier", model_type="classifier", device="cpu")
-        metrics = {"model": image_quality(outputs, ye, le, classifier), "baseline": image_quality(xe, ye, le, classifier)}
-    _write_card(out, cfg, metrics, elapsed, command or command_line())
-    print(f"wrote {out} ({elapsed:.0f} s of training): {metrics}")
-    return out
+        feature_net = cfg.feature_net or ("mnist-classifier" if digits else "")
+        metrics = evaluate_pix2pix(str(run.out), "" if digits else cfg.data, feature_net)
+    _write_card(run.out, cfg, metrics, meta)
+    run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training): {metrics}")
+    return run.out
 
 
-def _write_card(out: Path, cfg: Pix2PixTrainConfig, metrics: dict, elapsed: float, command: str) -> None:
+def _write_card(out, cfg: Pix2PixTrainConfig, metrics: dict, meta: dict) -> None:
+    digits = cfg.data == "mnist"
+    task = cfg.task if digits else ""
     results = "Not evaluated."
     if metrics:
         m, b = metrics["model"], metrics["baseline"]
         rows = [("L1 (intensities in [0, 1])", "l1", "{:.4f}"), ("PSNR (dB)", "psnr", "{:.2f}"),
-                ("SSIM", "ssim", "{:.3f}"), ("FID vs targets (own digit features)", "fid", "{:.2f}"),
+                ("SSIM", "ssim", "{:.3f}"), (f"FID vs targets (features of `{metrics['feature_net']}`)", "fid", "{:.2f}"),
                 ("KID (unit-RMS features)", "kid", "{:.4f}"), ("class accuracy of the outputs", "accuracy", "{:.2%}")]
-        table = "\n".join(f"| {label} | {fmt.format(m[k])} | {fmt.format(b[k])} |" for label, k, fmt in rows)
+        table = "\n".join(f"| {label} | {fmt.format(m[k])} | {fmt.format(b[k])} |" for label, k, fmt in rows if k in m)
+        accuracy = (" Class accuracy by the feature net: does the translation keep the class?"
+                    if "accuracy" in m else "")
         results = f"""
-On the 500 held-out digits (never trained on), inputs built with a fixed seed, one output per
-input (dropout noise seed 0). Baseline: {BASELINES[cfg.task]}. Class accuracy by the shipped
-`mnist-classifier`: does the translation keep the digit's identity?
+On the {metrics['held_out']} held-out {'digits' if digits else 'pairs'} (never trained on), one output per input
+(dropout noise seed 0). Baseline: {BASELINES[task]}.{accuracy} Reproduce with
+`python -m genlab.eval pix2pix {cfg.name if digits else out}{'' if digits else f' --data {cfg.data}'}`.
 
 | metric | pix2pix | baseline |
 |---|---|---|
 {table}
 """
+    data = (f"- Data: pairs built from the 4,500 bundled MNIST training digits ({cfg.variants} input variant(s) "
+            "per digit)" if digits else data_lines(meta))
     write_card(
         out,
         title=f"genlab {cfg.name}",
-        summary=f"pix2pix ({cfg.task}): U-Net G(x, z) with dropout noise kept on at sampling, PatchGAN D(x, y), "
-        f"loss = cGAN + {cfg.l1_weight:g} x L1. Load with `genlab.load(...)`.",
-        tags=["pix2pix", "image-to-image", "mnist"],
+        summary=f"pix2pix ({task or 'A -> B'}, {cfg.resolution} px): U-Net G(x, z) with dropout noise kept on at "
+        f"sampling, PatchGAN D(x, y), loss = cGAN + {cfg.l1_weight:g} x L1. Load with `genlab.load(...)`.",
+        tags=["pix2pix", "image-to-image"] + (["mnist"] if digits else []),
         sections={
             "Training": f"""
-- Command: `{command}`
-- Data: pairs built from the 4,500 bundled MNIST training digits ({cfg.variants} input variant(s) per digit)
+- Command: `{meta["command"]}`
+{data}
 - {cfg.steps} steps x batch {cfg.batch_size}; Adam {cfg.lr} (beta1 {cfg.beta1}); dropout {cfg.dropout}
-- Wall time: {elapsed:.0f} s of training on {machine()}
+- Wall time: {meta["elapsed_s"]:.0f} s of training on {meta["machine"]}
 """,
             "Results": results,
             "Samples": "Each row: input, four samples (different dropout noise), target. ![samples](samples.png)"

@@ -23,6 +23,8 @@ def save_state(path: Path, objects: dict, meta: dict) -> None:
     for key, obj in objects.items():
         if isinstance(obj, torch.Generator):
             tensors[f"{key}.rng"] = obj.get_state()
+        elif isinstance(obj, torch.optim.lr_scheduler.LRScheduler):
+            groups[key] = obj.state_dict()  # plain numbers and lists: JSON
         elif isinstance(obj, torch.optim.Optimizer):
             sd = obj.state_dict()
             groups[key] = sd["param_groups"]
@@ -45,6 +47,8 @@ def load_state(path: Path, objects: dict) -> dict:
     for key, obj in objects.items():
         if isinstance(obj, torch.Generator):
             obj.set_state(tensors[f"{key}.rng"])
+        elif isinstance(obj, torch.optim.lr_scheduler.LRScheduler):
+            obj.load_state_dict(meta["param_groups"][key])
         elif isinstance(obj, torch.optim.Optimizer):
             state: dict[int, dict] = {}
             prefix = f"{key}.state."

