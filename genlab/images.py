@@ -152,12 +152,14 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def prepare_digit(source, box: int | None = None, size: int = 28) -> torch.Tensor:
-    """Bring any image into MNIST's domain, the way MNIST was made. Returns (1, 1, 28, 28) in [-1, 1].
+    """Bring any image into MNIST's domain, the way MNIST was made. Returns (1, 1, size, size) in [-1, 1].
 
     Grayscale; dark-on-light images inverted to light-on-dark; contrast stretched; cropped to
     the content; scaled so the longer side fits a 20x20 box; placed in 28x28 with its centre
-    of mass at the centre. Blank images raise ImageInputError.
+    of mass at the centre. Blank images raise ImageInputError. box: the content box (default
+    20/28 of ``size``, MNIST's proportion); size: the output side.
     """
+    box = box or max(1, round(size * 20 / 28))
     gray = to_gray_array(open_image(source))
     lo, hi = float(gray.min()), float(gray.max())
     if hi - lo < 0.1:

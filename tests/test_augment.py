@@ -64,12 +64,12 @@ def test_subsample_draws_n_per_class():
 def test_experiment_rows_and_summary(tiny_gan):
     rows = augment_eval.augmentation_experiment(tiny_gan, n_real=(2,), k_generated=2, seeds=(0, 1), steps=2,
                                            log=lambda _: None)
-    assert len(rows) == 2 * len(augment.ARMS)
+    assert len(rows) == 2 * len(augment_eval.ARMS)
     assert {r["train_images"] for r in rows} == {20, 40}
     summary = augment_eval.summarise(rows)
-    assert [s["arm"] for s in summary] == list(augment.ARMS) and summary[0]["delta"] == 0
+    assert [s["arm"] for s in summary] == list(augment_eval.ARMS) and summary[0]["delta"] == 0
     table = augment_eval.markdown_table(summary)
-    assert "2 generated/class" in table and table.count("\n") == 1 + len(augment.ARMS)
+    assert "2 generated/class" in table and table.count("\n") == 1 + len(augment_eval.ARMS)
 
 
 def test_small_classifier_learns_from_few_steps():

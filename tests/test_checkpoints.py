@@ -41,11 +41,11 @@ def test_gan_class_consistency_and_fid_beat_noise():
 def test_vae_held_out_elbo_and_reconstructions_keep_the_digit():
     import torch
 
-    from genlab.train.vae import held_out_metrics
+    from genlab.metrics import vae_metrics
 
     vae = genlab.load("mnist-vae", device="cpu")
     x, y = digits("eval").tensors
-    m = held_out_metrics(vae, x)
+    m = vae_metrics(vae, x)
     assert m["neg_elbo"] < 110 and m["mse"] < 0.02
     assert (vae.kl_per_dim > 0.1).sum() >= 8  # most dimensions carry information
     with torch.no_grad():

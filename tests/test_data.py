@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+
+import genlab
 import torch
 from PIL import Image
 
@@ -27,12 +29,13 @@ def test_user_image_folder(tmp_path):
         (tmp_path / cls).mkdir()
         for i in range(2):
             Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / cls / f"{i}.png")
-    ds = image_folder(tmp_path)
-    x, y = ds.tensors
-    assert x.shape == (4, 1, 28, 28) and y.tolist() == [0, 0, 1, 1]
+    train, held_out = image_folder(tmp_path, 28, 1)
+    x, y = train.tensors()
+    assert x.shape == (2, 1, 28, 28) and y.tolist() == [0, 1] and train.class_names == ["cat", "dog"]
+    assert len(held_out) == 2 and held_out.labels.tolist() == [0, 1]  # one of each class held out
     assert -1 <= x.min() and x.max() <= 1
-    with pytest.raises(FileNotFoundError):
-        image_folder(tmp_path / "missing")
+    with pytest.raises(genlab.DatasetError, match="missing"):
+        image_folder(tmp_path / "missing", 28, 1)
 
 
 

@@ -1,10 +1,12 @@
 """nn.Modules only: one model family per file, each constructor's kwargs are its config."""
 
 from .classifier import DigitClassifier, ImageClassifier
+from .dip import SkipHourglass
 from .gan import Discriminator, Generator
 from .pix2pix import PatchDiscriminator, UNetGenerator
 from .vae import ConvVAE
 
 __all__ = [
-    "ConvVAE", "DigitClassifier", "ImageClassifier", "Discriminator", "Generator", "PatchDiscriminator", "UNetGenerator",
+    "ConvVAE", "DigitClassifier", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
+    "UNetGenerator",
 ]

@@ -76,7 +76,14 @@ class Run:
 
         self.cfg, self.family = cfg, family
         self.command = command or command_line()
-        self.accelerator = Accelerator(mixed_precision=resolve_precision(mixed_precision or cfg.mixed_precision))
+        precision = resolve_precision(mixed_precision or cfg.mixed_precision)
+        from accelerate.state import AcceleratorState, is_initialized
+
+        if is_initialized() and AcceleratorState().mixed_precision != precision:
+            # A second run in the same process (tests, notebooks) with another precision: Accelerate keeps
+            # one global state and refuses to change it, so clear it (the process group stays).
+            AcceleratorState._reset_state()
+        self.accelerator = Accelerator(mixed_precision=precision)
         self.device = self.accelerator.device
         self.out = Path(cfg.out) if cfg.out else CHECKPOINTS_DIR / cfg.name
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else Path("runs") / cfg.name
