@@ -108,6 +108,33 @@ def _from_hub(repo_id: str) -> Path:
     return Path(config).parent
 
 
+# Bounds on what a config.json may ask for, checked before any layer is allocated: a hostile
+# config cannot make the server build a huge model. Generous for real models (a 256-px colour
+# GAN at width 512 fits easily).
+CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
+                 "num_classes": 10_000}
+
+
+def check_config(name: str, config: dict) -> None:
+    """Refuse config values outside CONFIG_BOUNDS, or a bad resolution/channels/class list, readably."""
+    from .models.base import check_shape_config
+
+    for key, hi in CONFIG_BOUNDS.items():
+        value = config.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not (0 if key == "num_classes" else 1) <= value <= hi:
+            raise CheckpointError(f"{name!r}: config.json {key} = {value!r} is outside 1-{hi}; refusing to build it.")
+    for key in ("dropout", "beta"):
+        if not isinstance(config.get(key, 0.0), (int, float)) or isinstance(config.get(key, 0.0), bool):
+            raise CheckpointError(f"{name!r}: config.json {key} must be a number.")
+    try:
+        check_shape_config(config.get("resolution", 28), config.get("image_channels", 1), config.get("class_names"),
+                           config.get("num_classes"), config.get("preprocess"))
+        if "in_channels" in config:
+            check_shape_config(config.get("resolution", 28), config["in_channels"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{name!r}: config.json: {e}") from None
+
+
 def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto") -> HubModel:
     """Load a checkpoint by shipped name, folder or Hub repo id, in eval mode.
 
@@ -135,6 +162,7 @@ def load(name: str, *, model_type: str | None = None, device: str | torch.device
         raise CheckpointError(f"{name!r}: config.json model_type {kind!r} is not one of {', '.join(MODEL_TYPES)}.")
     if model_type is not None and kind != model_type:
         raise CheckpointError(f"{name!r} is a {kind!r} checkpoint, but a {model_type!r} model is needed here.")
+    check_config(name, config)
     try:
         model = MODEL_TYPES[kind].from_pretrained(str(folder), strict=True, map_location="cpu")
     except SafetensorError as e:
