@@ -121,6 +121,8 @@ def classic_augment(source, n: int = 8, seed: int = 0, flip: bool = True) -> lis
         return [pipeline(img) for _ in range(n)]
 
 
-def grid_images(images: torch.Tensor, labels: torch.Tensor, scale: int = 3) -> list[tuple[Image.Image, str]]:
-    """Gallery items: each digit upscaled (nearest) with its label as caption."""
-    return [(to_pil_grid(img[None], display_size=img.shape[-1] * scale), str(int(c))) for img, c in zip(images, labels)]
+def grid_images(images: torch.Tensor, labels: torch.Tensor, names: list[str] | None = None, scale: int = 3
+                ) -> list[tuple[Image.Image, str]]:
+    """Gallery items: each image upscaled (nearest) with its class name as caption."""
+    return [(to_pil_grid(img[None], display_size=img.shape[-1] * scale), names[int(c)] if names else str(int(c)))
+            for img, c in zip(images, labels)]

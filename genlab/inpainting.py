@@ -6,8 +6,9 @@ Four methods, one interface (``mask`` is True where pixels are to be repaired):
   the known pixels of this one image; its structure fills the hole. Needs no training data, so
   it works on any photo. Runs on a crop around the mask at a bounded resolution.
 - ``biharmonic``: the classical baseline (scikit-image's biharmonic inpainting).
-- ``vae`` / ``gan``: digits only. Optimise a latent so the decoded digit matches the known
-  pixels, with the prior N(0, I) as regulariser; several candidates, best first.
+- ``vae`` / ``gan``: images of the model's domain (digits with the shipped models, or what a
+  model was trained on). Optimise a latent so the decoded image matches the known pixels, with
+  the prior N(0, I) as regulariser; several candidates, best first.
 
 Every method pastes the result into the full-size original and keeps known pixels exactly.
 
@@ -249,27 +250,41 @@ def deep_image_prior(patch: np.ndarray, mask: np.ndarray, iterations: int = 300,
 # --- Digit methods --------------------------------------------------------------------------
 
 
-def digit_domain(image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """A framed digit image and its mask -> (x (1, 1, 28, 28) in [-1, 1], known (1, 1, 28, 28), inverted).
+def digit_domain(image: np.ndarray, mask: np.ndarray, size: int = 28, channels: int = 1, preprocess: str = "mnist"
+                 ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """An image and its mask in a generative model's domain -> (x (1, C, R, R) in [-1, 1], known (1, 1, R, R),
+    inverted).
 
-    The whole image is one digit: grayscale, inverted if dark-on-light (MNIST is light on dark),
-    area-averaged to 28x28. A 28-px cell counts as masked if over a quarter of it was painted.
+    The whole image is one sample, area-averaged to size x size. Digit models ("mnist"): grey,
+    inverted if dark-on-light (MNIST is light on dark). Models trained on a folder: kept in
+    colour (or grey) as is. A cell counts as masked if over a quarter of it was painted.
     """
     gray = image.astype(np.float32).mean(axis=2) / 255.0
     known_px = gray[~mask]
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    invert = float(np.median(border)) > 0.5
-    if invert:
-        gray = 1 - gray
-    small = np.asarray(Image.fromarray(gray).resize((28, 28), Image.BOX), dtype=np.float32)
-    cover = np.asarray(Image.fromarray(mask.astype(np.float32)).resize((28, 28), Image.BOX), dtype=np.float32)
+    invert = False
+    if preprocess == "mnist":
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        invert = float(np.median(border)) > 0.5
+        planes = [1 - gray if invert else gray]
+    else:
+        planes = [gray] if channels == 1 else [image[..., c].astype(np.float32) / 255.0 for c in range(3)]
+    small = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.BOX), dtype=np.float32) for p in planes])
+    if preprocess == "mnist" and channels > 1:
+        small = np.repeat(small, channels, axis=0)
+    cover = np.asarray(Image.fromarray(mask.astype(np.float32)).resize((size, size), Image.BOX), dtype=np.float32)
     known = cover <= 0.25
     if not known.any() or known_px.size == 0:
-        raise ImageInputError("The mask covers the whole digit: leave some of it unpainted.")
+        raise ImageInputError("The mask covers the whole image: leave some of it unpainted.")
     if known.all():
         known = cover < 1e-6  # a tiny mask: still repair the cells it touches
-    x = torch.from_numpy(np.clip(small, 0, 1) * 2 - 1)[None, None]
+    x = torch.from_numpy(np.clip(small, 0, 1) * 2 - 1)[None]
     return x, torch.from_numpy(known)[None, None].float(), invert
+
+
+def model_domain(image: np.ndarray, mask: np.ndarray, model) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """``digit_domain`` at the model's resolution, channels and declared preprocessing."""
+    return digit_domain(image, mask, getattr(model, "resolution", 28), getattr(model, "image_channels", 1),
+                        getattr(model, "preprocess", "mnist"))
 
 
 def _fit_latents(decode, z: torch.Tensor, x: torch.Tensor, known: torch.Tensor, steps: int, sigma: float,
@@ -293,7 +308,7 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
                    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, list[list[str]]]]:
     """Latent-optimisation repair of N digits at once.
 
-    x, known: (N, 1, 28, 28). Yields (step, images (N, K, 1, 28, 28), losses (N, K), names),
+    x: (N, C, R, R), known: (N, 1, R, R). Yields (step, images (N, K, C, R, R), losses (N, K), names),
     candidates sorted best first. vae: K latents per digit, the first started from the
     encoder's posterior mean of the known pixels, the rest from prior samples. gan:
     ``restarts`` latents for each of the 10 classes, all optimised together; the best
@@ -314,14 +329,18 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
         decode = model.decode
         names = ["from encoder"] + [f"prior start {i}" for i in range(1, per)]
     elif kind == "gan":
-        per = 10 * restarts
-        labels = torch.arange(10).repeat_interleave(restarts).repeat(n).to(device)
+        # Every class (up to 10) with ``restarts`` latents each; more classes or none: the "any class" label.
+        classes = list(range(model.num_classes)) if 0 < model.num_classes <= 10 else [model.any_class]
+        restarts = restarts if len(classes) > 1 else 10 * restarts
+        per = len(classes) * restarts
+        labels = torch.tensor(classes).repeat_interleave(restarts).repeat(n).to(device)
         z0 = torch.randn(n * per, model.latent_dim, generator=g)
 
         def decode(z):
             return model(z, labels)
 
-        names = [f"class {c}" for c in range(10) for _ in range(restarts)]
+        label_names = [*model.labels, "any class"]
+        names = [f"class {label_names[c]}" for c in classes for _ in range(restarts)]
     else:
         raise ValueError(f"kind must be 'vae' or 'gan', got {kind!r}")
     xr, kr = x.repeat_interleave(per, 0), known.repeat_interleave(per, 0)
@@ -335,16 +354,16 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
 
 
 def _from_digit(digit: torch.Tensor, size: tuple[int, int], inverted: bool) -> np.ndarray:
-    """A (1, 28, 28) digit in [-1, 1] -> RGB float (H, W, 3) in [0, 1] at the image's (width, height)."""
-    arr = ((digit[0].clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)
+    """A (C, R, R) sample in [-1, 1] -> RGB float (H, W, 3) in [0, 1] at the image's (width, height)."""
+    arr = ((digit.clamp(-1, 1) + 1) / 2).numpy().astype(np.float32)  # (C, R, R)
     if inverted:
         arr = 1 - arr
-    big = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
-    return np.repeat(np.clip(big, 0, 1)[..., None], 3, axis=2)
+    big = np.stack([np.asarray(Image.fromarray(p).resize(size, Image.BILINEAR), dtype=np.float32) for p in arr], -1)
+    return np.clip(big if big.shape[2] == 3 else np.repeat(big, 3, axis=2), 0, 1)
 
 
 def _digit_tile(digit: torch.Tensor, inverted: bool, scale: int = 4) -> Image.Image:
-    """A (1, 28, 28) digit -> a crisp PIL tile, back in the upload's polarity."""
+    """A (C, R, R) sample -> a crisp PIL tile about 112 px (scale 4 at 28 px), in the upload's polarity."""
     tile = to_pil_grid(digit[None], display_size=28 * scale)
     return ImageOps.invert(tile) if inverted else tile
 
@@ -391,7 +410,7 @@ def inpaint_steps(image, mask=None, method: str = "dip", iterations: int | None 
             from .hub import load
 
             model = load("mnist-vae" if method == "vae" else "mnist-cgan", model_type=method, device="cpu")
-        x, known, inverted = digit_domain(image, mask)
+        x, known, inverted = model_domain(image, mask, model)
         whole = Crop(0, 0, size[1], size[0], size[1], size[0])
         for it, images, losses, names in latent_inpaint(model, x, known, method, steps=steps, seed=seed):
             images, losses, names = images[0], losses[0], names[0]

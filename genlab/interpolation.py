@@ -4,14 +4,14 @@
 >>> from genlab.interpolation import encode, path
 >>> vae = genlab.load("mnist-vae")
 >>> za, _ = encode(vae, "a.png"); zb, _ = encode(vae, "b.png")
->>> frames = path(vae, za, zb, n=8, mode="spherical")   # (8, 1, 28, 28) in [-1, 1]
+>>> frames = path(vae, za, zb, n=8, mode="spherical")   # (8, C, R, R) in [-1, 1]
 """
 
 from __future__ import annotations
 
 import torch
 
-from .images import prepare_digit
+from .images import prepare
 from .models import ConvVAE
 
 MODES = ("linear", "spherical")
@@ -19,15 +19,18 @@ MODES = ("linear", "spherical")
 
 @torch.inference_mode()
 def encode(vae: ConvVAE, source) -> tuple[torch.Tensor, torch.Tensor]:
-    """An image (path, PIL or array) -> (z = posterior mean (latent_dim,), model input (1, 1, 28, 28))."""
-    x = prepare_digit(source)
+    """An image (path, PIL or array) -> (z = posterior mean (latent_dim,), model input (1, C, R, R)).
+
+    The upload is prepared as the model's config declares: MNIST-style centring for digit
+    models, square crop (or pad) and resize to its resolution and channels for others."""
+    x = prepare(source, vae)
     device = next(vae.parameters()).device
     return vae.encode(x.to(device))[0][0].cpu(), x
 
 
 @torch.inference_mode()
 def decode(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
-    """Latents (B, latent_dim) or (latent_dim,) -> images (B, 1, 28, 28) in [-1, 1]."""
+    """Latents (B, latent_dim) or (latent_dim,) -> images (B, C, R, R) in [-1, 1]."""
     device = next(vae.parameters()).device
     return vae.decode(z.reshape(-1, vae.latent_dim).to(device)).float().cpu()
 
@@ -62,7 +65,7 @@ def interpolate_latent(z0: torch.Tensor, z1: torch.Tensor, t: float, mode: str =
 
 
 def path(vae: ConvVAE, z0: torch.Tensor, z1: torch.Tensor, n: int, mode: str = "linear") -> torch.Tensor:
-    """n frames from z0 to z1 inclusive: (n, 1, 28, 28)."""
+    """n frames from z0 to z1 inclusive: (n, C, R, R)."""
     if not 2 <= n <= 64:
         raise ValueError(f"frames must be 2-64, got {n!r}")
     zs = torch.stack([interpolate_latent(z0, z1, i / (n - 1), mode) for i in range(n)])
@@ -78,7 +81,7 @@ def kl_ranking(vae: ConvVAE) -> list[tuple[int, float]]:
 def traversal(vae: ConvVAE, z: torch.Tensor, rows: int = 8, steps: int = 7, span: float = 3.0):
     """Vary one dimension at a time from -span to +span around z (other dims fixed).
 
-    Returns (images (rows * steps, 1, 28, 28), [(dim, kl), ...] for the rows), rows ordered
+    Returns (images (rows * steps, C, R, R), [(dim, kl), ...] for the rows), rows ordered
     by the dimension's average KL, most informative first.
     """
     ranking = kl_ranking(vae)[:rows]

@@ -32,7 +32,7 @@ class SamplingError(ValueError):
 @torch.no_grad()
 def sefa_directions(g: Generator, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-k SeFa directions: (k, latent_dim) unit vectors and their eigenvalues (k,), largest first."""
-    a = g.latent_weight().detach().float().cpu()  # (C*7*7, latent_dim)
+    a = g.latent_weight().detach().float().cpu()  # (C*base*base, latent_dim)
     eigenvalues, vectors = torch.linalg.eigh(a.T @ a)  # ascending
     order = eigenvalues.argsort(descending=True)[:k]
     return vectors[:, order].T.contiguous(), eigenvalues[order]
@@ -42,7 +42,9 @@ def _check(seed: int, label: int | None, psi: float, n: int, g: Generator) -> No
     if not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
         raise SamplingError(f"seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
     if label is not None and not (0 <= label <= g.any_class):
-        raise SamplingError(f"class must be 0-{g.num_classes - 1}, {g.any_class} (unconditional) or None (random), got {label!r}")
+        raise SamplingError(f"class must be 0-{g.num_classes - 1}, {g.any_class} (unconditional) or None (random), "
+                            f"got {label!r}" if g.num_classes else f"this model is unconditional: class must be "
+                            f"{g.any_class} or None, got {label!r}")
     if not (0.0 <= psi <= 2.0):
         raise SamplingError(f"truncation psi must be between 0 and 2, got {psi!r}")
     if not (1 <= n <= MAX_SAMPLES):
@@ -60,10 +62,10 @@ def sample(
     offsets: Sequence[float] = (),
     directions: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Images (n, 1, 28, 28) in [-1, 1].
+    """Images (n, C, R, R) in [-1, 1] at the generator's channels C and resolution R.
 
     seed: fixes z; image i is the same for any n > i.
-    label: digit class; None: a random class per image (fixed by the seed);
+    label: class index (``g.labels`` names them); None: a random class per image (fixed by the seed);
         g.any_class: the model's own unconditional ("any class") token.
     psi: truncation: z is scaled by psi towards the mean (0), trading variety for fidelity.
     offsets: amounts along ``directions`` (default: the generator's SeFa directions).
@@ -80,8 +82,10 @@ def sample(
         if len(offsets) > len(directions):
             raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
         z = z + torch.tensor(offsets) @ directions[: len(offsets)]  # (n, latent)
-    if label is None:
+    if label is None and g.num_classes:
         labels = torch.randint(0, g.num_classes, (MAX_SAMPLES,), generator=torch.Generator().manual_seed(seed))[:n]
+    elif label is None:  # an unconditional model: its one "any class" label
+        labels = torch.full((n,), g.any_class, dtype=torch.long)
     else:
         labels = torch.full((n,), label, dtype=torch.long)
     device = next(g.parameters()).device
@@ -91,3 +95,24 @@ def sample(
 def sample_image(g: Generator, *, display_size: int = 512, **kwargs) -> Image.Image:
     """``sample`` as one PIL grid, upscaled with nearest-neighbour to about display_size px."""
     return to_pil_grid(sample(g, **kwargs), display_size=display_size)
+
+
+def class_index(g: Generator, label: str) -> int | None:
+    """A class picker value -> sample()'s label: "any" (None: a random class per image), "unconditional"
+    (the model's any-class token), a class name from ``g.labels``, or a class index as text."""
+    label = str(label).strip()
+    if label == "any":
+        return None
+    if label == "unconditional":
+        return g.any_class
+    if label in g.labels:
+        return g.labels.index(label)
+    if label.isdigit() and int(label) < g.num_classes:
+        return int(label)
+    raise SamplingError(f"Class must be any, unconditional or one of this model's classes "
+                        f"({', '.join(g.labels[:20])}{' ...' if len(g.labels) > 20 else ''}), got {label!r}.")
+
+
+def class_choices(g: Generator) -> list[str]:
+    """What the class picker offers for this generator."""
+    return ["any", "unconditional", *g.labels] if g.num_classes else ["any"]

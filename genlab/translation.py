@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .images import prepare_digit
+from .images import prepare, prepare_digit
 from .models import UNetGenerator
 
 TASKS = {
@@ -68,9 +68,15 @@ def model_input(task: str, source) -> torch.Tensor:
     return make_input(task, prepare_digit(source))
 
 
+def input_for(g: UNetGenerator, source) -> torch.Tensor:
+    """An upload or drawing -> what this translator takes: a digit task builds its own input (sketch,
+    7x7); a model trained on a folder pair takes the upload cropped/resized to its size and channels."""
+    return model_input(g.task, source) if g.task in TASKS else prepare(source, g)
+
+
 @torch.inference_mode()
 def translate(g: UNetGenerator, x: torch.Tensor, k: int = 1, seed: int = 0) -> torch.Tensor:
-    """k samples for one input (1, 1, 28, 28): different dropout noise each -> (k, 1, 28, 28)."""
+    """k samples for one input (1, C_in, R, R): different dropout noise each -> (k, C, R, R)."""
     if not 1 <= k <= 16:
         raise ValueError(f"samples must be 1-16, got {k!r}")
     torch.manual_seed(seed)  # the dropout masks

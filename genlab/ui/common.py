@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hub import load
+from ..errors import GenlabError
+from ..hub import SHIPPED, load, resolve, shipped_names
 
 
 # Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
@@ -54,9 +55,43 @@ def check_int(value, name: str, lo: int, hi: int) -> int:
 
 
 @lru_cache(maxsize=8)
-def cached_model(name: str, model_type: str):
-    """Load a checkpoint once per (name, family) for the server's lifetime (CPU/GPU as available)."""
+def _cached(name: str, model_type: str, version: int):
     return load(name, model_type=model_type)
+
+
+def cached_model(name: str, model_type: str):
+    """Load a checkpoint once per (name, family, file version) for the server's lifetime (CPU/GPU as
+    available). A folder's weights are keyed by their modification time, so a retrained model
+    in the same folder is picked up on the next request."""
+    name = str(name or "").strip()
+    try:
+        folder = resolve(name) if name not in SHIPPED else None
+        version = (folder / "model.safetensors").stat().st_mtime_ns if folder is not None else 0
+    except (OSError, GenlabError):
+        version = 0  # load() raises the readable error
+    return _cached(name, model_type, version)
+
+
+def model_picker(model_type: str, label: str = "Model", value: str | None = None, **kwargs):
+    """A dropdown of the family's shipped checkpoints that also takes a folder or Hub repo id (type it,
+    press Enter)."""
+    import gradio as gr
+
+    names = shipped_names(model_type)
+    return gr.Dropdown(names, value=value or names[0], label=label, allow_custom_value=True,
+                       info="a shipped model, or type a checkpoint folder / Hub repo id and press Enter", **kwargs)
+
+
+def get_model(name, model_type: str):
+    """``cached_model`` for an event handler: a missing or unloadable model becomes a gr.Error."""
+    import gradio as gr
+
+    if not isinstance(name, str) or not name.strip():
+        raise gr.Error(f"Pick a {model_type} model, or type a checkpoint folder / Hub repo id.")
+    try:
+        return cached_model(name, model_type)
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
 
 
 def sketch_to_image(sketch) -> np.ndarray | None:

@@ -14,8 +14,9 @@ from PIL import Image
 from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_images, write_imagefolder_zip
 from ..augment_eval import markdown_table
 from ..errors import GenlabError
+from ..hub import shipped_names
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
-from .common import HEAVY, LIGHT, cached_model, check_int, output_path
+from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
 from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
@@ -67,8 +68,20 @@ def _overlay(image: np.ndarray, mask: np.ndarray) -> Image.Image:
     return Image.fromarray((arr * (1 - a) + np.array([255, 0, 255]) * a).astype(np.uint8))
 
 
-def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
-    """The /inpaint endpoint: editor value (background + painted layers) + method + iterations + seed.
+DEFAULT_LATENT = "default"  # the latent methods' model: mnist-vae for "vae", mnist-cgan for "gan"
+
+
+def latent_model(method: str, name: str | None):
+    """The VAE/GAN a latent repair searches: the shipped digit model, or the named one (same family)."""
+    name = (name or "").strip()
+    if not name or name == DEFAULT_LATENT:
+        name = "mnist-vae" if method == "vae" else "mnist-cgan"
+    return get_model(name, method)
+
+
+def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0, model: str = DEFAULT_LATENT):
+    """The /inpaint endpoint: editor value (background + painted layers) + method + iterations + seed, and for
+    the latent methods the VAE/GAN to search ("default": the shipped digit models; or a folder/Hub id).
 
     Streams (original with mask, repaired, classical baseline, candidates, status); the last
     update holds the full-size repaired image.
@@ -92,9 +105,8 @@ def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
         if method == "biharmonic":
             yield overlay, baseline_path, baseline_path, [], f"done: biharmonic in {baseline.seconds:.2f} s"
             return
-        model = cached_model("mnist-vae" if method == "vae" else "mnist-cgan", method) if method in ("vae", "gan") \
-            else None
-        for step in inpaint_steps(image, mask, method, iterations=iterations, seed=seed, model=model):
+        net = latent_model(method, model) if method in ("vae", "gan") else None
+        for step in inpaint_steps(image, mask, method, iterations=iterations, seed=seed, model=net):
             if step.done:
                 yield (overlay, _save_png(step.image), baseline_path, step.candidates,
                        f"done: {method}, {step.iterations} iterations in {step.seconds:.1f} s "
@@ -106,23 +118,34 @@ def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0):
         raise gr.Error(str(e)) from None
 
 
-def generate(classes, per_class: int = 16, seed: int = 0):
-    """The /augment endpoint: classes + images per class + seed -> (gallery, ZIP in ImageFolder layout)."""
+def generate(classes, per_class: int = 16, seed: int = 0, model: str = "mnist-cgan"):
+    """The /augment endpoint: class names + images per class + seed (+ GAN) -> (gallery, ZIP in ImageFolder
+    layout, one folder per class name)."""
+    g = get_model(model, "gan")
+    names = g.labels if g.num_classes else ["generated"]
     if not classes:
         raise gr.Error("Pick at least one class.")
-    try:
-        classes = sorted({int(c) for c in classes})
-    except (TypeError, ValueError):
-        raise gr.Error(f"classes must be digits 0-9, got {classes!r}") from None
-    if any(not 0 <= c <= 9 for c in classes):
-        raise gr.Error(f"classes must be digits 0-9, got {classes!r}")
-    per_class = check_int(per_class, "images per class", 1, MAX_GENERATED // len(classes))
+    if isinstance(classes, str) or not all(isinstance(c, (str, int)) for c in classes):
+        raise gr.Error(f"classes must be a list of class names ({', '.join(names[:20])}), got {classes!r}")
+    unknown = [c for c in classes if str(c) not in names]
+    if unknown:
+        raise gr.Error(f"Unknown class(es) {unknown!r} for this model; its classes: {', '.join(names[:20])}")
+    picked = sorted({names.index(str(c)) for c in classes})
+    per_class = check_int(per_class, "images per class", 1, MAX_GENERATED // len(picked))
     seed = check_int(seed, "seed", 0, 2**31 - 1)
-    images, labels = generate_labelled(cached_model("mnist-cgan", "gan"), classes, per_class, seed)
-    name = f"genlab-digits-{'-'.join(map(str, classes))}-x{per_class}-seed{seed}.zip"
-    path = write_imagefolder_zip(images, labels, output_path(name))
+    images, labels = generate_labelled(g, picked, per_class, seed)
+    tag = "-".join(names[c] for c in picked) if len(picked) <= 10 else f"{len(picked)}classes"
+    name = f"genlab-{tag[:80]}-x{per_class}-seed{seed}.zip"
+    path = write_imagefolder_zip(images, labels, output_path(name), class_names=names)
     show = np.linspace(0, len(labels) - 1, min(len(labels), GALLERY_MAX)).round().astype(int)
-    return grid_images(images[show], labels[show]), str(path)
+    return grid_images(images[show], labels[show], names), str(path)
+
+
+def classes_for(model: str):
+    """The class checkboxes for the chosen GAN: all of its classes ticked."""
+    g = get_model(model, "gan")
+    names = g.labels if g.num_classes else ["generated"]
+    return gr.update(choices=names, value=names)
 
 
 def classic(image, n: int = 8, seed: int = 0, flip: bool = True):
@@ -155,8 +178,8 @@ def render():
             gr.Markdown(
                 "Upload an image or pick an example, **paint over the region to repair** with the brush, choose a "
                 "method and press Repair. The deep image prior fits a fresh network to this one image (any photo, "
-                "no training data); the VAE/GAN methods search the digit models' latent space for digits that match "
-                "the unpainted pixels. The classical biharmonic fill runs beside it for comparison. Any upload "
+                "no training data); the VAE/GAN methods search a generative model's latent space (the digit models, "
+                "or one you trained: pick it below) for images that match the unpainted pixels. The classical biharmonic fill runs beside it for comparison. Any upload "
                 f"size works: the repair runs on a window around the mask (the prior at most {MAX_SIDE['dip']} px, "
                 f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
             with gr.Row():
@@ -171,6 +194,11 @@ def render():
                     gr.Examples([[p] for p in example_files], inputs=editor, label="Examples (photos from scikit-image,"
                                 " held-out digits)")
                     method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
+                    latent = gr.Dropdown([DEFAULT_LATENT, *shipped_names("vae"), *shipped_names("gan")],
+                                         value=DEFAULT_LATENT, allow_custom_value=True, elem_id="rp-model",
+                                         label="Model for the VAE/GAN methods",
+                                         info="default: the digit models; or a VAE/GAN of the method's family "
+                                              "(shipped, checkpoint folder or Hub repo id)")
                     with gr.Row():
                         iterations = gr.Slider(10, 3000, value=300, step=10, label="Iterations (deep image prior, "
                                                "latent optimisation)")
@@ -189,16 +217,17 @@ def render():
                                         elem_id="rp-baseline")
             candidates = gr.Gallery(label="Candidate completions (digit methods, best first)", format="png",
                                     columns=6, height=200, object_fit="contain", elem_id="rp-candidates")
-            run.click(repair, inputs=[editor, method, iterations, seed],
+            run.click(repair, inputs=[editor, method, iterations, seed, latent],
                       outputs=[original, repaired, baseline, candidates, status], api_name="inpaint",
                       show_progress="minimal", **HEAVY)
         with gr.Tab("Augment", id="augment"):
-            gr.Markdown("Grow a small labelled digit dataset with the conditional GAN, or see classic "
-                        "torchvision transforms of any image.")
+            gr.Markdown("Grow a small labelled dataset with a conditional GAN (the digits, or one trained on your "
+                        "folder), or see classic torchvision transforms of any image.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    classes = gr.CheckboxGroup([str(i) for i in range(10)], value=[str(i) for i in range(10)],
-                                               label="Classes")
+                    gan = model_picker("gan", elem_id="ag-model")
+                    first = cached_model(shipped_names("gan")[0], "gan").labels
+                    classes = gr.CheckboxGroup(first, value=first, label="Classes", elem_id="ag-classes")
                     with gr.Row():
                         per_class = gr.Slider(1, 500, value=16, step=1, label="Images per class")
                         gen_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
@@ -206,10 +235,11 @@ def render():
                     zip_file = gr.File(label="ZIP in ImageFolder layout (<class>/<class>_00000.png)",
                                        elem_id="ag-zip")
                 with gr.Column(min_width=320):
-                    gallery = gr.Gallery(label=f"Generated digits (up to {GALLERY_MAX} shown; the ZIP has all)",
+                    gallery = gr.Gallery(label=f"Generated images (up to {GALLERY_MAX} shown; the ZIP has all)",
                                          format="png", columns=6, height=360, elem_id="ag-gallery")
-            gen_btn.click(generate, inputs=[classes, per_class, gen_seed], outputs=[gallery, zip_file],
+            gen_btn.click(generate, inputs=[classes, per_class, gen_seed, gan], outputs=[gallery, zip_file],
                           api_name="augment", **HEAVY)
+            gan.change(classes_for, inputs=gan, outputs=classes, api_visibility="private", **LIGHT)
             gr.Markdown(results_markdown(), elem_id="ag-results")
             gr.Markdown("### Classic augmentation (torchvision v2)\nRandom resized crop, flip, rotation, "
                         "perspective, colour jitter and blur of one uploaded image.")

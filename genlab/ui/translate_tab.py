@@ -1,4 +1,4 @@
-"""Translation tab: draw or upload a digit, a pix2pix model translates it (k samples)."""
+"""Translation tab: draw or upload an image, a pix2pix model translates it (k samples)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,32 @@ import gradio as gr
 from ..errors import GenlabError
 from ..images import to_pil_grid
 from ..sampling import MAX_SEED
-from ..translation import TASKS, model_input, translate
-from .common import LIGHT, cached_model, check_int, sketch_to_image
+from ..hub import shipped_names
+from ..translation import TASKS, input_for, translate
+from .common import LIGHT, check_int, get_model, sketch_to_image
 from .uploads import upload_image
 
-TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
+# The digit tasks by their short names (the /translate API's "task"), then every shipped pix2pix model;
+# a checkpoint folder or Hub repo id can be typed in too.
+TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres"),
+               *[(n, n) for n in shipped_names("pix2pix") if n not in TASKS.values()]]
 
 
 def translator(task: str):
-    return cached_model(TASKS[task], "pix2pix")
+    """A task name ("sketch2digit") or any pix2pix model name, folder or Hub repo id -> the model."""
+    return get_model(TASKS.get(task, task), "pix2pix")
 
 
 def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0):
-    """The /translate endpoint: image + task + k + seed -> (model input, k outputs side by side)."""
-    if task not in TASKS:
-        raise gr.Error(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    """The /translate endpoint: image + task or model + k + seed -> (model input, k outputs side by side)."""
     if image is None:
-        raise gr.Error("No input: draw a digit on the sketchpad or upload an image.")
+        raise gr.Error("No input: draw on the sketchpad or upload an image.")
     k = check_int(k, "samples", 1, 8)
     seed = check_int(seed, "seed", 0, MAX_SEED)
+    g = translator(task)
     try:
-        x = model_input(task, image)
-        outputs = translate(translator(task), x, k=k, seed=seed)
+        x = input_for(g, image)
+        outputs = translate(g, x, k=k, seed=seed)
     except (GenlabError, ValueError) as e:
         raise gr.Error(str(e)) from None
     return to_pil_grid(x, display_size=168), to_pil_grid(outputs, nrow=k, display_size=168 * k)
@@ -36,11 +40,15 @@ def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0
 
 def render():
     """Lay out the tab inside the current gr.Blocks and wire its events."""
-    gr.Markdown("Draw a digit with the mouse (or upload an image); a conditional GAN (pix2pix) translates it. "
-                "Each sample uses different dropout noise, so they show the model's variety.")
+    gr.Markdown("Draw with the mouse (or upload an image); a conditional GAN (pix2pix) translates it. Each "
+                "sample uses different dropout noise, so they show the model's variety. Digit models take a digit "
+                "(MNIST-style centring); models trained on a folder pair take the upload cropped to a square and "
+                "resized to their size.")
     with gr.Row():
         with gr.Column(min_width=300):
-            task = gr.Dropdown(TASK_LABELS, value="sketch2digit", label="Task")
+            task = gr.Dropdown(TASK_LABELS, value="sketch2digit", label="Model", allow_custom_value=True,
+                               info="a shipped translator, or type a pix2pix checkpoint folder / Hub repo id",
+                               elem_id="tr-model")
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")

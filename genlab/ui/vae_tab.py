@@ -10,10 +10,9 @@ import gradio as gr
 from PIL import Image
 
 from ..errors import GenlabError
-from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import LIGHT, cached_model, check_int, output_path, sketch_to_image
+from .common import LIGHT, check_int, get_model, model_picker, output_path, sketch_to_image
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
@@ -23,27 +22,28 @@ DISPLAY = 224  # px for single digits (8x nearest upscale)
 
 
 def vae_model(name: str):
-    return cached_model(name, "vae")
+    return get_model(name, "vae")
 
 
 @lru_cache(maxsize=64)
-def _encoded(name: str, image: str, mtime_ns: int, size: int):
-    """(z, model input) for an endpoint file, keyed by path and stat so an edited file is
-    re-read: dragging t re-uses both encodings instead of re-reading and re-encoding files."""
-    return encode(vae_model(name), image)
+def _encoded(vae, image: str, mtime_ns: int, size: int):
+    """(z, model input) for an endpoint file, keyed by the loaded model and the file's path and stat, so
+    an edited file (or a retrained model) is re-read: dragging t re-uses both encodings."""
+    return encode(vae, image)
 
 
 def _encode(name: str, image, which: str):
     if image is None:
-        raise gr.Error(f"Image {which} is missing: upload or draw a digit, pick an example, or press 'Random'.")
+        raise gr.Error(f"Image {which} is missing: upload or draw an image, pick an example, or press 'Random'.")
+    vae = vae_model(name)
     try:
         st = os.stat(image)
-        z, x = _encoded(name, str(image), st.st_mtime_ns, st.st_size)
+        z, x = _encoded(vae, str(image), st.st_mtime_ns, st.st_size)
     except OSError:
         raise gr.Error(f"Image {which} could not be read: upload it again.") from None
     except GenlabError as e:
         raise gr.Error(f"Image {which}: {e}") from None
-    return vae_model(name), z, x
+    return vae, z, x
 
 
 def _check_mode(mode: str):
@@ -115,11 +115,12 @@ def _endpoint_column(which: str, default: int):
 
 def render():
     """Lay out the tab inside the current gr.Blocks and wire its events."""
-    gr.Markdown("Encode two digits with a VAE, slide between them in latent space, and see what each "
-                "latent dimension controls. Uploads are preprocessed the way MNIST was made (grey, light on "
-                "dark, cropped, 20x20 box, centred by mass).")
+    gr.Markdown("Encode two images with a VAE, slide between them in latent space, and see what each "
+                "latent dimension controls. Uploads are prepared as the model declares: for digit models the way "
+                "MNIST was made (grey, light on dark, cropped, 20x20 box, centred by mass); for models trained on "
+                "a folder, cropped to a square and resized to the model's size and colour.")
     with gr.Row():
-        model = gr.Dropdown(shipped_names("vae"), value=shipped_names("vae")[0], label="Model", scale=1)
+        model = model_picker("vae", scale=1, elem_id="vae-model")
         mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", scale=1)
         frames = gr.Slider(3, 16, value=8, step=1, label="Frames in the strip / GIF", scale=2)
     with gr.Row():
