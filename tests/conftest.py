@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.testing import launched_app
+from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +29,41 @@ def app_url(tmp_path_factory):
             yield url
     except RuntimeError as e:
         pytest.fail(str(e))
+
+
+# --- A user's own colour folder, and every family trained on it (shared by e2e and browser tests) ---
+
+OWN_RES = 32
+
+
+@pytest.fixture(scope="session")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("own")
+    shapes = make_shapes_folder(root / "shapes", per_class=12, size=48)
+    make_paired_folder(root / "pairs", n=12, size=48)
+    return root, shapes
+
+
+@pytest.fixture(scope="session")
+def trained(folders):
+    """Every family trained for a few steps on the colour folder (CPU, seconds)."""
+    from genlab.train.__main__ import main as train_main
+
+    root, _ = folders
+    common = ["--data", str(root / "shapes"), "--resolution", str(OWN_RES), "--channels", "3", "--batch-size", "8",
+              "--sample-every", "10"]
+    out = {}
+    for family, extra in [
+        ("classifier", ["--steps", "30"]),
+        ("gan", ["--steps", "20", "--g-channels", "32", "--d-channels", "16", "--eval-samples", "60",
+                 "--feature-net", str(root / "ckpt-classifier")]),
+        ("vae", ["--steps", "20", "--eval-samples", "60", "--feature-net", str(root / "ckpt-classifier")]),
+    ]:
+        train_main([family, *common, *extra, "--out", str(root / f"ckpt-{family}"), "--run-dir",
+                    str(root / f"run-{family}")])
+        out[family] = root / f"ckpt-{family}"
+    train_main(["pix2pix", "--data", str(root / "pairs"), "--resolution", str(OWN_RES), "--channels", "3",
+                "--in-channels", "1", "--steps", "6", "--batch-size", "4", "--g-channels", "8", "--out",
+                str(root / "ckpt-pix2pix"), "--run-dir", str(root / "run-pix2pix")])
+    out["pix2pix"] = root / "ckpt-pix2pix"
+    return out

@@ -69,3 +69,32 @@ def test_pix2pix_beats_its_baselines_and_keeps_the_digit():
         model, baseline = image_quality(out, y, labels, classifier), image_quality(x, y, labels, classifier)
         assert model["l1"] < baseline["l1"] and model["ssim"] > baseline["ssim"], name
         assert model["fid"] < baseline["fid"] / 5 and model["accuracy"] >= 0.9, name
+
+
+def test_shipped_checkpoints_give_the_pinned_outputs():
+    """The generalised model classes (resolution, channels, class names in the config) load the shipped
+    28-px checkpoints unchanged and reproduce, bit for bit, the outputs recorded before that change
+    (tests/data/shipped_outputs.safetensors: fixed inputs, seed 0, CPU float32)."""
+    from pathlib import Path
+
+    import torch
+    from safetensors.torch import load_file
+
+    ref = load_file(str(Path(__file__).parent / "data" / "shipped_outputs.safetensors"))
+    x = digits("eval").tensors[0][:4]
+    out = {}
+    with torch.no_grad():
+        g = genlab.load("mnist-cgan", device="cpu")
+        z = torch.randn(4, g.latent_dim, generator=torch.Generator().manual_seed(0))
+        out["mnist-cgan"] = g(z, torch.tensor([0, 3, 7, 10]))
+        vae = genlab.load("mnist-vae", device="cpu")
+        out["mnist-vae.mu"] = vae.encode(x)[0]
+        out["mnist-vae.decode"] = vae.decode(out["mnist-vae.mu"])
+        out["mnist-classifier"] = genlab.load("mnist-classifier", device="cpu")(x)
+        for name in ("mnist-sketch2digit", "mnist-superres"):
+            model = genlab.load(name, device="cpu")
+            torch.manual_seed(0)  # the dropout noise
+            out[name] = model(x)
+    assert set(out) == set(ref)
+    for key, value in out.items():
+        torch.testing.assert_close(value, ref[key], atol=1e-5, rtol=1e-5, msg=key)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import gan_tab, repair_tab, translate_tab, vae_tab
+from . import cache_fix, gan_tab, repair_tab, translate_tab, vae_tab
 from .common import QUEUE_MAX_SIZE
+
+cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.

@@ -227,7 +227,10 @@ def render():
                 with gr.Column(min_width=320):
                     gan = model_picker("gan", elem_id="ag-model")
                     first = cached_model(shipped_names("gan")[0], "gan").labels
-                    classes = gr.CheckboxGroup(first, value=first, label="Classes", elem_id="ag-classes")
+                    # A multiselect dropdown (not checkboxes): its choices follow the model, and API callers may
+                    # name any class of the model they pass.
+                    classes = gr.Dropdown(first, value=first, multiselect=True, allow_custom_value=True,
+                                          label="Classes", elem_id="ag-classes")
                     with gr.Row():
                         per_class = gr.Slider(1, 500, value=16, step=1, label="Images per class")
                         gen_seed = gr.Number(0, label="Seed", precision=0, minimum=0)
