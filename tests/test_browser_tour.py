@@ -7,6 +7,7 @@ whose path the test prints.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -50,16 +51,27 @@ def _stroke(page, canvas, points):
     page.mouse.up()
 
 
-def test_tour_of_every_tab(app_url, shots):
+@contextlib.contextmanager
+def _watched_page(app_url: str, problems: list[str]):
+    """Headless Chromium on the app; page errors, console errors and failed loads (other than queue
+    streams the page itself aborts) are collected in ``problems``."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}")
-    problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}")
+                if "ERR_ABORTED" not in (r.failure or "") else None)
         page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def test_tour_of_every_tab(app_url, shots):
+    problems: list[str] = []
+    with _watched_page(app_url, problems) as page:
 
         # GAN sampling: drag a SeFa slider, the grid changes
         _drag_and_see_change(page, "#gan-dir-1", "#gan-output", 0.85)
@@ -108,7 +120,6 @@ def test_tour_of_every_tab(app_url, shots):
         page.locator("#ag-classic-run").click()
         expect(page.locator("#ag-classic-gallery img").first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(shots / "5_augment.png"), full_page=True)
-        browser.close()
     assert {"1_gan.png", "2_vae.png", "3_translate.png", "4_repair.png", "5_augment.png"} <= {
         f.name for f in shots.iterdir()}
     assert not problems, "\n".join(problems)
@@ -124,18 +135,9 @@ def _pick_model(page, elem_id: str, path: str):
 
 def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders):
     """The same tabs with the colour models trained on a user folder, loaded by path."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}")
     root, shapes = folders
     problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}")
-                if "ERR_ABORTED" not in (r.failure or "") else None)  # aborted: a superseded queue stream
-        page.goto(app_url)
+    with _watched_page(app_url, problems) as page:
 
         # GAN: the folder GAN by path; the class picker shows the folder's class names
         expect(page.locator("#gan-output img")).to_be_visible(timeout=60_000)
@@ -187,5 +189,4 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         page.locator("#ag-run").click()
         expect(page.locator("#ag-zip")).to_contain_text("circle-square-triangle", timeout=60_000)
         page.screenshot(path=str(shots / "colour_5_augment.png"), full_page=True)
-        browser.close()
     assert not problems, "\n".join(problems)

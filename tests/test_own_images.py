@@ -178,3 +178,19 @@ def test_app_serves_the_folder_models(client, trained, folders, tmp_path):
     assert gallery[0]["caption"] in ("circle", "triangle")
     # the shipped digit models still answer as before
     assert client.predict("mnist-cgan", "", 1, "7", 1.0, 1, *zeros, api_name="/sample")
+
+
+def test_image_to_uint8_converts_odd_modes_and_fits_a_square():
+    from genlab.images import image_to_uint8
+
+    grey16 = Image.fromarray((np.full((30, 60), 40000)).astype(np.uint16))  # 16-bit: scaled, not clipped
+    out = image_to_uint8(grey16, 16, 3, "crop")
+    assert out.shape == (3, 16, 16) and abs(int(out.mean()) - round(40000 / 65535 * 255)) <= 1
+    rgba = Image.new("RGBA", (40, 20), (255, 0, 0, 0))  # fully transparent: composited on white
+    assert image_to_uint8(rgba, 8, 1, "crop").min() == 255
+    wide = np.zeros((20, 60, 3), np.uint8)
+    wide[:, :, 2] = 200  # blue everywhere; pad takes the border colour, so the square stays blue
+    padded = image_to_uint8(Image.fromarray(wide), 12, 3, "pad")
+    assert padded.shape == (3, 12, 12) and (padded[2] > 190).all() and (padded[0] < 10).all()
+    with pytest.raises(ValueError, match="fit"):
+        image_to_uint8(Image.fromarray(wide), 12, 3, "stretch")

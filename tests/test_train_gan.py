@@ -35,7 +35,13 @@ def test_ema_follows_the_live_generator_and_bn_is_recalibrated():
     step = make_gan_step(G, D, opt_g, opt_d, cfg, g_ema=g_ema)
     x, y = digits("train")[:16]
     step(x, y)
+    # the first update's decay is warmed up to min(0.9, 1 / 10) = 0.1
     for s, e, live in zip(start, g_ema.parameters(), G.parameters()):
+        assert torch.allclose(e, 0.1 * s + 0.9 * live.detach(), atol=1e-6)
+    step.updates = 10_000  # long into a run the decay is cfg.ema
+    before = [e.clone() for e in g_ema.parameters()]
+    step(x, y)
+    for s, e, live in zip(before, g_ema.parameters(), G.parameters()):
         assert torch.allclose(e, 0.9 * s + 0.1 * live.detach(), atol=1e-6)
     bn = g_ema.net[0]
     bn.running_mean.fill_(100.0)

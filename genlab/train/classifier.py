@@ -49,7 +49,7 @@ def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None):
         raise DatasetError(f"a classifier needs at least 2 class subfolders in {cfg.data}; it has "
                            f"{train.num_classes}.")
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)  # data order and affine jitter
+    gen = run.order()  # data order and affine jitter
     model = DigitClassifier(num_classes=train.num_classes, channels=cfg.cls_channels, feature_dim=cfg.feature_dim,
                             image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess,
                             class_names=None if cfg.data == "mnist" else train.class_names)

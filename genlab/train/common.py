@@ -122,6 +122,10 @@ class Run:
                    f"{'' if one.in_memory else ', streamed from disk'}; skipped: "
                    f"{describe_skipped(one.skipped, one.root)}")
 
+    def order(self) -> torch.Generator:
+        """The data-order (and jitter) generator: seed + process rank, so each GPU draws its own batches."""
+        return torch.Generator().manual_seed(self.cfg.seed + self.accelerator.process_index)
+
     @property
     def preprocess(self) -> str:
         """What the model's config declares for uploads: digit centring for the bundled digits."""
@@ -198,11 +202,13 @@ class Run:
             self.bar.close()
         self.elapsed += time.perf_counter() - self._start
         self._start = time.perf_counter()
+        meta = self._meta(self.cfg.steps)
+        if not self.accelerator.is_main_process:
+            return meta
         self.out.mkdir(parents=True, exist_ok=True)
         if self.log_steps:
             plot_losses(self.history, self.log_steps, self.out / "loss_curve.png",
                         f"{self.cfg.name} (averaged over {LOG_EVERY} steps)")
-        meta = self._meta(self.cfg.steps)
         (self.run_dir / "run.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "torch_rng"},
                                                           indent=1))
         return meta

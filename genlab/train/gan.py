@@ -86,13 +86,17 @@ def make_gan_step(G, D, opt_g, opt_d, cfg: GANTrainConfig, accelerator=None, num
         backward(loss_g)
         opt_g.step()
 
-        # --- EMA of G's weights: smoother samples than the last step's weights ---
+        # --- EMA of G's weights: smoother samples than the last step's weights. The decay warms up,
+        # min(ema, (1 + t) / (10 + t)), so that early previews and short runs are not the initial weights.
         if g_ema is not None:
+            decay = min(cfg.ema, (1 + step.updates) / (10 + step.updates))
             with torch.no_grad():
                 for e, p in zip(ema_params, live_params):
-                    e.lerp_(p.detach(), 1 - cfg.ema)
+                    e.lerp_(p.detach(), 1 - decay)
+        step.updates += 1
         return loss_d.detach(), loss_g.detach()
 
+    step.updates = 0  # G updates so far (the EMA warm-up); set it when resuming
     return step
 
 
@@ -145,11 +149,12 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
     g_ema = copy.deepcopy(run.accelerator.unwrap_model(G)).requires_grad_(False) if cfg.ema else None
     step_fn = make_gan_step(G, D, opt_g, opt_d, cfg, run.accelerator, num_classes, g_ema)
     # Each process draws its own data order and noise (seed + rank).
-    order = torch.Generator().manual_seed(cfg.seed + run.accelerator.process_index)
+    order = run.order()
     objects = {"G": run.accelerator.unwrap_model(G), "D": run.accelerator.unwrap_model(D), "opt_g": opt_g,
                "opt_d": opt_d, "order": order, **({"G_ema": g_ema} if g_ema is not None else {})}
     torch.manual_seed(cfg.seed + 1000 + run.accelerator.process_index)
     step = run.resume(objects)
+    step_fn.updates = step
 
     # One row per class (up to 10 classes, 10 samples each), fixed noise.
     rows = max(1, min(num_classes, 10))

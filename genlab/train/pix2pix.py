@@ -70,7 +70,7 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     G, D, opt_g, opt_d = run.accelerator.prepare(G, D, opt_g, opt_d)
-    order = torch.Generator().manual_seed(cfg.seed)
+    order = run.order()
     objects = {"G": run.accelerator.unwrap_model(G), "D": run.accelerator.unwrap_model(D), "opt_g": opt_g,
                "opt_d": opt_d, "order": order}
     step = run.resume(objects)

@@ -47,7 +47,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     run = Run(cfg, "vae", command)
     train, held_out = run.data()
     torch.manual_seed(cfg.seed)
-    order = torch.Generator().manual_seed(cfg.seed)
+    order = run.order()
     vae = ConvVAE(latent_dim=cfg.latent_dim, channels=cfg.vae_channels, hidden=cfg.hidden, beta=cfg.beta,
                   image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)

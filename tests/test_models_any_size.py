@@ -1,0 +1,89 @@
+"""Every family at every supported size and channel count; configs round-trip; hostile configs refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import genlab
+from genlab.models import ConvVAE, Discriminator, Generator, ImageClassifier, PatchDiscriminator, UNetGenerator
+from genlab.models.base import octaves
+
+SIZES = [28, 32, 64, 128, 256]
+
+
+@pytest.mark.parametrize("resolution", SIZES)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_every_family_makes_and_takes_the_configured_size(resolution, channels):
+    torch.manual_seed(0)
+    x = torch.rand(2, channels, resolution, resolution) * 2 - 1
+    g = Generator(latent_dim=8, embed_dim=4, channels=32, resolution=resolution, image_channels=channels, num_classes=3,
+                  class_names=["a", "b", "c"]).eval()
+    assert g(torch.randn(2, 8), torch.tensor([0, 3])).shape == x.shape
+    d = Discriminator(channels=8, resolution=resolution, image_channels=channels, num_classes=3)
+    assert d(x, torch.tensor([1, 3])).shape == (2,)
+    vae = ConvVAE(latent_dim=4, channels=8, hidden=16, resolution=resolution, image_channels=channels)
+    assert vae.decode(vae.encode(x)[0]).shape == x.shape
+    u = UNetGenerator(channels=8, resolution=resolution, in_channels=1, image_channels=channels)
+    assert u(x[:, :1]).shape == x.shape
+    p = PatchDiscriminator(channels=8, resolution=resolution, in_channels=1, image_channels=channels)
+    logits = p(x[:, :1], x)
+    assert logits.shape[:2] == (2, 1) and 4 <= logits.shape[-1] <= 8  # about 8x8 patches (7x7 at 28 px)
+    c = ImageClassifier(num_classes=3, channels=8, feature_dim=16, resolution=resolution, image_channels=channels)
+    assert c(x).shape == (2, 3) and c.features(x).shape == (2, 16)
+
+
+def test_one_block_per_octave():
+    assert [octaves(r) for r in (28, 32, 48, 64, 128, 256)] == [(2, 7), (3, 4), (3, 6), (4, 4), (5, 4), (6, 4)]
+    ups = lambda r: sum(isinstance(m, torch.nn.ConvTranspose2d) for m in Generator(resolution=r).net)  # noqa: E731
+    assert [ups(r) for r in (32, 64, 128)] == [3, 4, 5]
+    for bad in (0, 7, 30, 100, 1024, 28.0, "64"):
+        with pytest.raises(ValueError, match="resolution"):
+            octaves(bad)
+
+
+def test_colour_checkpoint_round_trip_keeps_class_names(tmp_path):
+    g = Generator(latent_dim=8, embed_dim=4, channels=16, resolution=64, image_channels=3, num_classes=2,
+                  class_names=["cells", "debris"], preprocess="pad")
+    g.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["resolution"] == 64 and config["image_channels"] == 3 and config["class_names"] == ["cells", "debris"]
+    loaded = genlab.load(str(tmp_path), device=None)
+    assert loaded.labels == ["cells", "debris"] and loaded.preprocess == "pad"
+    z = torch.randn(1, 8)
+    assert torch.equal(g.eval()(z, torch.tensor([1])), loaded(z, torch.tensor([1])))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("channels", 10**6, "outside"),
+    ("latent_dim", -3, "outside"),
+    ("num_classes", 10**9, "outside"),
+    ("resolution", 100000, "resolution"),
+    ("resolution", 30, "resolution"),
+    ("image_channels", 4, "image_channels"),
+    ("class_names", ["../../etc", "b"], "class_names"),
+    ("class_names", ["a"], "class_names"),
+    ("preprocess", "exec", "preprocess"),
+])
+def test_hostile_configs_are_refused_before_building(tmp_path, field, value, message):
+    Generator(latent_dim=8, embed_dim=4, channels=16, num_classes=2).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config[field] = value
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(genlab.CheckpointError, match=message):
+        genlab.load(str(tmp_path), device=None)
+
+
+def test_weights_of_another_size_are_a_readable_error(tmp_path):
+    Generator(latent_dim=8, embed_dim=4, channels=16).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["resolution"] = 64  # the weights are for 28 px
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(genlab.CheckpointError, match="do not match"):
+        genlab.load(str(tmp_path), device=None)
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(genlab.CheckpointError):
+        genlab.load(str(tmp_path), device=None)
