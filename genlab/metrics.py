@@ -9,6 +9,8 @@ published Inception-FIDs.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -52,9 +54,11 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier,
     """
     rms = classifier.eval().features(real[:1000].float()).pow(2).mean().sqrt().item()
     fid = FrechetInceptionDistance(feature=DigitFeatures(classifier), normalize=True)
-    kid = KernelInceptionDistance(
-        feature=DigitFeatures(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
-    )
+    with warnings.catch_warnings():  # "KID will save all extracted features": yes, a few thousand 128-d rows
+        warnings.simplefilter("ignore", UserWarning)
+        kid = KernelInceptionDistance(
+            feature=DigitFeatures(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
+        )
     for metric in (fid, kid):
         for i in range(0, len(real), batch):
             metric.update(real[i : i + batch], real=True)
