@@ -95,7 +95,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         results = f"""
 Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
 samples (classes balanced, seed 0), features from `{metrics.get('feature_net', 'mnist-classifier')}` (its
-penultimate layer). Reproduce the first column with `python -m genlab.eval gan {cfg.name if digits else out}`{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}.
+penultimate layer). Reproduce the first column with `python -m genlab.eval gan {cfg.name if digits else out}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
 
 {table}
 """
