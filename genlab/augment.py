@@ -23,6 +23,7 @@ from torchvision.transforms import v2
 
 from .images import open_image, to_pil_grid, to_rgb, to_uint8
 from .models import Generator
+from .rng import seeded
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
 
@@ -43,8 +44,7 @@ def generate_labelled(g: Generator, classes: list[int], per_class: int, seed: in
     labels = torch.tensor(classes).repeat_interleave(per_class)
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(len(labels), g.latent_dim, generator=gen)
-    device = next(g.parameters()).device
-    g.eval()
+    device = next(g.parameters()).device  # g in eval mode, as genlab.load returns it (not changed here)
     out = [g(z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu()
            for i in range(0, len(labels), batch)]
     return torch.cat(out), labels
@@ -116,8 +116,7 @@ def classic_augment(source, n: int = 8, seed: int = 0, flip: bool = True) -> lis
     """
     img = to_rgb(open_image(source, work_size=CLASSIC_SIZE * 2))
     pipeline = classic_pipeline(flip)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):  # torchvision's transforms draw from the global generator: alone, under a lock
         return [pipeline(img) for _ in range(n)]
 
 

@@ -31,6 +31,7 @@ from PIL import Image, ImageOps
 from .errors import ImageInputError
 from .images import open_image, to_gray_array, to_pil_grid, to_rgb
 from .models.dip import SkipHourglass
+from .rng import seeded
 
 METHODS = ("dip", "biharmonic", "vae", "gan")
 DIGIT_METHODS = ("vae", "gan")
@@ -226,8 +227,7 @@ def deep_image_prior(patch: np.ndarray, mask: np.ndarray, iterations: int = 300,
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     g = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded(seed):  # weight init draws from the global generator: alone, under a lock
         net = SkipHourglass(out_channels=patch.shape[2], width=width).to(device)
     target = torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1)))[None].to(device)
     known = torch.from_numpy(~mask)[None, None].float().to(device)
@@ -296,8 +296,7 @@ def _fit_latents(decode, z: torch.Tensor, x: torch.Tensor, known: torch.Tensor, 
         out = decode(z)
         data = (((out - x) * known) ** 2).flatten(1).sum(1) / (2 * sigma**2)
         loss = data + 0.5 * (z**2).sum(1)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
+        (z.grad,) = torch.autograd.grad(loss.sum(), [z])  # z only: the model's weights get no .grad
         opt.step()
         if it % every == 0 or it == steps:
             yield it, z.detach(), loss.detach()
@@ -315,9 +314,11 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
     ``candidates`` by loss are kept. The decoded images are not yet pasted back.
     """
     g = torch.Generator().manual_seed(seed)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    model.eval()
+    # The model may be shared by concurrent requests (the app's cache), so it is never changed:
+    # gradients go to z only (autograd.grad in _fit_latents, nothing accumulates in the weights),
+    # and batch norm must use its running statistics (genlab.load returns models in eval mode).
+    if model.training:
+        raise ValueError("latent_inpaint needs the model in eval mode (model.eval()); it does not change it")
     device = next(model.parameters()).device
     x, known = x.to(device), known.to(device)
     n = x.size(0)

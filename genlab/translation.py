@@ -79,6 +79,6 @@ def translate(g: UNetGenerator, x: torch.Tensor, k: int = 1, seed: int = 0) -> t
     """k samples for one input (1, C_in, R, R): different dropout noise each -> (k, C, R, R)."""
     if not 1 <= k <= 16:
         raise ValueError(f"samples must be 1-16, got {k!r}")
-    torch.manual_seed(seed)  # the dropout masks
+    gen = torch.Generator().manual_seed(seed)  # the dropout masks: a local generator, safe under threads
     device = next(g.parameters()).device
-    return g(x.to(device).repeat(k, 1, 1, 1)).float().cpu()
+    return g(x.to(device).repeat(k, 1, 1, 1), generator=gen).float().cpu()

@@ -148,11 +148,17 @@ def test_latent_optimisation_fits_the_known_pixels(kind, tiny_gan):
     from genlab.models import ConvVAE
 
     torch.manual_seed(0)
-    model = ConvVAE(latent_dim=4) if kind == "vae" else tiny_gan
+    model = (ConvVAE(latent_dim=4) if kind == "vae" else tiny_gan).eval()
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.rand(2, 1, 28, 28) * 2 - 1
     known = torch.ones(2, 1, 28, 28)
     known[:, :, 10:18, 10:18] = 0
     steps = list(ip.latent_inpaint(model, x, known, kind, steps=30, candidates=3))
+    # the (possibly shared) model is untouched: same weights and buffers, no gradients, still eval, still trainable
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())
+    assert all(p.grad is None and p.requires_grad for p in model.parameters()) and not model.training
+    with pytest.raises(ValueError, match="eval mode"):
+        next(ip.latent_inpaint(model.train(), x, known, kind, steps=1))
     first, last = steps[0], steps[-1]
     images, losses, names = last[1], last[2], last[3]
     assert images.shape == (2, 3, 1, 28, 28) and losses.shape == (2, 3) and len(names) == 2

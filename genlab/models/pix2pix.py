@@ -74,10 +74,15 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
     def _up(cin: int, cout: int) -> nn.Sequential:
         return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
-    def _noise(self, h: torch.Tensor) -> torch.Tensor:
-        return F.dropout(h, self.dropout, training=True)  # z: always sampled
+    def _noise(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Dropout as the noise z: always sampled. With a generator (CPU), the mask comes from it, so a
+        seeded translation does not touch torch's global RNG (threaded servers)."""
+        if generator is None:
+            return F.dropout(h, self.dropout, training=True)
+        keep = torch.rand(h.shape, generator=generator).to(h.device) >= self.dropout
+        return h * keep / (1 - self.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         pad = self.padded - self.resolution
         lo = pad // 2
         x = F.pad(x, (lo, pad - lo, lo, pad - lo), value=-1.0)  # (B, C_in, P, P), background value
@@ -89,7 +94,7 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
         for i in range(1, self.levels):
             h = getattr(self, f"u{i}")(h if i == 1 else torch.cat([h, skips[1 - i]], 1))
             if i <= 3:  # noise on the three deepest decoder levels (pix2pix)
-                h = self._noise(h)
+                h = self._noise(h, generator)
         y = self.out(torch.cat([h, skips[0]], 1))  # (B, C, P, P)
         return y[:, :, lo : lo + self.resolution, lo : lo + self.resolution]
 
