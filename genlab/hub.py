@@ -135,6 +135,53 @@ def check_config(name: str, config: dict) -> None:
         raise CheckpointError(f"{name!r}: config.json: {e}") from None
 
 
+MAX_PARAMETERS = 200_000_000  # elements in one model (800 MB of float32): far above any genlab family's needs
+MAX_HEADER_BYTES = 10_000_000  # a safetensors header is a few kB; refuse absurd ones before reading them
+
+
+def safetensors_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor name -> shape from a safetensors file's JSON header, without reading any weights."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise ValueError("shorter than a safetensors header")
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_HEADER_BYTES:
+            raise ValueError(f"header of {n} bytes")
+        header = json.loads(f.read(n))
+    return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+
+
+def check_weights(name: str, cls: type[HubModel], config: dict, weights: Path) -> None:
+    """Before any weight is allocated: build the model on the meta device (shapes only), bound its size,
+    and compare every tensor's shape with the safetensors header."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {k: v for k, v in config.items() if k in params}
+    try:
+        with torch.device("meta"):
+            skeleton = cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{name!r}: config.json does not describe a {cls.__name__} ({e}).") from None
+    expected = {k: list(t.shape) for k, t in skeleton.state_dict().items()}
+    size = sum(t.numel() for t in skeleton.state_dict().values())
+    if size > MAX_PARAMETERS:
+        raise CheckpointError(f"{name!r}: config.json describes {size:,} weights (limit {MAX_PARAMETERS:,}); "
+                              "refusing to build it.")
+    try:
+        found = safetensors_shapes(weights)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"{name!r}: model.safetensors is corrupt or truncated ({e}).") from None
+    wrong = [f"{k}: {found.get(k)} in the file, {v} in config.json" for k, v in expected.items() if found.get(k) != v]
+    extra = sorted(set(found) - set(expected))
+    if wrong or extra:
+        detail = "; ".join(wrong[:3] + [f"unexpected {k}" for k in extra[:3]])
+        raise CheckpointError(f"{name!r}: the weights do not match config.json ({detail}).")
+
+
 def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto") -> HubModel:
     """Load a checkpoint by shipped name, folder or Hub repo id, in eval mode.
 
@@ -163,6 +210,7 @@ def load(name: str, *, model_type: str | None = None, device: str | torch.device
     if model_type is not None and kind != model_type:
         raise CheckpointError(f"{name!r} is a {kind!r} checkpoint, but a {model_type!r} model is needed here.")
     check_config(name, config)
+    check_weights(name, MODEL_TYPES[kind], config, weights)
     try:
         model = MODEL_TYPES[kind].from_pretrained(str(folder), strict=True, map_location="cpu")
     except SafetensorError as e:

@@ -87,3 +87,29 @@ def test_weights_of_another_size_are_a_readable_error(tmp_path):
     save_file({"x": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(genlab.CheckpointError):
         genlab.load(str(tmp_path), device=None)
+
+
+def test_a_huge_config_is_refused_from_shapes_alone(tmp_path):
+    """Each value within its bound, together far too big: refused on the meta device, nothing allocated."""
+    import resource
+
+    ImageClassifier(channels=8, feature_dim=16).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config.update(channels=1024, feature_dim=4096, resolution=512, image_channels=3)  # ~540M weights
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(genlab.CheckpointError, match="refusing"):
+        genlab.load(str(tmp_path), device=None)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KiB: far below the 2 GB it asks
+
+
+def test_weights_header_is_checked_against_the_config(tmp_path):
+    Generator(latent_dim=8, embed_dim=4, channels=16).save_pretrained(tmp_path)
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    tensors["fc.weight"] = torch.zeros(3, 3)
+    tensors["extra"] = torch.zeros(1)
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    with pytest.raises(genlab.CheckpointError, match=r"fc.weight: \[3, 3\] in the file.*unexpected extra"):
+        genlab.load(str(tmp_path), device=None)
