@@ -12,6 +12,7 @@ written by ``save_pretrained``. Nothing here unpickles: pickle weights are refus
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -64,11 +65,32 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
-def resolve(name: str) -> Path:
-    """Turn a shipped name, a folder or a Hub repo id into a local checkpoint folder."""
+def local_models_allowed() -> bool:
+    """May a caller name a folder on this machine? Not on a public Space (SPACE_ID set), yes otherwise;
+    GENLAB_ALLOW_LOCAL_MODELS=0/1 overrides either default."""
+    flag = os.environ.get("GENLAB_ALLOW_LOCAL_MODELS", "").strip()
+    if flag in ("0", "1"):
+        return flag == "1"
+    return not os.environ.get("SPACE_ID")
+
+
+def resolve(name: str, allow_local: bool = True) -> Path:
+    """Turn a shipped name, a folder or a Hub repo id into a local checkpoint folder.
+
+    allow_local=False (a public server): only shipped names and Hub repo ids; anything else is
+    refused with the same message whatever is (or is not) at that path, so a caller learns
+    nothing about the server's files.
+    """
     name = str(name).strip()
     if name in SHIPPED:
         return CHECKPOINTS_DIR / name
+    if not allow_local:
+        if _REPO_ID.fullmatch(name) and ".." not in name and not name.startswith((".", "/", "~")):
+            return _from_hub(name, token=False)  # a public server never lends its own token to a caller's id
+        raise UnknownModelError(
+            f"Unknown model {name!r}. This server loads only its shipped models ({', '.join(SHIPPED)}) and Hub "
+            "repo ids like 'user/model'; folders on the server are not available here."
+        )
     if ".." in Path(name).parts:
         raise UnknownModelError(f"Model names and paths may not contain '..' (got {name!r}); give an absolute folder path.")
     if name and Path(name).expanduser().is_dir():
@@ -87,11 +109,13 @@ def resolve(name: str) -> Path:
     )
 
 
-def _from_hub(repo_id: str) -> Path:
-    """Download (or find in the HF cache) config.json + model.safetensors only."""
+def _from_hub(repo_id: str, token: bool | None = None) -> Path:
+    """Download (or find in the HF cache) config.json + model.safetensors only.
+
+    token: None uses the machine's Hugging Face login (a local user's private repos); False none."""
     try:
-        config = hf_hub_download(repo_id, "config.json")
-        hf_hub_download(repo_id, "model.safetensors")
+        config = hf_hub_download(repo_id, "config.json", token=token)
+        hf_hub_download(repo_id, "model.safetensors", token=token)
     except LocalEntryNotFoundError as e:
         raise HubNotCachedError(
             f"Hub model {repo_id!r} is not in the local Hugging Face cache ({hf_constants.HF_HUB_CACHE}) "
@@ -182,13 +206,15 @@ def check_weights(name: str, cls: type[HubModel], config: dict, weights: Path) -
         raise CheckpointError(f"{name!r}: the weights do not match config.json ({detail}).")
 
 
-def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto") -> HubModel:
+def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto",
+         allow_local: bool = True) -> HubModel:
     """Load a checkpoint by shipped name, folder or Hub repo id, in eval mode.
 
     model_type: if given (e.g. "gan"), refuse checkpoints of another family.
     device: "auto" picks CUDA/MPS when available, None keeps CPU float32.
+    allow_local: False refuses folders (see ``resolve``); the app passes ``local_models_allowed()``.
     """
-    folder = resolve(name)
+    folder = resolve(name, allow_local)
     config_path, weights = folder / "config.json", folder / "model.safetensors"
     if not weights.is_file():
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES) if folder.is_dir() else []

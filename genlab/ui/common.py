@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenlabError
-from ..hub import SHIPPED, load, resolve, shipped_names
+from ..hub import SHIPPED, load, local_models_allowed, resolve, shipped_names
 
 
 # Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
@@ -55,8 +55,8 @@ def check_int(value, name: str, lo: int, hi: int) -> int:
 
 
 @lru_cache(maxsize=8)
-def _cached(name: str, model_type: str, version: int):
-    return load(name, model_type=model_type)
+def _cached(name: str, model_type: str, version: int, allow_local: bool):
+    return load(name, model_type=model_type, allow_local=allow_local)
 
 
 def cached_model(name: str, model_type: str):
@@ -64,12 +64,13 @@ def cached_model(name: str, model_type: str):
     available). A folder's weights are keyed by their modification time, so a retrained model
     in the same folder is picked up on the next request."""
     name = str(name or "").strip()
+    allow_local = local_models_allowed()  # read per request: a test or a Space may set it after start-up
     try:
-        folder = resolve(name) if name not in SHIPPED else None
+        folder = resolve(name, allow_local) if name not in SHIPPED else None
         version = (folder / "model.safetensors").stat().st_mtime_ns if folder is not None else 0
     except (OSError, GenlabError):
         version = 0  # load() raises the readable error
-    return _cached(name, model_type, version)
+    return _cached(name, model_type, version, allow_local)
 
 
 def model_picker(model_type: str, label: str = "Model", value: str | None = None, **kwargs):
