@@ -15,10 +15,11 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 import torch  # noqa: E402
 
 from genlab.ui import CSS, build_app  # noqa: E402
+from genlab.ui.common import MAX_FILE_SIZE  # noqa: E402
 
 torch.set_num_threads(THREADS)
 
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.launch(css=CSS)
+    demo.launch(css=CSS, max_file_size=MAX_FILE_SIZE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from . import cache_fix, gan_tab, repair_tab, translate_tab, vae_tab
-from .common import QUEUE_MAX_SIZE
+from .common import DELETE_CACHE, QUEUE_MAX_SIZE
 
 cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
 
@@ -20,7 +20,7 @@ CSS = (
 
 def build_app() -> gr.Blocks:
     """The whole app. Compute events queue one at a time (2 CPU cores; see README)."""
-    with gr.Blocks(title="genlab") as demo:
+    with gr.Blocks(title="genlab", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\nSample, steer and inspect generative models on your CPU, in the browser.")
         with gr.Tabs():
             with gr.Tab("GAN sampling", id="gan"):

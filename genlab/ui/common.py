@@ -22,22 +22,38 @@ HEAVY = {"concurrency_id": "heavy", "concurrency_limit": int(os.environ.get("GEN
 QUEUE_MAX_SIZE = int(os.environ.get("GENLAB_QUEUE_MAX_SIZE", 64))  # waiting events beyond this are refused
 
 
+# Disk (see README, "Serving limits"): every folder the server writes to is bounded.
+KEEP_SECONDS = int(os.environ.get("GENLAB_CACHE_SECONDS", 3600))  # outputs, uploads, editor layers live this long
+DELETE_CACHE = (max(1, min(600, KEEP_SECONDS)), KEEP_SECONDS)  # Gradio's cache sweep: (every, older than) seconds
+MAX_FILE_SIZE = os.environ.get("GENLAB_MAX_FILE_SIZE", "50mb")  # one upload; larger ones are refused by Gradio
+OUTPUT_MAX_MB = float(os.environ.get("GENLAB_OUTPUT_MAX_MB", 512))  # our own output folder, oldest removed first
 OUT_DIR = Path(tempfile.mkdtemp(prefix="genlab-out-"))  # files the app returns (GIFs, repairs, ZIPs); per server
-KEEP_SECONDS = 3600  # ... are deleted this long after they were written, when the next one is written
 
 
 def output_path(name: str) -> Path:
-    """A fresh path for a file the app returns; outputs older than KEEP_SECONDS are removed first.
+    """A fresh path for a file the app returns. Outputs older than KEEP_SECONDS are removed first, then the
+    oldest ones until the folder is under OUTPUT_MAX_MB.
 
-    Gradio copies returned files into its own cache, so ours are only needed until then.
+    Gradio copies returned files into its own cache (swept by DELETE_CACHE), so ours are only
+    needed until then.
     """
     now = time.time()
+    entries = []
     for old in OUT_DIR.iterdir():
         try:
-            if now - old.stat().st_mtime > KEEP_SECONDS:
+            age = now - old.stat().st_mtime
+            if age > KEEP_SECONDS:
                 shutil.rmtree(old)
+            else:
+                entries.append((age, old, sum(f.stat().st_size for f in old.rglob("*") if f.is_file())))
         except OSError:
             pass
+    total = sum(size for _, _, size in entries)
+    for _, old, size in sorted(entries, key=lambda e: -e[0]):  # oldest first
+        if total <= OUTPUT_MAX_MB * 2**20:
+            break
+        shutil.rmtree(old, ignore_errors=True)
+        total -= size
     return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
 
 

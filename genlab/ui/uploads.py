@@ -19,6 +19,7 @@ from gradio.data_classes import FileData
 
 from ..errors import ImageInputError
 from ..images import open_image
+from .cache_fix import write_once
 
 
 @lru_cache(maxsize=512)
@@ -76,11 +77,9 @@ class UploadEditor(gr.ImageEditor):
             path = file.path
         else:  # bytes the browser's canvas sent (PNG)
             data = bytes(file)
-            folder = Path(self.GRADIO_CACHE) / "genlab-editor"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{hashlib.sha1(data).hexdigest()}.png"
-            if not path.exists():
-                path.write_bytes(data)
+            path = Path(write_once(Path(self.GRADIO_CACHE) / "genlab-editor" / f"{hashlib.sha1(data).hexdigest()}.png",
+                                   data))
+            self.temp_files.add(str(path))  # swept with Gradio's own cache files (delete_cache)
         return gate(path, self.gate_name)
 
 

@@ -1,0 +1,80 @@
+"""Every folder the server writes to stops growing: Gradio's cache (outputs, uploads, editor layers) is swept
+by age, our output folder is capped by age and size, and oversized uploads are refused."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from genlab.testing import launched_app
+
+DIRS = [0.0] * 6
+
+
+def _files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def short_lived_app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("disk")
+    cache = root / "gradio-cache"
+    env = {"GRADIO_TEMP_DIR": str(cache), "GENLAB_CACHE_SECONDS": "4", "GENLAB_MAX_FILE_SIZE": "1mb"}
+    with launched_app(root / "app.log", extra_env=env) as (url, _):
+        yield Client(url, verbose=False), cache, root
+
+
+def test_cache_is_swept_and_stops_growing(short_lived_app, tmp_path):
+    client, cache, _ = short_lived_app
+    layer = np.zeros((64, 64, 4), np.uint8)
+    layer[20:40, 20:40] = (255, 0, 255, 255)
+    Image.fromarray(layer).save(tmp_path / "mask.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "p.png")
+    counts = []
+    for round_ in range(4):
+        for seed in range(round_ * 10, round_ * 10 + 10):  # distinct outputs: new cache files each time
+            client.predict("mnist-cgan", "", seed, "any", 1.0, 4, *DIRS, api_name="/sample")
+        editor = {"background": handle_file(str(tmp_path / "p.png")), "layers": [handle_file(str(tmp_path / "mask.png"))],
+                  "composite": None}
+        client.predict(editor, "biharmonic", 10, round_, api_name="/inpaint")
+        counts.append(_files(cache))
+        time.sleep(5)  # longer than GENLAB_CACHE_SECONDS: the sweep (every 4 s) removes the round's files
+    time.sleep(5)
+    after = _files(cache)
+    # without the sweep the count would rise by about 13 files a round (40+ in all); with it, it stays flat
+    assert max(counts) <= counts[0] + 6 and after <= counts[0], (counts, after)
+
+
+def test_oversized_upload_is_refused_and_server_keeps_serving(short_lived_app, tmp_path):
+    client, _, _ = short_lived_app
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (1200, 1200, 3), dtype=np.uint8)).save(big)
+    assert big.stat().st_size > 2**20
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict(handle_file(str(big)), 2, 0, True, api_name="/augment_classic")
+    assert client.predict("mnist-cgan", "", 1, "any", 1.0, 1, *DIRS, api_name="/sample")
+
+
+def test_output_folder_is_capped_by_age_and_size(monkeypatch, tmp_path):
+    from genlab.ui import common
+
+    monkeypatch.setattr(common, "OUT_DIR", tmp_path)
+    monkeypatch.setattr(common, "OUTPUT_MAX_MB", 1.0)
+    paths = []
+    for i in range(6):
+        p = common.output_path(f"out{i}.bin")
+        p.write_bytes(os.urandom(400_000))  # 0.4 MB each
+        paths.append(p)
+        time.sleep(0.01)
+    total = sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file())
+    assert total <= 1.0 * 2**20 + 400_000 and paths[-1].exists() and not paths[0].exists()
+    monkeypatch.setattr(common, "KEEP_SECONDS", 0)
+    time.sleep(0.01)
+    common.output_path("new.bin")
+    assert not any(p.exists() for p in paths)
