@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import time
 from pathlib import Path
 
 import torch
 from huggingface_hub import constants as hf_constants
-from huggingface_hub import hf_hub_download
+from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 
@@ -109,18 +111,64 @@ def resolve(name: str, allow_local: bool = True) -> Path:
     )
 
 
-def _from_hub(repo_id: str, token: bool | None = None) -> Path:
-    """Download (or find in the HF cache) config.json + model.safetensors only.
+HUB_MAX_MB = float(os.environ.get("GENLAB_HUB_MAX_MB", 200))  # largest model.safetensors fetched from the Hub
+HUB_RETRY_SECONDS = float(os.environ.get("GENLAB_HUB_RETRY_SECONDS", 300))  # a failed repo id is not retried sooner
+_hub_failures: dict[str, tuple[float, GenlabError]] = {}
+_hub_lock = threading.Lock()
 
-    token: None uses the machine's Hugging Face login (a local user's private repos); False none."""
+
+def hub_offline() -> bool:
+    """GENLAB_OFFLINE=1 (or huggingface_hub's HF_HUB_OFFLINE): only what is in the local cache loads."""
+    return os.environ.get("GENLAB_OFFLINE", "").strip() == "1" or bool(hf_constants.HF_HUB_OFFLINE)
+
+
+def _from_hub(repo_id: str, token: bool | None = None) -> Path:
+    """Find in the HF cache, or download, config.json + model.safetensors only, within bounds.
+
+    config.json comes first and is checked (``check_config``); the weights' size is read from
+    the Hub (a HEAD request) and refused over HUB_MAX_MB before any byte of them is fetched.
+    A repo id that failed is answered from memory for HUB_RETRY_SECONDS (no new request).
+    token: None uses the machine's Hugging Face login (a local user's private repos); False none.
+    """
+    with _hub_lock:
+        failed = _hub_failures.get(repo_id)
+    if failed and time.monotonic() - failed[0] < HUB_RETRY_SECONDS:
+        raise failed[1]
     try:
-        config = hf_hub_download(repo_id, "config.json", token=token)
-        hf_hub_download(repo_id, "model.safetensors", token=token)
+        folder = _fetch(repo_id, token)
+    except GenlabError as e:
+        with _hub_lock:
+            _hub_failures[repo_id] = (time.monotonic(), e)
+        raise
+    with _hub_lock:
+        _hub_failures.pop(repo_id, None)
+    return folder
+
+
+def _fetch(repo_id: str, token: bool | None) -> Path:
+    offline = hub_offline()
+    try:
+        config = Path(hf_hub_download(repo_id, "config.json", token=token, local_files_only=offline))
+        try:
+            check_config(repo_id, json.loads(config.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
+            raise CheckpointError(f"Hub repo {repo_id!r}: config.json is not valid JSON ({e}).") from None
+        cached = try_to_load_from_cache(repo_id, "model.safetensors")
+        if isinstance(cached, str):
+            size = Path(cached).stat().st_size
+        elif offline:
+            raise LocalEntryNotFoundError("model.safetensors is not cached")
+        else:
+            size = get_hf_file_metadata(hf_hub_url(repo_id, "model.safetensors"), token=token).size or 0
+        if size > HUB_MAX_MB * 2**20:
+            raise CheckpointError(f"Hub repo {repo_id!r}: model.safetensors is {size / 2**20:.0f} MB; this server "
+                                  f"loads at most {HUB_MAX_MB:.0f} MB (GENLAB_HUB_MAX_MB).")
+        hf_hub_download(repo_id, "model.safetensors", token=token, local_files_only=offline)
     except LocalEntryNotFoundError as e:
         raise HubNotCachedError(
             f"Hub model {repo_id!r} is not in the local Hugging Face cache ({hf_constants.HF_HUB_CACHE}) "
-            "and the Hub cannot be reached. Fetch it once while online with "
-            f"`hf download {repo_id} config.json model.safetensors` (or unset HF_HUB_OFFLINE)."
+            "and the Hub cannot be reached (or genlab is offline). Fetch it once while online with "
+            f"`hf download {repo_id} config.json model.safetensors` (or unset HF_HUB_OFFLINE / GENLAB_OFFLINE)."
         ) from e
     except EntryNotFoundError as e:
         raise CheckpointError(
@@ -129,7 +177,7 @@ def _from_hub(repo_id: str, token: bool | None = None) -> Path:
         ) from e
     except HfHubHTTPError as e:
         raise CheckpointError(f"Could not read Hub repo {repo_id!r}: {e}. Check the repo id and your access.") from e
-    return Path(config).parent
+    return config.parent
 
 
 # Bounds on what a config.json may ask for, checked before any layer is allocated: a hostile

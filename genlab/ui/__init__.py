@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
 from . import cache_fix, gan_tab, repair_tab, translate_tab, vae_tab
 from .common import DELETE_CACHE, QUEUE_MAX_SIZE
 
-cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
+if os.environ.get("GENLAB_GRADIO_CACHE_FIX", "1") != "0":  # "0" only to measure without it (benchmarks/load.py)
+    cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.
