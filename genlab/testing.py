@@ -132,3 +132,30 @@ def make_paired_folder(root: Path, n: int = 12, size: int = 64, seed: int = 0) -
 
     shutil.rmtree(Path(root) / "_src")
     return Path(root)
+
+
+def grid_tiles(path, n: int, size: int = 28, pad: int = 2, nrow: int | None = None):
+    """Cut a grid PNG written by genlab.images.to_pil_grid (n images, any integer upscale) back into
+    tensors (n, C, size, size) in [-1, 1], so a test can classify what an endpoint returned."""
+    import math
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    img = Image.open(path)
+    arr = np.asarray(img.convert("L") if img.mode in ("L", "P", "LA") else img.convert("RGB"), dtype=np.float32)
+    arr = arr[..., None] if arr.ndim == 2 else arr
+    ncol = nrow or math.ceil(math.sqrt(n))
+    pad = pad if n > 1 else 0
+    width = ncol * (size + pad) + pad
+    factor = arr.shape[1] // width
+    if factor < 1 or arr.shape[1] != width * factor:
+        raise ValueError(f"a {arr.shape[1]}-px wide image is not a grid of {ncol} x {size}-px tiles")
+    small = arr[::factor, ::factor]  # undo the nearest-neighbour upscale
+    tiles = []
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        top, left = pad + r * (size + pad), pad + c * (size + pad)
+        tiles.append(small[top : top + size, left : left + size])
+    return torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2) / 127.5 - 1

@@ -21,6 +21,19 @@ def test_sample_endpoint_returns_an_image(client):
     assert Image.open(moved).tobytes() != img.tobytes()
 
 
+@pytest.mark.parametrize("digit", ["7", "2", "0"])
+def test_sample_grid_shows_the_requested_class(client, digit):
+    """The classifier reads the requested digit in the returned grid: 16/16 for 2 and 0, 15/16 for 7 when
+    measured (seed 3); the bar allows two misses."""
+    import genlab
+    from genlab.metrics import predict
+    from genlab.testing import grid_tiles
+
+    path = client.predict("mnist-cgan", "", 3, digit, 1.0, 16, *DIRS, api_name="/sample")
+    read = predict(genlab.load("mnist-classifier", device="cpu"), grid_tiles(path, 16))
+    assert (read == int(digit)).sum() >= 14, read.tolist()
+
+
 def test_sample_endpoint_is_documented(client):
     api = client.view_api(print_info=False, return_format="dict")
     assert "/sample" in api["named_endpoints"]

@@ -103,11 +103,12 @@ def test_tour_of_every_tab(app_url, shots):
         _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
         page.locator("#rp-editor").page.get_by_label("Deep image prior (any photo)").check()
         iterations = page.locator("input[aria-label^='number input for Iterations']")
-        if iterations.count():
-            iterations.fill("40")
-            iterations.press("Enter")
+        expect(iterations).to_have_count(1)  # no silent fallback to the default 300 iterations
+        iterations.fill("40")
+        iterations.press("Enter")
         page.locator("#rp-run").click()
-        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip"), timeout=120_000)
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip, 40 iterations"),
+                                                                  timeout=120_000)
         expect(page.locator("#rp-repaired img")).to_be_visible()
         page.screenshot(path=str(shots / "4_repair.png"), full_page=True)
 

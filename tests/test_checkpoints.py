@@ -23,19 +23,13 @@ def test_classifier_held_out_accuracy():
     assert accuracy(genlab.load("mnist-classifier", device="cpu"), x, y) >= 0.98
 
 
-def test_gan_class_consistency_and_fid_beat_noise():
+def test_gan_class_consistency_and_fid():
+    """1,000 samples, seed 1: measured accuracy 97.8 %, FID 43.3 (the card's 37.7 is with 5,000 samples);
+    bars with a margin of about 1 point and 15 %."""
     g = genlab.load("mnist-cgan", device="cpu")
     classifier = genlab.load("mnist-classifier", device="cpu")
-    held_out = digits("eval").tensors[0]
-    r = evaluate_generator(g, classifier, held_out, n=1000, seed=1)
-    assert r["accuracy"] >= 0.95
-    # FID of the GAN is far below that of blurred noise with the same features
-    import torch
-
-    noise = torch.nn.functional.avg_pool2d(torch.rand(1000, 1, 28, 28) * 2 - 1, 3, 1, 1)
-    from genlab.metrics import fid_kid
-
-    assert r["fid"] < fid_kid(held_out, noise, classifier)["fid"] / 10
+    r = evaluate_generator(g, classifier, digits("eval").tensors[0], n=1000, seed=1)
+    assert r["accuracy"] >= 0.97 and r["fid"] < 50, r
 
 
 def test_vae_held_out_elbo_and_reconstructions_keep_the_digit():
@@ -69,6 +63,9 @@ def test_pix2pix_beats_its_baselines_and_keeps_the_digit():
         model, baseline = image_quality(out, y, labels, classifier), image_quality(x, y, labels, classifier)
         assert model["l1"] < baseline["l1"] and model["ssim"] > baseline["ssim"], name
         assert model["fid"] < baseline["fid"] / 5 and model["accuracy"] >= 0.9, name
+        # near the cards' figures (27.6 and 31.8 FID, L1 0.066 and 0.035), about 20 % margin
+        assert model["fid"] < {"sketch2digit": 34, "superres": 39}[task], (name, model)
+        assert model["l1"] < {"sketch2digit": 0.08, "superres": 0.042}[task], (name, model)
 
 
 def test_shipped_checkpoints_give_the_pinned_outputs():

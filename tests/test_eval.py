@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from genlab.eval import main
 
 
@@ -7,7 +9,8 @@ def test_eval_cli_prints_metrics(capsys):
     main(["gan", "mnist-cgan", "--samples", "200", "--json"])
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["mnist-cgan"]
     assert {"accuracy", "fid", "kid", "kid_std", "floor_fid", "floor_kid"} <= set(r)
-    assert 0.9 <= r["accuracy"] <= 1 and r["fid"] > 0
+    # measured: accuracy 98.0 %, FID 62.3 with 200 samples (the shipped card's 37.7 is with 5,000), floor 21.03
+    assert r["accuracy"] >= 0.96 and 50 < r["fid"] < 75 and abs(r["floor_fid"] - 21.03) < 0.1
 
 
 def test_inpaint_cli_scores_every_method(capsys, tmp_path):
@@ -19,6 +22,9 @@ def test_inpaint_cli_scores_every_method(capsys, tmp_path):
     assert {(r["domain"].split()[0], r["method"]) for r in rows} == {
         ("digits", m) for m in ("vae", "gan", "dip", "biharmonic")} | {("photos", m) for m in ("dip", "biharmonic")}
     assert all(0 < r["psnr"] < 60 and -1 <= r["ssim"] <= 1 for r in rows)
+    # the classical fill is deterministic: measured 7.91 / 11.43 dB on 3 digits, 17.75 / 22.72 dB on the photos
+    biharmonic = [round(r["psnr"], 1) for r in rows if r["method"] == "biharmonic"]
+    assert biharmonic == pytest.approx([7.9, 11.4, 17.8, 22.7], abs=0.3), biharmonic
     assert len(rows[-1]["per_image"]) == 6
 
 

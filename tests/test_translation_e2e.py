@@ -29,6 +29,18 @@ def test_superres(client):
     assert Image.open(outs).size == (168, 168)
 
 
+@pytest.mark.parametrize("task, digit", [("sketch2digit", 4), ("sketch2digit", 8), ("superres", 3)])
+def test_translations_keep_the_digit(client, task, digit):
+    """The classifier reads the input's digit in the outputs (measured: 4 of 4 each); the bar allows one miss."""
+    import genlab
+    from genlab.metrics import predict
+    from genlab.testing import grid_tiles
+
+    _, outs = client.predict(handle_file(str(EXAMPLES / f"digit_{digit}.png")), task, 4, 0, api_name="/translate")
+    read = predict(genlab.load("mnist-classifier", device="cpu"), grid_tiles(outs, 4, nrow=4))
+    assert (read == digit).sum() >= 3, read.tolist()
+
+
 def test_bad_inputs_get_readable_errors(client, tmp_path):
     Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")
     for args, message in [

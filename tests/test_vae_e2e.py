@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -22,6 +23,14 @@ def test_interpolate_endpoint_moves_from_a_to_b(client):
     assert len({o.tobytes() for o in outs}) == 3
     linear = client.predict(a, b, 0.5, "linear", "mnist-vae", api_name="/interpolate")
     assert Image.open(linear).convert("L").tobytes() != outs[1].tobytes()
+    # the ends are the two digits: the classifier reads a 1 at t = 0 and a 7 at t = 1
+    import genlab
+    from genlab.metrics import predict
+    from genlab.testing import grid_tiles
+
+    ends = [client.predict(a, b, t, "spherical", "mnist-vae", api_name="/interpolate") for t in (0.0, 1.0)]
+    read = predict(genlab.load("mnist-classifier", device="cpu"), torch.cat([grid_tiles(p, 1) for p in ends]))
+    assert read.tolist() == [1, 7]
 
 
 def test_gif_endpoint(client):
