@@ -143,7 +143,7 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         # GAN: the folder GAN by path; the class picker shows the folder's class names
         expect(page.locator("#gan-output img")).to_be_visible(timeout=60_000)
         before = page.locator("#gan-output img").get_attribute("src")
-        repo = page.get_by_label("…or Hub repo id / folder")
+        repo = page.locator("#gan-repo textarea, #gan-repo input").first
         repo.fill(str(trained["gan"]))
         repo.press("Enter")
         expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=60_000)

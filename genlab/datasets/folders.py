@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,6 +116,11 @@ def _check_classes(root: Path, labels: list[int], class_names: list[str]) -> Non
                            f"hold out); too few in: {where}.")
 
 
+def _reason(e: Exception) -> str:
+    """An upload-gate message as a skip reason: what is wrong, without the advice to upload another file."""
+    return re.split(r"[:;]?\s+(?:[Uu]pload|[Ee]xport it)\b", str(e), maxsplit=1)[0].rstrip(" .:") or str(e)
+
+
 def _decode_all(files: list[Path], loader: FileLoader, threads: int) -> tuple[list, list[tuple[str, str]]]:
     """Decode every file (threads: PIL releases the GIL while decoding); (arrays or None, skipped)."""
     from tqdm.auto import tqdm
@@ -123,7 +129,7 @@ def _decode_all(files: list[Path], loader: FileLoader, threads: int) -> tuple[li
         try:
             return loader((str(path),)), None
         except ImageInputError as e:
-            return None, str(e)
+            return None, _reason(e)
 
     out, skipped = [], []
     with ThreadPoolExecutor(max(1, threads)) as pool:
@@ -158,7 +164,7 @@ def image_folder(root: str | Path, resolution: int, channels: int, fit: str = "c
                 probe(path)
                 keep.append(i)
             except ImageInputError as e:
-                skipped.append((str(path), str(e)))
+                skipped.append((str(path), _reason(e)))
     files, labels = [files[i] for i in keep], [labels[i] for i in keep]
     _check_classes(root, labels, class_names)
     parts = []

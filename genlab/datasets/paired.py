@@ -18,7 +18,7 @@ from torch.utils.data import TensorDataset
 
 from ..errors import DatasetError, ImageInputError
 from .base import MEMORY_BUDGET_MB, ImageSet, PairedSet
-from .folders import EVAL_FRACTION, FileLoader, _decode_all, _visible, probe, split
+from .folders import EVAL_FRACTION, FileLoader, _decode_all, _reason, _visible, probe, split
 
 
 def _by_stem(folder: Path) -> dict[str, Path]:
@@ -59,7 +59,7 @@ def paired_folder(root: str | Path, resolution: int, channels: int, in_channels:
                 probe(b)
                 keep.append(i)
             except ImageInputError as e:
-                skipped.append((f"{a} / {b}", str(e)))
+                skipped.append((f"{a} / {b}", _reason(e)))
     if len(keep) < 2:
         raise DatasetError(f"{root} has {len(keep)} readable pairs; paired data needs at least 2: DIR/A/<name> and "
                            "DIR/B/<name> with matching names.")

@@ -95,8 +95,9 @@ def model_picker(model_type: str, label: str = "Model", value: str | None = None
     import gradio as gr
 
     names = shipped_names(model_type)
+    where = "a checkpoint folder / Hub repo id" if local_models_allowed() else "a Hub repo id"
     return gr.Dropdown(names, value=value or names[0], label=label, allow_custom_value=True,
-                       info="a shipped model, or type a checkpoint folder / Hub repo id and press Enter", **kwargs)
+                       info=f"a shipped model, or type {where} and press Enter", **kwargs)
 
 
 def get_model(name, model_type: str):

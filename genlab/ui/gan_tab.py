@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import gradio as gr
 
-from ..hub import GenlabError, shipped_names
+from ..hub import GenlabError, local_models_allowed, shipped_names
 from ..sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
 from .common import LIGHT, cached_model, get_model
@@ -68,7 +68,10 @@ def render():
             with gr.Row():
                 model = gr.Dropdown(shipped_names("gan"), value=shipped_names("gan")[0], label="Model",
                                     elem_id="gan-model")
-                repo = gr.Textbox(label="…or Hub repo id / folder", placeholder="user/model or path; Enter to load")
+                local = local_models_allowed()  # a public Space takes Hub ids only (see README, "Serving limits")
+                repo = gr.Textbox(label="…or Hub repo id / folder" if local else "…or Hub repo id",
+                                  placeholder="user/model or path; Enter to load" if local else "user/model; Enter to load",
+                                  elem_id="gan-repo")
             with gr.Row():
                 seed = gr.Number(0, label=f"Seed (0-{MAX_SEED})", elem_id="gan-seed")  # checked in sample_gan
                 randomise = gr.Button("Random seed", elem_id="gan-random", scale=0, size="sm")
