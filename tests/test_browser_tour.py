@@ -164,9 +164,11 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
 
         # Translation: the folder pix2pix (outline -> colour) on an uploaded outline
         page.get_by_role("tab", name="Translation (pix2pix)").click()
-        _pick_model(page, "tr-model", str(trained["pix2pix"]))
         page.locator("#tr-input input[type=file]").set_input_files(str(root / "pairs" / "A" / "0001.png"))
-        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)  # the digit model's answer first
+        before = page.locator("#tr-output img").get_attribute("src")
+        _pick_model(page, "tr-model", str(trained["pix2pix"]))
+        expect(page.locator("#tr-output img")).not_to_have_attribute("src", before, timeout=60_000)
         page.screenshot(path=str(shots / "colour_3_translate.png"), full_page=True)
 
         # Repair: a shape with a stroke painted over it, VAE latent repair with the folder VAE

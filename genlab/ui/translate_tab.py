@@ -64,6 +64,10 @@ def render():
                                elem_id="tr-output")
     sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last", show_progress="hidden",
                   api_visibility="private")
-    gr.on([image.change, task.change, k.change, seed.change], translate_image, inputs=[image, task, k, seed],
+    gr.on([image.change, k.change, seed.change], translate_image, inputs=[image, task, k, seed],
           outputs=[seen, outputs], trigger_mode="always_last", show_progress="hidden", api_name="translate",
           **LIGHT)
+    # Picking another model re-translates the current input; with no input yet it waits quietly.
+    task.change(lambda image, *rest: translate_image(image, *rest) if image is not None else (gr.skip(), gr.skip()),
+                inputs=[image, task, k, seed], outputs=[seen, outputs], trigger_mode="always_last",
+                show_progress="hidden", api_visibility="private", **LIGHT)
