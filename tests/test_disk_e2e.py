@@ -47,8 +47,9 @@ def test_cache_is_swept_and_stops_growing(short_lived_app, tmp_path):
         time.sleep(5)  # longer than GENLAB_CACHE_SECONDS: the sweep (every 4 s) removes the round's files
     time.sleep(5)
     after = _files(cache)
-    # without the sweep the count would rise by about 13 files a round (40+ in all); with it, it stays flat
-    assert max(counts) <= counts[0] + 6 and after <= counts[0], (counts, after)
+    # measured without the sweep (GENLAB_CACHE_SECONDS=3600): 30, 40, 50, 60 files, 60 at the end; with it:
+    # 30, 30, 32, 30 and 16 (a sweep may land mid-round, hence the slack of 8 files)
+    assert counts[-1] <= counts[0] + 8 and after <= counts[0], (counts, after)
 
 
 def test_oversized_upload_is_refused_and_server_keeps_serving(short_lived_app, tmp_path):
