@@ -76,6 +76,24 @@ def open_image(source: str | Path | Image.Image | np.ndarray, work_size: int | N
     truncated or corrupt data. Applies EXIF orientation and keeps the first frame of animations.
     work_size: longer side that larger images are shrunk to (None keeps full resolution).
     """
+    img = open_header(source)
+    try:
+        img.seek(0)  # first frame of a GIF/animated image
+        if work_size and img.width * img.height > work_size * work_size and img.format == "JPEG":
+            img.draft(img.mode, (work_size, work_size))  # decode JPEGs at reduced size
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageInputError(f"The image file is truncated or corrupt ({e}).") from e
+    if work_size and max(img.size) > work_size:
+        img = img.copy()
+        img.thumbnail((work_size, work_size))
+    return img
+
+
+def open_header(source: str | Path | Image.Image | np.ndarray) -> Image.Image:
+    """``open_image``'s checks that need no pixels: the file's first bytes, its format and its size from
+    the header. Returns the opened, not yet decoded image (cheap: folders probe every file with it)."""
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.size == 0:
             raise ImageInputError(f"Expected an image array of shape (H, W) or (H, W, C), got {source.shape}.")
@@ -105,17 +123,6 @@ def open_image(source: str | Path | Image.Image | np.ndarray, work_size: int | N
     if min(img.size) < MIN_SIDE or max(img.size) > MAX_ASPECT * min(img.size):
         raise ImageInputError(f"The image is {img.width}x{img.height} px: each side must be at least {MIN_SIDE} px "
                               f"and the longer side at most {MAX_ASPECT}x the shorter.")
-    try:
-        img.seek(0)  # first frame of a GIF/animated image
-        if work_size and img.width * img.height > work_size * work_size and img.format == "JPEG":
-            img.draft(img.mode, (work_size, work_size))  # decode JPEGs at reduced size
-        img.load()
-        img = ImageOps.exif_transpose(img)
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageInputError(f"The image file is truncated or corrupt ({e}).") from e
-    if work_size and max(img.size) > work_size:
-        img = img.copy()
-        img.thumbnail((work_size, work_size))
     return img
 
 
@@ -241,14 +248,21 @@ def image_to_uint8(img: Image.Image, resolution: int, channels: int, fit: str = 
     return np.array(arr.transpose(2, 0, 1), order="C")  # a writable copy
 
 
+def load_uint8(source, resolution: int, channels: int, fit: str = "crop") -> torch.Tensor:
+    """Any image (path, PIL, array) through the upload gate -> uint8 (channels, resolution, resolution).
+
+    The one path from a file to a model's size: training folders and app uploads alike."""
+    img = open_image(source, work_size=max(4 * resolution, 256))  # big photos shrink before conversion
+    return torch.from_numpy(image_to_uint8(img, resolution, channels, fit))
+
+
 def prepare_image(source, resolution: int, channels: int, fit: str = "crop") -> torch.Tensor:
     """An upload (path, PIL, array) -> the input of a model trained on folders: (1, C, R, R) in [-1, 1].
 
     Non-digit models declare ``preprocess`` "crop" or "pad" in their config; digit models
     ("mnist") use ``prepare_digit`` instead (see ``prepare``).
     """
-    img = open_image(source, work_size=max(4 * resolution, 256))
-    return torch.from_numpy(image_to_uint8(img, resolution, channels, fit)).float()[None] / 127.5 - 1
+    return load_uint8(source, resolution, channels, fit).float()[None] / 127.5 - 1
 
 
 def prepare(source, model) -> torch.Tensor:

@@ -82,3 +82,21 @@ def test_failed_lookups_are_remembered(monkeypatch):
     with pytest.raises(genlab.HubNotCachedError):
         genlab.load("tester/flaky", device=None)
     assert len(calls) == 2 and calls[1][2] is None  # retried after the window; locally the user's login
+
+
+def test_app_cache_asks_the_hub_once_per_model_not_per_event(fake_cache, monkeypatch):
+    """A slider event on a Hub model must not make a Hub request: the app's cache loads it once."""
+    from genlab.ui import common
+
+    fake_cache("tester/slider-gan")
+    calls = []
+    real = hub.hf_hub_download
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hub, "hf_hub_download", counting)
+    common._cached.cache_clear()
+    models = {id(common.cached_model("tester/slider-gan", "gan")) for _ in range(5)}
+    assert len(models) == 1 and len(calls) == 2  # config.json and model.safetensors, once

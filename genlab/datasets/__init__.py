@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from .base import MEMORY_BUDGET_MB, ImageSet, PairedSet, to_float
-from .digits import EVAL_SIZE, SPLIT_SEED, digit_set, digits, export_examples, mnist_5k, split_indices, to_model_range
+from .digits import EVAL_SIZE, SPLIT_SEED, digit_set, digits, export_examples, mnist_5k, split_indices
 from .folders import EVAL_FRACTION, describe_skipped, image_folder, scan
 from .paired import paired_digit_set, paired_digits, paired_folder
 
@@ -31,5 +31,5 @@ def load_data(data: str, resolution: int, channels: int, fit: str = "crop", eval
 __all__ = [
     "EVAL_FRACTION", "EVAL_SIZE", "MEMORY_BUDGET_MB", "SPLIT_SEED", "ImageSet", "PairedSet", "describe_skipped",
     "digit_set", "digits", "export_examples", "image_folder", "load_data", "mnist_5k", "paired_digit_set",
-    "paired_digits", "paired_folder", "scan", "split_indices", "to_float", "to_model_range",
+    "paired_digits", "paired_folder", "scan", "split_indices", "to_float",
 ]

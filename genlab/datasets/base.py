@@ -123,19 +123,15 @@ class PairedSet:
         return xa, xb, la
 
     def batches(self, batch_size: int, generator: torch.Generator, device="cpu", workers: int = 2):
-        """Endless shuffled (input, target) batches, the same indices on both sides."""
-        if len(self) < batch_size:
-            raise ValueError(f"batch size {batch_size} is larger than the {len(self)} training pairs")
+        """Endless shuffled (input, target) batches, the same indices on both sides: one ImageSet with the
+        two images stacked along channels does the work, in memory or streamed."""
         if self.a.in_memory and self.b.in_memory:
-            xa, xb = self.a.images.to(device), self.b.images.to(device)
-            while True:
-                perm = torch.randperm(len(self), generator=generator).to(device)
-                for pos in range(0, len(self) - batch_size + 1, batch_size):
-                    idx = perm[pos : pos + batch_size]
-                    yield to_float(xa[idx]), to_float(xb[idx])
-        both = ImageSet(self.a.labels, [], self.a.resolution, self.a.channels,
-                        files=[fa + fb for fa, fb in zip(self.a.files, self.b.files)],
-                        load=_PairLoader(self.a.load, self.b.load))
+            both = ImageSet(self.a.labels, [], self.a.resolution, self.a.channels + self.b.channels,
+                            images=torch.cat([self.a.images, self.b.images], 1))
+        else:
+            both = ImageSet(self.a.labels, [], self.a.resolution, self.a.channels + self.b.channels,
+                            files=[fa + fb for fa, fb in zip(self.a.files, self.b.files)],
+                            load=_PairLoader(self.a.load, self.b.load))
         split = self.a.channels
         for x, _ in both.batches(batch_size, generator, device, workers):
             yield x[:, :split], x[:, split:]

@@ -42,12 +42,6 @@ def split_indices() -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[EVAL_SIZE:]), np.sort(order[:EVAL_SIZE])
 
 
-def to_model_range(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """uint8 (N, H, W) in [0, 255] -> float (N, 1, H, W) in [-1, 1]."""
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float32)
-    return (x / 127.5 - 1.0).unsqueeze(1)
-
-
 def digit_set(split: str = "train") -> ImageSet:
     """The bundled digits as an ImageSet: uint8 (N, 1, 28, 28), classes "0" .. "9", MNIST preprocessing."""
     if split not in ("train", "eval", "all"):
@@ -64,12 +58,7 @@ def digits(split: str = "train") -> TensorDataset:
     >>> len(digits("train")), len(digits("eval"))
     (4500, 500)
     """
-    if split not in ("train", "eval", "all"):
-        raise ValueError(f"split must be 'train', 'eval' or 'all', not {split!r}")
-    images, labels = mnist_5k()
-    train_idx, eval_idx = split_indices()
-    idx = {"train": train_idx, "eval": eval_idx, "all": np.arange(5000)}[split]
-    return TensorDataset(to_model_range(images[idx]), torch.as_tensor(labels[idx]))
+    return TensorDataset(*digit_set(split).tensors())
 
 
 def export_examples(folder: str | Path, per_class: int = 1, large: tuple[int, ...] = (2, 7)) -> list[Path]:

@@ -25,10 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from ..errors import DatasetError, ImageInputError
-from ..images import FITS, MAX_PIXELS, _sniff, image_to_uint8, open_image
+from ..images import FITS, load_uint8, open_header
 from .base import MEMORY_BUDGET_MB, ImageSet
 
 EVAL_FRACTION = 0.1  # held out per class, never trained on
@@ -44,8 +42,7 @@ class FileLoader:
         self.resolution, self.channels, self.fit = resolution, channels, fit
 
     def __call__(self, files: tuple[str, ...]) -> torch.Tensor:
-        img = open_image(files[0], work_size=max(4 * self.resolution, 256))
-        return torch.from_numpy(image_to_uint8(img, self.resolution, self.channels, self.fit))
+        return load_uint8(files[0], self.resolution, self.channels, self.fit)
 
 
 def _visible(path: Path) -> bool:
@@ -71,22 +68,9 @@ def scan(root: str | Path) -> tuple[list[Path], list[int], list[str]]:
 
 
 def probe(path: Path) -> None:
-    """Cheap check without decoding pixels: empty, SVG/text, unknown format, too small or too large.
-    Raises ImageInputError; decoding (for truncation) happens when the image is loaded."""
-    from ..images import ACCEPTED_FORMATS, MAX_ASPECT, MIN_SIDE
-
-    _sniff(path)
-    try:
-        with Image.open(path) as img:
-            fmt, (w, h) = img.format, img.size
-    except Image.DecompressionBombError as e:
-        raise ImageInputError(f"far larger than the {MAX_PIXELS / 1e6:.0f} MP limit") from e
-    except Exception as e:  # noqa: BLE001 - PIL raises many types for non-images
-        raise ImageInputError(f"not an image ({type(e).__name__})") from e
-    if fmt not in ACCEPTED_FORMATS:
-        raise ImageInputError(f"{fmt} images are not supported")
-    if w * h > MAX_PIXELS or min(w, h) < MIN_SIDE or max(w, h) > MAX_ASPECT * min(w, h):
-        raise ImageInputError(f"{w}x{h} px is outside the accepted sizes")
+    """The upload gate's header checks, without decoding pixels (``genlab.images.open_header``): empty,
+    SVG/text, unknown format, too small or too large. Truncation shows only when the image is loaded."""
+    open_header(path).close()
 
 
 def split(files: list[Path], labels: list[int], root: Path, eval_fraction: float) -> tuple[list[int], list[int]]:
@@ -141,6 +125,37 @@ def _decode_all(files: list[Path], loader: FileLoader, threads: int) -> tuple[li
     return out, skipped
 
 
+def read(files: list[Path], loader: FileLoader, in_memory: bool, threads: int | None = None
+         ) -> tuple[list | None, list[bool], list[tuple[str, str]]]:
+    """Decode every file (a set held in memory) or only check its header (a streamed set).
+
+    Returns (uint8 arrays or None per file, or None when streaming; readable per file; skipped
+    (file, reason))."""
+    if in_memory:
+        arrays, skipped = _decode_all(files, loader, threads or min(8, os.cpu_count() or 1))
+        return arrays, [a is not None for a in arrays], skipped
+    ok, skipped = [], []
+    for path in files:
+        try:
+            probe(path)
+            ok.append(True)
+        except ImageInputError as e:
+            ok.append(False)
+            skipped.append((str(path), _reason(e)))
+    return None, ok, skipped
+
+
+def subset(idx: list[int], keep: list[int], arrays: list | None, files: list[Path], loader: FileLoader,
+           **fields) -> ImageSet:
+    """The ImageSet of items ``idx`` (positions among the readable files ``keep``): their uint8 arrays
+    when held in memory, else their files and the loader that decodes them."""
+    if arrays is None:
+        return ImageSet(files=[(str(files[keep[i]]),) for i in idx], load=loader, **fields)
+    images = torch.stack([arrays[keep[i]] for i in idx]) if idx else \
+        torch.empty(0, loader.channels, loader.resolution, loader.resolution, dtype=torch.uint8)
+    return ImageSet(images=images, **fields)
+
+
 def image_folder(root: str | Path, resolution: int, channels: int, fit: str = "crop",
                  eval_fraction: float = EVAL_FRACTION, memory_budget_mb: float = MEMORY_BUDGET_MB,
                  threads: int | None = None) -> tuple[ImageSet, ImageSet]:
@@ -154,30 +169,15 @@ def image_folder(root: str | Path, resolution: int, channels: int, fit: str = "c
     loader = FileLoader(resolution, channels, fit)
     files, labels, class_names = scan(root)
     in_memory = len(files) * channels * resolution**2 <= memory_budget_mb * 2**20
-    if in_memory:
-        arrays, skipped = _decode_all(files, loader, threads or min(8, os.cpu_count() or 1))
-        keep = [i for i, a in enumerate(arrays) if a is not None]
-    else:
-        skipped, keep = [], []
-        for i, path in enumerate(files):
-            try:
-                probe(path)
-                keep.append(i)
-            except ImageInputError as e:
-                skipped.append((str(path), _reason(e)))
-    files, labels = [files[i] for i in keep], [labels[i] for i in keep]
+    arrays, ok, skipped = read(files, loader, in_memory, threads)
+    keep = [i for i, good in enumerate(ok) if good]
+    labels = [labels[i] for i in keep]
     _check_classes(root, labels, class_names)
-    parts = []
-    for idx in split(files, labels, root, eval_fraction):
-        common = dict(labels=torch.tensor([labels[i] for i in idx], dtype=torch.long), class_names=class_names,
-                      resolution=resolution, channels=channels, fit=fit, root=str(root), skipped=skipped)
-        if in_memory:
-            images = torch.stack([arrays[keep[i]] for i in idx]) if idx else torch.empty(0, channels, resolution,
-                                                                                             resolution, dtype=torch.uint8)
-            parts.append(ImageSet(images=images, **common))
-        else:
-            parts.append(ImageSet(files=[(str(files[i]),) for i in idx], load=loader, **common))
-    return parts[0], parts[1]
+    return tuple(
+        subset(idx, keep, arrays, files, loader, labels=torch.tensor([labels[i] for i in idx], dtype=torch.long),
+               class_names=class_names, resolution=resolution, channels=channels, fit=fit, root=str(root),
+               skipped=skipped)
+        for idx in split([files[i] for i in keep], labels, root, eval_fraction))
 
 
 def describe_skipped(skipped: list[tuple[str, str]], root: str = "", most: int = 20) -> str:

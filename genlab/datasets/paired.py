@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from ..errors import DatasetError, ImageInputError
+from ..errors import DatasetError
 from .base import MEMORY_BUDGET_MB, ImageSet, PairedSet
-from .folders import EVAL_FRACTION, FileLoader, _decode_all, _reason, _visible, probe, split
+from .folders import EVAL_FRACTION, FileLoader, _visible, read, split, subset
 
 
 def _by_stem(folder: Path) -> dict[str, Path]:
@@ -44,36 +44,21 @@ def paired_folder(root: str | Path, resolution: int, channels: int, in_channels:
     skipped = [(str(p), "no partner with the same name in the other folder")
                for side in (a_files, b_files) for s, p in side.items() if s not in stems]
     load_a, load_b = FileLoader(resolution, in_channels, fit), FileLoader(resolution, channels, fit)
-    pairs = [(a_files[s], b_files[s]) for s in stems]
-    in_memory = len(pairs) * (in_channels + channels) * resolution**2 <= memory_budget_mb * 2**20
-    if in_memory:
-        xa, skip_a = _decode_all([a for a, _ in pairs], load_a, 4)
-        xb, skip_b = _decode_all([b for _, b in pairs], load_b, 4)
-        skipped += skip_a + skip_b
-        keep = [i for i in range(len(pairs)) if xa[i] is not None and xb[i] is not None]
-    else:
-        keep = []
-        for i, (a, b) in enumerate(pairs):
-            try:
-                probe(a)
-                probe(b)
-                keep.append(i)
-            except ImageInputError as e:
-                skipped.append((f"{a} / {b}", _reason(e)))
+    a_paths, b_paths = [a_files[s] for s in stems], [b_files[s] for s in stems]
+    in_memory = len(stems) * (in_channels + channels) * resolution**2 <= memory_budget_mb * 2**20
+    xa, ok_a, skip_a = read(a_paths, load_a, in_memory, 4)
+    xb, ok_b, skip_b = read(b_paths, load_b, in_memory, 4)
+    skipped += skip_a + skip_b
+    keep = [i for i in range(len(stems)) if ok_a[i] and ok_b[i]]  # both sides of a pair readable
     if len(keep) < 2:
         raise DatasetError(f"{root} has {len(keep)} readable pairs; paired data needs at least 2: DIR/A/<name> and "
                            "DIR/B/<name> with matching names.")
     parts = []
-    for idx in split([pairs[i][0] for i in keep], [0] * len(keep), root, eval_fraction):
-        sides = []
-        for loader, arrays, k in ((load_a, xa if in_memory else None, 0), (load_b, xb if in_memory else None, 1)):
-            common = dict(labels=torch.zeros(len(idx), dtype=torch.long), class_names=[], resolution=resolution,
-                          channels=loader.channels, fit=fit, root=str(root), skipped=skipped)
-            if in_memory:
-                sides.append(ImageSet(images=torch.stack([arrays[keep[i]] for i in idx]), **common))
-            else:
-                sides.append(ImageSet(files=[(str(pairs[keep[i]][k]),) for i in idx], load=loader, **common))
-        parts.append(PairedSet(*sides))
+    for idx in split([a_paths[i] for i in keep], [0] * len(keep), root, eval_fraction):
+        fields = dict(labels=torch.zeros(len(idx), dtype=torch.long), class_names=[], resolution=resolution, fit=fit,
+                      root=str(root), skipped=skipped)
+        parts.append(PairedSet(subset(idx, keep, xa, a_paths, load_a, channels=in_channels, **fields),
+                               subset(idx, keep, xb, b_paths, load_b, channels=channels, **fields)))
     return parts[0], parts[1]
 
 
