@@ -77,6 +77,15 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
             "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out)}
 
 
+def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
+    """FID/KID of ``samples`` decoded prior draws N(0, I) against the held-out images, and the real floor."""
+    with torch.no_grad():
+        z = torch.randn(samples, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+        fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
+    return {**fid_kid(held_out.tensors(MAX_REAL)[0], fake, classifier),
+            "floor_fid": real_floor(classifier, train, held_out)["fid"]}
+
+
 def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples: int = 5000, seed: int = 0) -> dict:
     """Held-out negative ELBO, reconstruction error, and (with a feature net) prior-sample FID/KID."""
     vae = load(name, model_type="vae", device="cpu")
@@ -86,11 +95,7 @@ def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples:
     out.pop("kl_per_dim")
     out["held_out"] = len(x)
     if feature_net or data == "mnist":
-        classifier = feature_net_for(feature_net, data, vae)
-        with torch.no_grad():
-            z = torch.randn(samples, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
-            fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
-        out.update(fid_kid(x, fake, classifier), floor_fid=real_floor(classifier, train, held_out)["fid"],
+        out.update(prior_sample_fid(vae, feature_net_for(feature_net, data, vae), train, held_out, samples, seed),
                    feature_net=feature_net or "mnist-classifier")
     return out
 
@@ -220,9 +225,9 @@ def main(argv: list[str] | None = None) -> None:
             for k in r["model"]:
                 print(f"  {k:<10} pix2pix {r['model'][k]:10.4f}   baseline (input itself) {r['baseline'][k]:10.4f}")
         return
-    results = {args.model: evaluate_gan(args.model, args.samples, args.seed, args.feature_net, args.data)}
-    if args.baseline:
-        results[args.baseline] = evaluate_gan(args.baseline, args.samples, args.seed, args.feature_net, args.data)
+    train, held_out = folder_for(load(args.model, model_type="gan", device="cpu"), args.data)  # read once for both
+    results = {name: evaluate_gan(name, args.samples, args.seed, args.feature_net, args.data, held_out, train)
+               for name in filter(None, (args.model, args.baseline))}
     if args.json:
         print(json.dumps(results))
     else:

@@ -201,8 +201,7 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
     metrics = {}
     feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
     if cfg.eval_samples and feature_net and num_classes:
-        metrics = evaluate_gan(str(run.out), cfg.eval_samples, cfg.seed, feature_net, held_out=held_out,
-                               train=train)
+        metrics = evaluate_gan(str(run.out), cfg.eval_samples, cfg.seed, feature_net, cfg.data, held_out, train)
         (run.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     write_gan_card(run.out, meta, metrics)
     run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training)" + (f": {metrics}" if metrics else ""))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import torch
 
 from ..cards import data_lines
-from ..eval import feature_net_for, real_floor
+from ..eval import MAX_REAL, feature_net_for, prior_sample_fid
 from ..images import to_pil_grid
-from ..metrics import fid_kid, vae_metrics
+from ..metrics import vae_metrics
 from ..models.vae import ConvVAE, negative_elbo
 from .common import CommonConfig, Run
 from .report import write_card
@@ -87,7 +87,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
 
     # --- Release: weights with the held-out KL per dimension, samples, card ---
     model = model.float().cpu().eval()
-    x_eval = held_out.tensors(10_000)[0]
+    x_eval = held_out.tensors(MAX_REAL)[0]
     metrics = vae_metrics(model, x_eval)
     model.kl_per_dim.copy_(metrics.pop("kl_per_dim"))  # ships with the weights
     model.save_pretrained(run.out)
@@ -98,10 +98,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
     if cfg.eval_samples and feature_net:
         classifier = feature_net_for(feature_net, cfg.data, model)
-        with torch.no_grad():
-            z = torch.randn(cfg.eval_samples, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-            fake = torch.cat([model.decode(z[i : i + 500]) for i in range(0, len(z), 500)])
-        metrics.update(fid_kid(x_eval, fake, classifier), floor_fid=real_floor(classifier, train, held_out)["fid"],
+        metrics.update(prior_sample_fid(model, classifier, train, held_out, cfg.eval_samples, cfg.seed),
                        feature_net=feature_net)
     metrics["held_out"] = len(x_eval)
     _write_card(run.out, cfg, metrics, meta)
