@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenlabError
-from ..hub import SHIPPED, load, local_models_allowed, resolve, shipped_names
+from ..hub import SHIPPED, load, local_models_allowed, shipped_names
 
 
 # Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
@@ -81,11 +81,12 @@ def cached_model(name: str, model_type: str):
     in the same folder is picked up on the next request."""
     name = str(name or "").strip()
     allow_local = local_models_allowed()  # read per request: a test or a Space may set it after start-up
-    try:
-        folder = resolve(name, allow_local) if name not in SHIPPED else None
-        version = (folder / "model.safetensors").stat().st_mtime_ns if folder is not None else 0
-    except (OSError, GenlabError):
-        version = 0  # load() raises the readable error
+    version = 0  # shipped names and Hub ids: one load per server (no Hub request on every slider event)
+    if allow_local and name not in SHIPPED and ".." not in Path(name).parts:
+        try:  # a local folder: one stat per event, so retrained weights are picked up
+            version = (Path(name).expanduser() / "model.safetensors").stat().st_mtime_ns
+        except OSError:
+            pass  # not a folder (a Hub id), or missing: load() raises the readable error
     return _cached(name, model_type, version, allow_local)
 
 
