@@ -118,11 +118,16 @@ def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0, mo
         raise gr.Error(str(e)) from None
 
 
+def _class_names(g) -> list[str]:
+    """The augmentation classes of a GAN: its class names, or one "generated" class if it has none."""
+    return g.labels if g.num_classes else ["generated"]
+
+
 def generate(classes, per_class: int = 16, seed: int = 0, model: str = "mnist-cgan"):
     """The /augment endpoint: class names + images per class + seed (+ GAN) -> (gallery, ZIP in ImageFolder
     layout, one folder per class name)."""
     g = get_model(model, "gan")
-    names = g.labels if g.num_classes else ["generated"]
+    names = _class_names(g)
     if not classes:
         raise gr.Error("Pick at least one class.")
     if isinstance(classes, str) or not all(isinstance(c, (str, int)) for c in classes):
@@ -144,7 +149,7 @@ def generate(classes, per_class: int = 16, seed: int = 0, model: str = "mnist-cg
 def classes_for(model: str):
     """The class checkboxes for the chosen GAN: all of its classes ticked."""
     g = get_model(model, "gan")
-    names = g.labels if g.num_classes else ["generated"]
+    names = _class_names(g)
     return gr.update(choices=names, value=names)
 
 
