@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 
 import torch  # noqa: E402
 
-from genlab.ui import CSS, build_app  # noqa: E402
+from genlab.ui import CSS, HEAD, build_app  # noqa: E402
 from genlab.ui.common import MAX_FILE_SIZE  # noqa: E402
 
 torch.set_num_threads(THREADS)
@@ -22,4 +22,4 @@ torch.set_num_threads(THREADS)
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.launch(css=CSS, max_file_size=MAX_FILE_SIZE)
+    demo.launch(css=CSS, head=HEAD, max_file_size=MAX_FILE_SIZE)

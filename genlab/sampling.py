@@ -71,8 +71,8 @@ def sample(
     offsets: amounts along ``directions`` (default: the generator's SeFa directions).
     """
     _check(seed, label, psi, n, g)
-    # Always draw MAX_SAMPLES rows and slice, so image i does not depend on n.
-    z = torch.randn(MAX_SAMPLES, g.latent_dim, generator=torch.Generator().manual_seed(seed))[:n] * psi  # (n, latent)
+    z, labels = latents(g, seed=seed, label=label, n=n)
+    z = z * psi  # (n, latent)
     offsets = [float(o) for o in offsets]
     if any(abs(o) > DIRECTION_RANGE for o in offsets):
         raise SamplingError(f"direction offsets must be within ±{DIRECTION_RANGE}, got {offsets}")
@@ -82,14 +82,26 @@ def sample(
         if len(offsets) > len(directions):
             raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
         z = z + torch.tensor(offsets) @ directions[: len(offsets)]  # (n, latent)
+    device = next(g.parameters()).device
+    return g(z.to(device), labels.to(device)).float().cpu()
+
+
+def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The seed's latents before truncation and its labels: ((n, latent_dim) float32, (n,) int64).
+
+    Row i does not depend on n (MAX_SAMPLES rows are drawn and sliced). ``sample`` scales z by psi
+    and adds the direction offsets; the in-page generator (genlab/web.py) gets these same rows.
+    """
+    _check(seed, label, 1.0, n, g)
+    z = torch.randn(MAX_SAMPLES, g.latent_dim, generator=torch.Generator().manual_seed(seed))[:n]  # (n, latent)
     if label is None and g.num_classes:
         labels = torch.randint(0, g.num_classes, (MAX_SAMPLES,), generator=torch.Generator().manual_seed(seed))[:n]
     elif label is None:  # an unconditional model: its one "any class" label
         labels = torch.full((n,), g.any_class, dtype=torch.long)
     else:
         labels = torch.full((n,), label, dtype=torch.long)
-    device = next(g.parameters()).device
-    return g(z.to(device), labels.to(device)).float().cpu()
+    return z, labels
 
 
 def sample_image(g: Generator, *, display_size: int = 512, **kwargs) -> Image.Image:

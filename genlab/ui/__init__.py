@@ -7,7 +7,8 @@ import os
 import gradio as gr
 
 from . import cache_fix, gan_tab, repair_tab, translate_tab, vae_tab
-from .common import DELETE_CACHE, QUEUE_MAX_SIZE
+from ..web import WEB_DIR, onnx_dir
+from .common import DELETE_CACHE, QUEUE_MAX_SIZE, web_url
 
 if os.environ.get("GENLAB_GRADIO_CACHE_FIX", "1") != "0":  # "0" only to measure without it (benchmarks/load.py)
     cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
@@ -17,17 +18,28 @@ TITLE = "genlab: deep generative models for image analysis"
 CSS = (
     "#gan-output img, #vae-current img, #vae-strip img, #vae-traversal img, #tr-seen img, #tr-output img, "
     "#rp-candidates img, #ag-gallery img "
-    "{ image-rendering: pixelated; }"
+    "{ image-rendering: pixelated; }\n"
+    ".genlab-canvas { image-rendering: pixelated; max-width: 100%; height: auto; display: block; margin: 0 auto; }\n"
+    ".genlab-web-bar { font-size: 0.85em; opacity: 0.8; padding: 4px 0; }\n"
+    ".genlab-save { margin-left: 0.5em; text-decoration: underline; }"
+)
+# Passed to launch(): loads the in-page generator (a module served by the app itself, no CDN).
+# genlabReady resolves with window.genlab when genlab.js has run, or null after 20 s (then: server).
+HEAD = (
+    "<script>window.genlabReady = new Promise((resolve) => { window.genlabLoaded = resolve; "
+    "setTimeout(() => resolve(null), 20000); });</script>"
+    f'<script type="module" src="{web_url(WEB_DIR / "genlab.js")}"></script>'
 )
 
 
 def build_app() -> gr.Blocks:
     """The whole app. Compute events queue one at a time (2 CPU cores; see README)."""
+    gr.set_static_paths([WEB_DIR, onnx_dir()])  # the page's code and runtime; exported graphs
     with gr.Blocks(title="genlab", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\nSample, steer and inspect generative models on your CPU, in the browser.")
         with gr.Tabs():
             with gr.Tab("GAN sampling", id="gan"):
-                gan_fn, gan_inputs, gan_output = gan_tab.render()
+                gan_on_load = gan_tab.render()
             with gr.Tab("VAE interpolation", id="vae"):
                 explore_fn, explore_inputs, explore_outputs, interp_fn, interp_output = vae_tab.render()
             with gr.Tab("Translation (pix2pix)", id="translate"):
@@ -35,7 +47,7 @@ def build_app() -> gr.Blocks:
             with gr.Tab("Repair & augment", id="repair-augment"):
                 repair_tab.render()
         # Render every tab's initial state once the page has loaded.
-        demo.load(gan_fn, inputs=gan_inputs, outputs=gan_output, show_progress="hidden", api_visibility="private")
+        gan_on_load(demo)
         demo.load(interp_fn, inputs=explore_inputs[:4] + explore_inputs[-1:], outputs=interp_output,
                   show_progress="hidden", api_visibility="private")
         demo.load(explore_fn, inputs=explore_inputs, outputs=explore_outputs, show_progress="hidden",

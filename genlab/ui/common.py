@@ -125,3 +125,63 @@ def sketch_to_image(sketch) -> np.ndarray | None:
     if comp.ndim == 3 and comp.shape[2] == 4 and comp[..., 3].max() == 0:
         return None  # empty, fully transparent canvas
     return comp
+
+
+# --- The in-page generator (genlab/web/genlab.js; see genlab/web.py) --------------------------------
+
+WEB_ENABLED = os.environ.get("GENLAB_WEB", "1") != "0"  # "0": every picture is drawn on the server
+
+
+def web_url(path: Path) -> str:
+    """A file under a static path (genlab/web, the ONNX folder) as a URL relative to the page."""
+    return "gradio_api/file=" + Path(path).resolve().as_posix()
+
+
+def with_graph(spec: dict, model) -> dict:
+    """A spec with the URL of the model's exported graph, or with the reason the page must use the server."""
+    from ..web import ExportError, export_onnx
+
+    if not WEB_ENABLED:
+        return {**spec, "onnx": None, "reason": "in-page drawing is off on this server (GENLAB_WEB=0)"}
+    try:
+        return {**spec, "onnx": web_url(export_onnx(model))}
+    except ExportError as e:
+        return {**spec, "onnx": None, "reason": str(e)}
+
+
+def web_html(prefix: str, traversal: bool = False):
+    """The canvas the page draws on, its note (in the page or on the server, and why) and a save button."""
+    import gradio as gr
+
+    extra = f'<canvas id="{prefix}-traversal-canvas" class="genlab-canvas"></canvas>' if traversal else ""
+    return gr.HTML(
+        f'<div class="genlab-web"><canvas id="{prefix}-canvas" class="genlab-canvas" style="display:none"></canvas>'
+        f'{extra}<div class="genlab-web-bar"><span id="{prefix}-web-note">Starting the in-page generator…</span> '
+        f'<button id="{prefix}-web-save" class="genlab-save" style="display:none">Save PNG</button></div></div>',
+        elem_id=f"{prefix}-web", padding=False)
+
+
+def page_js(prefix: str, controls: str, tick_index: int) -> str:
+    """The `js` of a drawing event: its inputs arrive as a[0] (spec) .. a[tick_index] (the hidden counter);
+    ``controls`` builds the drawer's control object from them. Returns the counter, unchanged when the page
+    drew the picture, plus one when the server must (which runs the tab's server endpoint)."""
+    return (f"async (...a) => {{ const g = window.genlab || await window.genlabReady; "
+            f"if (!g) return (Number(a[{tick_index}]) || 0) + 1; "
+            f"return g.{prefix}.fromGradio(a[0], {controls}, a[{tick_index}]); }}")
+
+
+@lru_cache(maxsize=8)
+def matching_classifier(model):
+    """A shipped classifier that knows this model's classes, size and channels (to name its directions by
+    class), or None."""
+    labels = list(getattr(model, "labels", []) or [])
+    if not labels:
+        return None
+    for name in shipped_names("classifier"):
+        try:
+            c = cached_model(name, "classifier")
+        except GenlabError:
+            continue
+        if list(c.labels) == labels and c.resolution == model.resolution and c.image_channels == model.image_channels:
+            return c.eval()
+    return None
