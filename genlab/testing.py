@@ -52,6 +52,20 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
             proc.kill()
 
 
+def shown_picture(page, prefix: str, timeout: float = 60_000) -> str:
+    """What a tab ("gan" or "vae") shows once it shows something: "page:<PNG data URL>" while the page
+    draws (genlab/web/genlab.js), "server:<image URL>" on the server path."""
+    page.wait_for_function("(p) => window.genlab && window.genlab.picture(p) !== ''", arg=prefix, timeout=timeout)
+    return page.evaluate("(p) => window.genlab.picture(p)", prefix)
+
+
+def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000) -> str:
+    """Wait until the tab shows a picture other than ``before``; return it."""
+    page.wait_for_function("([p, b]) => window.genlab && !['', b].includes(window.genlab.picture(p))",
+                           arg=[prefix, before], timeout=timeout)
+    return page.evaluate("(p) => window.genlab.picture(p)", prefix)
+
+
 def make_shapes_folder(root: Path, per_class: int = 12, size: int = 80, seed: int = 0, broken: bool = True,
                        classes: tuple[str, ...] = ("circle", "square", "triangle")) -> dict[str, list[Path]]:
     """A small colour image folder in class-subfolder layout, as a user would bring one.

@@ -7,6 +7,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from genlab.testing import shown_picture, wait_for_new_picture
+
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -27,9 +29,7 @@ def page(app_url, tmp_path_factory):
 
 
 def _output_src(page) -> str:
-    img = page.locator("#gan-output img")
-    expect(img).to_be_visible(timeout=60_000)
-    return img.get_attribute("src")
+    return shown_picture(page, "gan")
 
 
 def test_dragging_a_direction_slider_changes_the_image(page, tmp_path):
@@ -42,9 +42,10 @@ def test_dragging_a_direction_slider_changes_the_image(page, tmp_path):
     for frac in (0.6, 0.7, 0.8, 0.9):
         page.mouse.move(box["x"] + box["width"] * frac, y, steps=3)
     page.mouse.up()
-    expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=30_000)
+    wait_for_new_picture(page, "gan", before)
     assert float(page.locator("#gan-dir-1 input[type=number]").input_value()) > 2
-    rendering = page.locator("#gan-output img").evaluate("e => getComputedStyle(e).imageRendering")
+    assert page.evaluate("window.genlab.gan.mode") == "page"  # drawn in the page (see test_web_browser.py)
+    rendering = page.locator("#gan-canvas").evaluate("e => getComputedStyle(e).imageRendering")
     assert rendering == "pixelated"  # 28-px digits stay crisp when the browser scales them
     page.screenshot(path=str(tmp_path / "gan_tab.png"))
     assert not page.errors, page.errors
@@ -55,7 +56,7 @@ def test_random_seed_button_changes_the_image(page):
     seed_before = page.locator("#gan-seed input").input_value()
     page.locator("#gan-random").click()
     expect(page.locator("#gan-seed input")).not_to_have_value(seed_before, timeout=10_000)
-    expect(page.locator("#gan-output img")).not_to_have_attribute("src", before, timeout=30_000)
+    wait_for_new_picture(page, "gan", before)
     assert not page.errors, page.errors
 
 
@@ -78,10 +79,9 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
         page.locator(f"#vae-{which} input[type=file]").set_input_files(str(Path(tmp_path / name)))
     expect(page.locator("#vae-A img")).to_have_attribute("src", re.compile("zero"), timeout=30_000)
     expect(page.locator("#vae-B img")).to_have_attribute("src", re.compile("one"), timeout=30_000)
-    current = page.locator("#vae-current img")
-    expect(current).to_be_visible(timeout=60_000)
+    shown_picture(page, "vae")
     page.wait_for_timeout(1500)  # let the upload-triggered renders settle
-    before = current.get_attribute("src")
+    before = shown_picture(page, "vae")
     slider = page.locator("#vae-t input[type=range]")
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
@@ -89,9 +89,9 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=5)
     page.mouse.up()
-    expect(current).not_to_have_attribute("src", before, timeout=30_000)
+    wait_for_new_picture(page, "vae", before)
     assert float(page.locator("#vae-t input[type=number]").input_value()) > 0.8
-    expect(page.locator("#vae-traversal img")).to_be_visible(timeout=30_000)
+    expect(page.locator("#vae-traversal-canvas")).to_be_visible(timeout=30_000)
     page.screenshot(path=os.environ.get("GENLAB_SCREENSHOT_VAE", str(tmp_path / "vae_tab.png")), full_page=True)
     assert not page.errors, page.errors
 

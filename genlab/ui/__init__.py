@@ -41,16 +41,13 @@ def build_app() -> gr.Blocks:
             with gr.Tab("GAN sampling", id="gan"):
                 gan_on_load = gan_tab.render()
             with gr.Tab("VAE interpolation", id="vae"):
-                explore_fn, explore_inputs, explore_outputs, interp_fn, interp_output = vae_tab.render()
+                vae_on_load = vae_tab.render()
             with gr.Tab("Translation (pix2pix)", id="translate"):
                 translate_tab.render()
             with gr.Tab("Repair & augment", id="repair-augment"):
                 repair_tab.render()
         # Render every tab's initial state once the page has loaded.
         gan_on_load(demo)
-        demo.load(interp_fn, inputs=explore_inputs[:4] + explore_inputs[-1:], outputs=interp_output,
-                  show_progress="hidden", api_visibility="private")
-        demo.load(explore_fn, inputs=explore_inputs, outputs=explore_outputs, show_progress="hidden",
-                  api_visibility="private")
+        vae_on_load(demo)
     demo.queue(max_size=QUEUE_MAX_SIZE)
     return demo

@@ -149,14 +149,15 @@ def with_graph(spec: dict, model) -> dict:
         return {**spec, "onnx": None, "reason": str(e)}
 
 
-def web_html(prefix: str, traversal: bool = False):
+def web_html(prefix: str, canvas: str = "canvas", note: bool = True):
     """The canvas the page draws on, its note (in the page or on the server, and why) and a save button."""
     import gradio as gr
 
-    extra = f'<canvas id="{prefix}-traversal-canvas" class="genlab-canvas"></canvas>' if traversal else ""
+    html = f'<div class="genlab-web"><canvas id="{prefix}-{canvas}" class="genlab-canvas" style="display:none"></canvas>'
+    if not note:
+        return gr.HTML(html + "</div>", elem_id=f"{prefix}-web-{canvas}", padding=False)
     return gr.HTML(
-        f'<div class="genlab-web"><canvas id="{prefix}-canvas" class="genlab-canvas" style="display:none"></canvas>'
-        f'{extra}<div class="genlab-web-bar"><span id="{prefix}-web-note">Starting the in-page generator…</span> '
+        f'{html}<div class="genlab-web-bar"><span id="{prefix}-web-note">Starting the in-page generator…</span> '
         f'<button id="{prefix}-web-save" class="genlab-save" style="display:none">Save PNG</button></div></div>',
         elem_id=f"{prefix}-web", padding=False)
 

@@ -12,7 +12,8 @@ from PIL import Image
 from ..errors import GenlabError
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from .common import LIGHT, check_int, get_model, model_picker, output_path, sketch_to_image
+from ..web import vae_spec
+from .common import LIGHT, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
@@ -75,6 +76,14 @@ def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical
     return str(save_gif(imgs, output_path("interpolation.gif")))
 
 
+def web_spec(image_a, image_b, mode: str, model: str) -> dict:
+    """What the page needs to decode the image at any t, and the traversal at t (private event)."""
+    _check_mode(mode)
+    vae, za, _ = _encode(model, image_a, "A")
+    _, zb, _ = _encode(model, image_b, "B")
+    return with_graph(vae_spec(vae, za, zb, mode), vae)
+
+
 def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
     """Everything the tab shows for the current inputs (private UI event)."""
     _check(t, mode)
@@ -127,6 +136,7 @@ def render():
         image_a, sketch_a, seed_a, rand_a = _endpoint_column("A", 1)
         with gr.Column(min_width=260):
             t = gr.Slider(0, 1, value=0.5, step=0.01, label="t (0 = A, 1 = B)", elem_id="vae-t")
+            web_html("vae")
             current = gr.Image(label="Decoded at t", type="pil", format="png", interactive=False, height=224,
                                elem_id="vae-current", buttons=["download"])
         image_b, sketch_b, seed_b, rand_b = _endpoint_column("B", 7)
@@ -140,14 +150,26 @@ def render():
         make_gif = gr.Button("Make GIF (there and back)")
         gif = gr.File(label="GIF", elem_id="vae-gif")
     with gr.Row():
-        grid = gr.Image(label="Traversal at t: each row moves one dimension from -3 to +3", interactive=False,
-                        type="pil", format="png", elem_id="vae-traversal")
+        with gr.Column():
+            gr.Markdown("Traversal at t: each row moves one dimension from -3 to +3")
+            web_html("vae", canvas="traversal-canvas", note=False)
+            grid = gr.Image(label="Traversal at t: each row moves one dimension from -3 to +3", interactive=False,
+                            type="pil", format="png", elem_id="vae-traversal")
         kl = gr.Markdown()
+    # Hidden plumbing for the in-page decoder (as in the GAN tab): the two latents, and a counter that runs
+    # /interpolate when the page cannot draw.
+    spec = gr.JSON(visible="hidden", elem_id="vae-spec")
+    tick = gr.Number(0, visible="hidden", elem_id="vae-tick")
 
     inputs = [image_a, image_b, t, mode]
-    gr.on([t.change, mode.change, image_a.change, image_b.change, model.change], interpolate,
-          inputs=[*inputs, model], outputs=current, trigger_mode="always_last", show_progress="hidden",
-          api_name="interpolate", **LIGHT)
+    tick.change(interpolate, inputs=[*inputs, model], outputs=current, trigger_mode="always_last",
+                show_progress="hidden", api_name="interpolate", **LIGHT)
+    draw = dict(fn=None, inputs=[spec, t, tick], outputs=tick, show_progress="hidden", trigger_mode="always_last",
+                js=page_js("vae", "{t: a[1]}", 2))
+    get_spec = dict(fn=web_spec, inputs=[image_a, image_b, mode, model], outputs=spec, show_progress="hidden",
+                    api_visibility="private", trigger_mode="always_last", **LIGHT)
+    gr.on([mode.change, image_a.change, image_b.change, model.change], **get_spec).then(**draw)
+    t.change(**draw)
     gr.on([t.release, mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
           inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
           trigger_mode="always_last", show_progress="hidden", api_visibility="private",
@@ -160,4 +182,10 @@ def render():
     for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
             random_digit, inputs=[seed, model], outputs=image, api_visibility="private", **LIGHT)
-    return explore, [*inputs, frames, model], [prep_a, rec_a, prep_b, rec_b, strip, grid, kl], interpolate, current
+
+    def on_load(demo: gr.Blocks):
+        demo.load(**get_spec).then(**draw)
+        demo.load(explore, inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
+                  show_progress="hidden", api_visibility="private")
+
+    return on_load

@@ -115,9 +115,14 @@ class Drawer {
     this.mode = mode;
     const note = this.el("web-note");
     if (note) note.textContent = text;
-    const canvas = this.el("canvas"), server = this.el(this.serverImage);
-    if (canvas) canvas.style.display = mode === "page" ? "" : "none";
-    if (server) server.style.display = mode === "page" ? "none" : "";
+    for (const id of this.canvases) {
+      const canvas = this.el(id);
+      if (canvas) canvas.style.display = mode === "page" ? "" : "none";
+    }
+    for (const id of this.serverImages) {
+      const server = this.el(id);
+      if (server) server.style.display = mode === "page" ? "none" : "";
+    }
     const save = this.el("web-save");
     if (save) save.style.display = mode === "page" ? "" : "none";
   }
@@ -158,13 +163,20 @@ class Drawer {
     this.busy = true;
     try {
       while (this.next) {
-        const { controls, key, t0 } = this.next;
+        if (!this.el("canvas")) { // a tab Gradio has not rendered yet: draw when it is opened
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          this.next.waited = true;
+          continue;
+        }
+        const { controls, key, t0, waited } = this.next;
         this.next = null;
         if (key === this.lastKey) continue;
         const grid = await this.compute(controls);
         paint(this.el("canvas"), grid, this.displaySize);
         this.lastKey = key;
+        this.note(this.el("web-note")?.textContent || "", "page"); // show the canvas, hide the server's picture
         const shown = await frame();
+        if (waited) continue; // not a slider-to-frame time
         this.timings.push(shown - t0);
         if (this.timings.length > 1000) this.timings.shift();
         const t = this.timings[this.timings.length - 1];
@@ -208,7 +220,8 @@ class Drawer {
 class GanDrawer extends Drawer {
   constructor() {
     super("gan", 512);
-    this.serverImage = "output";
+    this.serverImages = ["output"]; // the server's picture, hidden while the page draws
+    this.canvases = ["canvas"];
     this.ids = ["psi", "n", ...Array.from({ length: 6 }, (_, k) => `dir-${k + 1}`)];
   }
 
@@ -257,7 +270,8 @@ function slerp(a, b, t) {
 class VaeDrawer extends Drawer {
   constructor() {
     super("vae", 224);
-    this.serverImage = "current";
+    this.serverImages = ["current", "traversal"];
+    this.canvases = ["canvas", "traversal-canvas"];
     this.ids = ["t"];
   }
 
@@ -313,5 +327,16 @@ document.addEventListener("click", (event) => {
   if (button) (button.id.startsWith("gan") ? gan : vae).save();
 });
 
-window.genlab = { gan, vae, gridPixels };
+// What the tab shows now, for tests: "page:" + the canvas as a PNG data URL, or "server:" + the image URL.
+function picture(prefix) {
+  const drawer = { gan, vae }[prefix];
+  if (drawer.mode === "page") {
+    const canvas = drawer.el("canvas");
+    return canvas && canvas.width ? `page:${canvas.toDataURL()}` : "";
+  }
+  const img = document.querySelector(`#${prefix}-${drawer.serverImages[0]} img`);
+  return img ? `server:${img.src}` : "";
+}
+
+window.genlab = { gan, vae, gridPixels, picture };
 if (window.genlabLoaded) window.genlabLoaded(window.genlab);

@@ -1,0 +1,155 @@
+"""The in-page generator's server side: ONNX export, the spec the page computes from, named directions."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+import genlab
+from genlab.directions import hue_name, measure, name_directions
+from genlab.models import ConvVAE, Generator
+from genlab.sampling import MAX_SAMPLES, latents, sample, sefa_directions
+from genlab.web import ExportError, export_onnx, gan_spec, vae_spec
+
+
+def _floats(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype="<f4")
+
+
+def _run(path, **feeds):
+    return ort.InferenceSession(str(path)).run(None, {k: v.numpy() for k, v in feeds.items()})[0]
+
+
+@pytest.mark.parametrize("kwargs", [dict(latent_dim=8, channels=16, embed_dim=4),
+                                    dict(latent_dim=16, channels=32, embed_dim=4, num_classes=3,
+                                         image_channels=3, resolution=32, class_names=["a", "b", "c"]),
+                                    dict(latent_dim=8, channels=16, num_classes=0, resolution=64)])
+def test_exported_generator_matches_torch_at_every_batch_size(kwargs):
+    torch.manual_seed(0)
+    g = Generator(**kwargs).eval()
+    path = export_onnx(g)
+    for n in (1, 5, MAX_SAMPLES):
+        z = torch.randn(n, g.latent_dim)
+        labels = torch.randint(0, g.any_class + 1, (n,))
+        out = _run(path, z=z, labels=labels)
+        assert out.shape == (n, g.image_channels, g.resolution, g.resolution)
+        np.testing.assert_allclose(out, g(z, labels).detach().numpy(), atol=2e-5)
+
+
+def test_exported_vae_decoder_matches_torch():
+    torch.manual_seed(0)
+    vae = ConvVAE(latent_dim=6, image_channels=3, resolution=32).eval()
+    z = torch.randn(9, 6)
+    np.testing.assert_allclose(_run(export_onnx(vae), z=z), vae.decode(z).detach().numpy(), atol=2e-5)
+
+
+def test_export_is_once_per_weights_and_keeps_the_model_as_it_was(tiny_gan):
+    path = export_onnx(tiny_gan)
+    mtime = path.stat().st_mtime_ns
+    assert export_onnx(tiny_gan) == path and path.stat().st_mtime_ns == mtime
+    tiny_gan.train()
+    other = Generator(latent_dim=8, channels=16, embed_dim=4)
+    with torch.no_grad():
+        other.load_state_dict(tiny_gan.state_dict())
+        other.fc.weight.add_(0.1)
+    assert export_onnx(other) != path  # other weights, other file
+    assert other.training and tiny_gan.training  # export switched to eval and back
+    assert path.name.startswith("gan-") and path.suffix == ".onnx"
+
+
+def test_only_generators_and_decoders_are_exported():
+    with pytest.raises(ExportError, match="only GAN generators and VAE decoders"):
+        export_onnx(genlab.load("mnist-classifier"))
+
+
+def test_the_spec_gives_the_page_what_sample_computes(tiny_gan):
+    """The page's arithmetic (z * psi + offsets @ directions on the spec's data) through the exported graph
+    equals sampling.sample for the same controls."""
+    directions = sefa_directions(tiny_gan, 4)[0]
+    for label, psi, n, offsets in [(None, 1.0, 16, [0, 0, 0, 0]), (3, 0.6, 1, [2.0, -1.5, 0, 0.5]),
+                                   (tiny_gan.any_class, 0.0, 64, [0, 0, 5.0, 0])]:
+        spec = gan_spec(tiny_gan, seed=11, label=label, directions=directions)
+        z = _floats(spec["z"]).reshape(MAX_SAMPLES, spec["latent_dim"])[:n]
+        d = _floats(spec["directions"]).reshape(spec["n_directions"], spec["latent_dim"])
+        page_z = (z * np.float32(psi) + np.asarray(offsets, dtype=np.float32) @ d).astype(np.float32)
+        page = _run(export_onnx(tiny_gan), z=torch.from_numpy(page_z),
+                    labels=torch.tensor(spec["labels"][:n]))
+        server = sample(tiny_gan, seed=11, label=label, psi=psi, n=n, offsets=offsets, directions=directions)
+        np.testing.assert_allclose(page, server.numpy(), atol=1e-4)
+
+
+def test_latents_do_not_depend_on_the_grid_size(tiny_gan):
+    z64, l64 = latents(tiny_gan, seed=5, n=64)
+    z3, l3 = latents(tiny_gan, seed=5, n=3)
+    assert torch.equal(z64[:3], z3) and torch.equal(l64[:3], l3)
+    assert set(l64.tolist()) <= set(range(tiny_gan.num_classes))  # "any": a random class each
+
+
+def test_vae_spec_carries_both_latents_and_the_ranked_dimensions():
+    vae = ConvVAE(latent_dim=6).eval()
+    vae.kl_per_dim.copy_(torch.tensor([0.1, 3.0, 0.5, 2.0, 0.0, 1.0]))
+    za, zb = torch.randn(6), torch.randn(6)
+    spec = vae_spec(vae, za, zb, "linear", rows=3)
+    np.testing.assert_array_equal(_floats(spec["za"]), za.numpy())
+    np.testing.assert_array_equal(_floats(spec["zb"]), zb.numpy())
+    assert spec["traversal_dims"] == [1, 3, 5] and spec["mode"] == "linear"
+
+
+# --- named directions ---
+
+
+def _strokes(width: int, slant: float = 0.0, size: int = 8, colour=(1.0, 1.0, 1.0)) -> torch.Tensor:
+    """A vertical bar (white on black by default), optionally sheared so its top leans right: (1, C, 28, 28)."""
+    img = torch.full((3, 28, 28), -1.0)
+    for y in range(14 - size, 14 + size):
+        x = 14 + round(slant * (14 - y))
+        img[:, y, x - width // 2: x - width // 2 + width] = torch.tensor(colour)[:, None] * 2 - 1
+    return img[None]
+
+
+def test_measurements_move_the_way_their_names_say():
+    thin, thick = measure(_strokes(2)), measure(_strokes(5))
+    assert thick["thickness"] > thin["thickness"]
+    assert measure(_strokes(2, slant=0.5))["slant"] > 0.3 > measure(_strokes(2))["slant"].abs()
+    assert measure(_strokes(2, slant=-0.5))["slant"] < -0.3
+    assert measure(_strokes(2, size=12))["size"] > measure(_strokes(2, size=4))["size"]
+    red, blue = measure(_strokes(4, colour=(1, 0, 0))), measure(_strokes(4, colour=(0, 0, 1)))
+    assert hue_name(float(np.degrees(np.arctan2(red["hue_sin"], red["hue_cos"])))) == "red"
+    assert hue_name(float(np.degrees(np.arctan2(blue["hue_sin"], blue["hue_cos"])))) == "blue"
+    assert measure(_strokes(4, colour=(0.5, 0.5, 0.5)))["saturation"] < red["saturation"]
+
+
+def test_shipped_gan_directions_are_named_by_effects_that_hold_on_other_samples():
+    """The names come from seed 0; on seed 1's samples, moving along each named direction changes the
+    named measure with the named sign."""
+    g, classifier = genlab.load("mnist-cgan"), genlab.load("mnist-classifier").eval()
+    directions = sefa_directions(g, 6)[0]
+    named = name_directions(g, directions, classifier)
+    assert len(named) == 6 and all(d["label"] and d["summary"] for d in named)
+    assert named == name_directions(g, directions, classifier)  # deterministic
+    z, labels = latents(g, seed=1, n=64)
+    checked = 0
+    with torch.no_grad():
+        for d, info in zip(directions, named):
+            for name, value, unit in info["effects"]:
+                if unit != "SD" or abs(value) < 1.0:
+                    continue
+                lo, hi = measure(g(z - 2 * d, labels))[name], measure(g(z + 2 * d, labels))[name]
+                assert np.sign(float((hi - lo).mean())) == np.sign(value), (info, name)
+                checked += 1
+    assert checked >= 2  # the shipped GAN has strong, named directions (slant, thickness)
+    assert "more" in " ".join(d["label"] for d in named)  # and at least one class effect
+
+
+def test_class_effects_only_with_a_classifier_that_knows_the_classes(tiny_gan):
+    digits = genlab.load("mnist-classifier")
+    named = name_directions(tiny_gan, sefa_directions(tiny_gan, 2)[0], digits)  # 28 px grey, classes 0-9
+    assert sum(e[0].startswith("p(") for e in named[0]["effects"]) == 2  # the class gained most and lost most
+    colour = Generator(latent_dim=8, channels=16, embed_dim=4, image_channels=3, resolution=32).eval()
+    named = name_directions(colour, sefa_directions(colour, 2)[0], digits)  # other size and channels: ignored
+    assert all(not e[0].startswith("p(") for d in named for e in d["effects"])
+    assert {"thickness", "size", "slant", "brightness", "saturation", "hue"} <= {e[0] for e in named[0]["effects"]}
