@@ -131,6 +131,8 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
     directions = torch.zeros(0, g.latent_dim) if directions is None else directions
     return {
         "kind": "gan",
+        "seed": seed,
+        "label": label,  # class index, or None: a random class per image
         "latent_dim": g.latent_dim,
         "channels": g.image_channels,
         "resolution": g.resolution,

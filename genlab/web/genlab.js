@@ -8,7 +8,9 @@
 // so in a note and the tab falls back to the server's /sample endpoint.
 //
 // window.genlab.gan.timings / window.genlab.vae.timings: milliseconds from a slider's input event to
-// the animation frame that shows its picture (read by the tests and benchmarks/browser_sliders.py).
+// the animation frame that shows its picture; .written: to the pixels written on the canvas;
+// .inFirstFrame: whether the picture was shown in the first frame after the input (read by the
+// tests and benchmarks/browser_sliders.py).
 
 const ORT_DIR = new URL("vendor/onnxruntime-web/", import.meta.url);
 let ortPromise = null;
@@ -93,7 +95,8 @@ function paint(canvas, grid, displaySize) {
   canvas.dataset.factor = String(factor);
 }
 
-const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+// The next animation frame: { id: its rAF timestamp (shared by every callback of that frame), now }.
+const frame = () => new Promise((resolve) => requestAnimationFrame((id) => resolve({ id, now: performance.now() })));
 
 // One in-page drawer per tab: always draws the latest controls (older requests are dropped while a
 // frame is being computed), and records input-to-frame times.
@@ -103,10 +106,16 @@ class Drawer {
     this.displaySize = displaySize;
     this.spec = null;
     this.mode = "waiting"; // "page", "server" or "waiting"
-    this.timings = [];
+    this.timings = []; // ms from the input event to the animation frame that shows its picture
+    this.written = []; // ms from the input event to the pixels written on the canvas
+    this.inFirstFrame = []; // whether that frame was the first one after the input
     this.busy = false;
     this.next = null;
     this.lastKey = "";
+  }
+
+  resetTimings() {
+    for (const a of [this.timings, this.written, this.inFirstFrame]) a.length = 0;
   }
 
   el(id) { return document.getElementById(`${this.prefix}-${id}`); }
@@ -155,7 +164,9 @@ class Drawer {
   request(controls, t0) {
     const key = JSON.stringify(controls);
     if (key === this.lastKey && !this.busy) return;
-    this.next = { controls, key, t0 };
+    const next = { controls, key, t0, firstFrame: null };
+    requestAnimationFrame((id) => { next.firstFrame = id; }); // the first frame after the input
+    this.next = next;
     if (!this.busy) this.pump();
   }
 
@@ -169,25 +180,33 @@ class Drawer {
           continue;
         }
         const { controls, key, t0, waited } = this.next;
+        const started = this.next;
         this.next = null;
         if (key === this.lastKey) continue;
+        const spec = this.spec;
         const grid = await this.compute(controls);
         paint(this.el("canvas"), grid, this.displaySize);
         this.lastKey = key;
+        this.drawnSpec = spec;
         this.note(this.el("web-note")?.textContent || "", "page"); // show the canvas, hide the server's picture
-        const shown = await frame();
-        if (waited) continue; // not a slider-to-frame time
-        this.timings.push(shown - t0);
-        if (this.timings.length > 1000) this.timings.shift();
-        const t = this.timings[this.timings.length - 1];
-        const note = this.el("web-note");
-        if (note) note.textContent = `Drawn in this browser (ONNX Runtime Web, WebAssembly): ${t.toFixed(1)} ms from slider to frame.`;
+        const written = performance.now();
+        // Timed when its frame comes, without holding the next drawing back until then.
+        if (!waited) frame().then((shown) => this.record(t0, written, started.firstFrame === shown.id, shown.now));
       }
     } catch (e) {
       this.note(`Drawn on the server: the in-page generator failed (${e.message || e}).`, "server");
     } finally {
       this.busy = false;
     }
+  }
+
+  record(t0, written, inFirstFrame, shownAt) {
+    this.timings.push(shownAt - t0);
+    this.written.push(written - t0);
+    this.inFirstFrame.push(inFirstFrame);
+    for (const a of [this.timings, this.written, this.inFirstFrame]) if (a.length > 1000) a.shift();
+    const note = this.el("web-note");
+    if (note) note.textContent = `Drawn in this browser (ONNX Runtime Web, WebAssembly): ${(shownAt - t0).toFixed(1)} ms from slider to frame.`;
   }
 
   // The value of a Gradio slider or number, read from the page (for native input events).

@@ -1,0 +1,235 @@
+"""The in-page generator in headless Chromium: the page's picture equals the server's for the same
+controls, a slider still redraws while the server is frozen, input-to-frame times are recorded, and a
+browser without WebAssembly gets the server path with a note saying so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from test_browser import ARGS, CHROMIUM
+
+from genlab.testing import launched_app, shown_picture, wait_for_new_picture
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A server of this module's own: one test freezes it."""
+    with launched_app(tmp_path_factory.mktemp("web") / "app.log") as (url, proc):
+        yield url, proc
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    yield b
+    b.close()
+
+
+def _page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("console", lambda m: page.problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.goto(url)
+    return page
+
+
+def _set(page, elem_id: str, value):
+    """Type a value into a Gradio number box (a slider's or a Number's) and commit it."""
+    box = page.locator(f"#{elem_id} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _canvas(page, canvas_id: str) -> np.ndarray:
+    data = page.evaluate("""(id) => { const c = document.getElementById(id);
+        return {w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)}; }""",
+                         canvas_id)
+    return np.asarray(data["px"], dtype=np.uint8).reshape(data["h"], data["w"], 4)[..., :3]
+
+
+def _server_at_canvas_size(path: str, canvas: np.ndarray) -> np.ndarray:
+    """The server's PNG (upscaled by an integer factor, nearest) brought back to the canvas's pixels."""
+    img = np.asarray(Image.open(path).convert("RGB"))
+    factor = img.shape[1] // canvas.shape[1]
+    assert factor >= 1 and img.shape[:2] == (canvas.shape[0] * factor, canvas.shape[1] * factor), (img.shape, canvas.shape)
+    return img[::factor, ::factor]
+
+
+def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
+    """Wait until the page has drawn exactly these controls (and, if given, a spec with these fields)."""
+    page.wait_for_function(
+        "([p, c, s]) => { const d = window.genlab[p]; return d.mode === 'page' && !d.busy && !d.next "
+        "&& d.lastKey === JSON.stringify(c) && Object.entries(s).every(([k, v]) => d.drawnSpec[k] === v); }",
+        arg=[prefix, controls, spec or {}], timeout=30_000)
+
+
+def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float]):
+    if repo:
+        before = shown_picture(page, "gan")
+        box = page.locator("#gan-repo textarea, #gan-repo input").first
+        box.fill(repo)
+        box.press("Enter")
+        wait_for_new_picture(page, "gan", before, timeout=60_000)
+    _set(page, "gan-seed", seed)
+    if label != "any":
+        page.locator("#gan-class input").click()
+        page.get_by_role("option", name=label, exact=True).click()
+    _set(page, "gan-psi", psi)
+    _set(page, "gan-n", n)
+    for k, o in enumerate(offsets):
+        _set(page, f"gan-dir-{k + 1}", o)
+    label_index = page.evaluate("window.genlab.gan.spec.label") if label != "any" else None
+    _drawn(page, "gan", {"psi": psi, "n": n, "offsets": offsets}, {"seed": seed, "label": label_index})
+    in_page = _canvas(page, "gan-canvas")
+    server = Client(url, verbose=False).predict(model, repo, seed, label, psi, n, *offsets, api_name="/sample")
+    diff = np.abs(in_page.astype(int) - _server_at_canvas_size(server, in_page).astype(int))
+    return in_page, diff
+
+
+def test_page_draws_what_the_server_draws_digits(app, browser):
+    url, _ = app
+    page = _page(browser, url)
+    shown_picture(page, "gan")
+    in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 7, "3", 0.8, 9, [1.5, 0.0, -2.0, 0.0, 0.75, 0.0])
+    print(f"digits 3x3 grid: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
+    assert in_page.shape == (3 * 30 + 2, 3 * 30 + 2, 3) and in_page.std() > 10  # a 3x3 grid of 28-px digits
+    assert diff.max() <= 2
+    # the module, the runtime and the graph came from this server (no CDN)
+    ours = [r for r in page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+            if any(k in r for k in ("genlab.js", "onnxruntime", ".onnx"))]
+    assert len(ours) >= 4 and all(r.startswith(url) for r in ours), ours
+    assert not page.problems, page.problems
+
+
+def test_page_draws_what_the_server_draws_colour_model(app, browser, trained):
+    url, _ = app
+    page = _page(browser, url)
+    shown_picture(page, "gan")
+    in_page, diff = _gan_parity(page, url, "mnist-cgan", str(trained["gan"]), 3, "square", 0.9, 4,
+                                [0.0, 2.5, 0.0, -1.0, 0.0, 0.0])
+    print(f"colour 2x2 grid: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
+    assert in_page.shape == (2 * 34 + 2, 2 * 34 + 2, 3)
+    assert (in_page[..., 0] != in_page[..., 2]).any()  # colour, not grey
+    assert diff.max() <= 2
+    assert not page.problems, page.problems
+
+
+def test_vae_t_in_the_page_matches_the_server(app, browser):
+    url, _ = app
+    page = _page(browser, url)
+    page.get_by_role("tab", name="VAE interpolation").click()
+    shown_picture(page, "vae")
+    _set(page, "vae-t", 0.3)
+    _drawn(page, "vae", {"t": 0.3})
+    in_page = _canvas(page, "vae-canvas")
+    a, b = sorted(EXAMPLES.glob("digit_*.png"))[1], sorted(EXAMPLES.glob("digit_*.png"))[7]  # the tab's defaults
+    server = Client(url, verbose=False).predict(handle_file(str(a)), handle_file(str(b)), 0.3, "spherical",
+                                                "mnist-vae", api_name="/interpolate")
+    diff = np.abs(in_page.astype(int) - _server_at_canvas_size(server, in_page).astype(int))
+    print(f"VAE at t=0.3: max abs difference {diff.max()}/255")
+    assert diff.max() <= 2 and in_page.std() > 10
+    traversal = _canvas(page, "vae-traversal-canvas")
+    assert traversal.shape == (8 * 30 + 2, 7 * 30 + 2, 3)  # 8 ranked dimensions x 7 steps
+    assert not page.problems, page.problems
+
+
+def _drag(page, slider: str, frac: float, steps: int = 20):
+    box = page.locator(f"#{slider} input[type=range]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * frac, y, steps=steps)
+    page.mouse.up()
+
+
+def test_sliders_redraw_while_the_server_is_frozen(app, browser):
+    """After the page has loaded, the server process is stopped (SIGSTOP): no request can be answered.
+    Dragging a direction slider still changes the picture, once per input event."""
+    url, proc = app
+    page = _page(browser, url)
+    before = shown_picture(page, "gan")
+    assert before.startswith("page:")
+    page.evaluate("window.genlab.gan.resetTimings()")
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        _drag(page, "gan-dir-2", 0.9)
+        after = wait_for_new_picture(page, "gan", before, timeout=10_000)
+        timings = page.evaluate("window.genlab.gan.timings")
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    assert after.startswith("page:")
+    assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
+    print(f"frozen server, 16-digit grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
+
+
+@pytest.mark.parametrize("n", [1, 16])
+def test_input_to_frame_times_are_recorded(app, browser, n):
+    """Measured in the page (input event -> the animation frame showing its picture); the figures are
+    printed here and in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
+    url, _ = app
+    page = _page(browser, url)
+    shown_picture(page, "gan")
+    _set(page, "gan-n", n)
+    _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * 6})
+    page.evaluate("window.genlab.gan.resetTimings()")
+    _drag(page, "gan-dir-1", 0.1, steps=30)
+    timings, written, first = page.evaluate(
+        "[window.genlab.gan.timings, window.genlab.gan.written, window.genlab.gan.inFirstFrame]")
+    assert len(timings) >= 15 and len(written) == len(first) == len(timings)
+    assert all(0 < w <= t < 10_000 for w, t in zip(written, timings))  # pixels are written before they are shown
+    print(f"28-px digits, n={n}: input to frame p50 {statistics.median(timings):.1f} ms, pixels written p50 "
+          f"{statistics.median(written):.1f} ms, first frame after the input {100 * sum(first) / len(first):.0f} % "
+          f"of {len(timings)} inputs")
+
+
+def test_without_webassembly_the_page_says_so_and_the_server_draws(app, browser):
+    url, _ = app
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_init_script("delete window.WebAssembly")  # a browser without WebAssembly (V8's flag for it is gone)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        expect(page.locator("#gan-web-note")).to_contain_text("Drawn on the server", timeout=60_000)
+        expect(page.locator("#gan-web-note")).to_contain_text("WebAssembly")
+        before = shown_picture(page, "gan")
+        assert before.startswith("server:")
+        expect(page.locator("#gan-canvas")).to_be_hidden()
+        _drag(page, "gan-dir-1", 0.85, steps=5)
+        assert wait_for_new_picture(page, "gan", before).startswith("server:")
+    finally:
+        context.close()
+
+
+def test_the_runtime_and_graphs_are_served_by_the_app(app):
+    """No CDN: the page's module, the runtime and the wasm come from the app itself."""
+    import urllib.request
+
+    url, _ = app
+    web = Path(__file__).resolve().parent.parent / "genlab" / "web"
+    for rel, kind in [("genlab.js", "javascript"), ("vendor/onnxruntime-web/ort.wasm.bundle.min.mjs", "javascript")]:
+        with urllib.request.urlopen(f"{url}gradio_api/file={(web / rel).as_posix()}", timeout=10) as r:
+            assert kind in r.headers["content-type"], (rel, r.headers["content-type"])
+    with urllib.request.urlopen(f"{url}gradio_api/file={(web / 'vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm.gz').as_posix()}",
+                                timeout=30) as r:
+        import gzip
+
+        assert gzip.decompress(r.read())[:4] == b"\0asm"
