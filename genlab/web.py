@@ -36,6 +36,8 @@ from .sampling import DIRECTION_RANGE, MAX_SAMPLES, latents
 
 WEB_DIR = Path(__file__).resolve().parent / "web"  # the page's own code and the vendored runtime
 OPSET = 17  # ONNX opset; ONNX Runtime Web 1.30 runs 7-21
+MAX_PAGE_PARAMETERS = int(os.environ.get("GENLAB_WEB_MAX_PARAMETERS", 25_000_000))  # 100 MB of float32 to download
+MAX_FILES = 32  # exported graphs kept on disk; the oldest are removed first
 _lock = threading.Lock()
 
 
@@ -55,6 +57,11 @@ def onnx_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     return Path(tempfile.mkdtemp(prefix="genlab-onnx-")).resolve()
+
+
+@lru_cache(maxsize=16)
+def _digest(model: nn.Module) -> str:
+    return digest(model)
 
 
 def digest(model: nn.Module) -> str:
@@ -78,14 +85,14 @@ class _Decoder(nn.Module):
         return self.vae.decode(z)
 
 
-@lru_cache(maxsize=16)
 def export_onnx(model: Generator | ConvVAE) -> Path:
     """The model's generator (GAN) or decoder (VAE) as an ONNX file with a variable batch size.
 
     GAN inputs: z (n, latent_dim) float32 and labels (n,) int64; VAE input: z (n, latent_dim).
     Output: images (n, C, R, R) in [-1, 1]. Exported once per weights (cached by digest) with the
     TorchScript exporter (``dynamo=False``: 0.2 s for the 28-px GAN against 3 s, and it needs only
-    the ``onnx`` package)."""
+    the ``onnx`` package). Models over MAX_PAGE_PARAMETERS are not exported (the page would have to
+    download them); the folder keeps the MAX_FILES newest graphs."""
     if isinstance(model, Generator):
         kind, module, names = "gan", model, ["z", "labels"]
         args = (torch.zeros(2, model.latent_dim), torch.zeros(2, dtype=torch.long))
@@ -94,7 +101,11 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
         args = (torch.zeros(2, model.latent_dim),)
     else:
         raise ExportError(f"only GAN generators and VAE decoders run in the page, not {type(model).__name__}")
-    path = onnx_dir() / f"{kind}-{digest(model)}.onnx"
+    weights = sum(p.numel() for p in module.parameters())
+    if weights > MAX_PAGE_PARAMETERS:
+        raise ExportError(f"this model has {weights / 1e6:.1f}M weights; the page draws models of up to "
+                          f"{MAX_PAGE_PARAMETERS / 1e6:.0f}M (GENLAB_WEB_MAX_PARAMETERS)")
+    path = onnx_dir() / f"{kind}-{_digest(model)}.onnx"
     if path.exists():
         return path
     was_training = module.training
@@ -110,12 +121,20 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
                 torch.onnx.export(module, args, str(tmp), dynamo=False, input_names=names, output_names=["images"],
                                   opset_version=OPSET, dynamic_axes={k: {0: "n"} for k in [*names, "images"]})
             os.replace(tmp, path)
+            _prune(keep=path)
         except Exception as e:  # an exporter failure must not take the server path down
             tmp.unlink(missing_ok=True)
             raise ExportError(f"could not export {type(model).__name__} to ONNX: {e}") from e
         finally:
             module.train(was_training).to(device)
     return path
+
+
+def _prune(keep: Path) -> None:
+    """Remove the oldest exported graphs beyond MAX_FILES (a page that loaded one already holds it)."""
+    files = sorted(onnx_dir().glob("*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in [f for f in files if f != keep][MAX_FILES - 1:]:
+        old.unlink(missing_ok=True)
 
 
 def _b64(t: torch.Tensor) -> str:

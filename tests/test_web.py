@@ -153,3 +153,29 @@ def test_class_effects_only_with_a_classifier_that_knows_the_classes(tiny_gan):
     named = name_directions(colour, sefa_directions(colour, 2)[0], digits)  # other size and channels: ignored
     assert all(not e[0].startswith("p(") for d in named for e in d["effects"])
     assert {"thickness", "size", "slant", "brightness", "saturation", "hue"} <= {e[0] for e in named[0]["effects"]}
+
+
+def test_the_page_is_told_why_when_it_must_use_the_server(tiny_gan, monkeypatch):
+    from genlab import web
+    from genlab.ui import common
+
+    assert common.with_graph({"kind": "gan"}, tiny_gan)["onnx"].startswith("gradio_api/file=/")
+    monkeypatch.setattr(common, "WEB_ENABLED", False)
+    spec = common.with_graph({"kind": "gan"}, tiny_gan)
+    assert spec["onnx"] is None and "GENLAB_WEB=0" in spec["reason"]
+    monkeypatch.setattr(common, "WEB_ENABLED", True)
+    monkeypatch.setattr(web, "MAX_PAGE_PARAMETERS", 1000)  # a model too big to send to a browser
+    spec = common.with_graph({"kind": "gan"}, tiny_gan)
+    assert spec["onnx"] is None and "weights; the page draws models of up to" in spec["reason"]
+
+
+def test_the_graph_folder_keeps_only_the_newest_files(monkeypatch, tmp_path):
+    from genlab import web
+
+    monkeypatch.setattr(web, "MAX_FILES", 3)
+    monkeypatch.setattr(web, "onnx_dir", lambda: tmp_path)
+    paths = []
+    for i in range(5):
+        torch.manual_seed(i)
+        paths.append(export_onnx(Generator(latent_dim=4, channels=8, embed_dim=2).eval()))
+    assert sorted(tmp_path.glob("*.onnx")) == sorted(paths[-3:])

@@ -147,8 +147,17 @@ def test_vae_t_in_the_page_matches_the_server(app, browser):
     diff = np.abs(in_page.astype(int) - _server_at_canvas_size(server, in_page).astype(int))
     print(f"VAE at t=0.3: max abs difference {diff.max()}/255")
     assert diff.max() <= 2 and in_page.std() > 10
-    traversal = _canvas(page, "vae-traversal-canvas")
-    assert traversal.shape == (8 * 30 + 2, 7 * 30 + 2, 3)  # 8 ranked dimensions x 7 steps
+    # the traversal at t, as the server draws it (interpolation.traversal, 7 steps per row)
+    import genlab
+    from genlab.images import to_pil_grid
+    from genlab.interpolation import encode, interpolate_latent, traversal
+
+    vae = genlab.load("mnist-vae")
+    z = interpolate_latent(encode(vae, str(a))[0], encode(vae, str(b))[0], 0.3, "spherical")
+    expected = np.asarray(to_pil_grid(traversal(vae, z)[0], nrow=7).convert("RGB"))
+    page_traversal = _canvas(page, "vae-traversal-canvas")
+    assert page_traversal.shape == expected.shape == (8 * 30 + 2, 7 * 30 + 2, 3)  # 8 ranked dimensions x 7 steps
+    assert np.abs(page_traversal.astype(int) - expected.astype(int)).max() <= 2
     assert not page.problems, page.problems
 
 
@@ -181,13 +190,20 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     print(f"frozen server, 16-digit grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
 
 
+@pytest.mark.parametrize("colour", [False, True], ids=["digits", "colour"])
 @pytest.mark.parametrize("n", [1, 16])
-def test_input_to_frame_times_are_recorded(app, browser, n):
-    """Measured in the page (input event -> the animation frame showing its picture); the figures are
-    printed here and in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
+def test_input_to_frame_times_are_recorded(app, browser, trained, n, colour):
+    """Measured in the page (input event -> the animation frame showing its picture) for the 28-px digit
+    GAN and the 32-px colour GAN, one image and the default grid; the figures are printed here and in
+    benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
     url, _ = app
     page = _page(browser, url)
-    shown_picture(page, "gan")
+    before = shown_picture(page, "gan")
+    if colour:
+        box = page.locator("#gan-repo textarea, #gan-repo input").first
+        box.fill(str(trained["gan"]))
+        box.press("Enter")
+        wait_for_new_picture(page, "gan", before, timeout=60_000)
     _set(page, "gan-n", n)
     _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * 6})
     page.evaluate("window.genlab.gan.resetTimings()")
@@ -196,9 +212,10 @@ def test_input_to_frame_times_are_recorded(app, browser, n):
         "[window.genlab.gan.timings, window.genlab.gan.written, window.genlab.gan.inFirstFrame]")
     assert len(timings) >= 15 and len(written) == len(first) == len(timings)
     assert all(0 < w <= t < 10_000 for w, t in zip(written, timings))  # pixels are written before they are shown
-    print(f"28-px digits, n={n}: input to frame p50 {statistics.median(timings):.1f} ms, pixels written p50 "
-          f"{statistics.median(written):.1f} ms, first frame after the input {100 * sum(first) / len(first):.0f} % "
-          f"of {len(timings)} inputs")
+    print(f"{'32-px colour' if colour else '28-px digit'} GAN, n={n}: input to frame p50 "
+          f"{statistics.median(timings):.1f} ms, pixels written p50 {statistics.median(written):.1f} ms, first frame "
+          f"after the input {100 * sum(first) / len(first):.0f} % of {len(timings)} inputs")
+    assert not page.problems, page.problems
 
 
 def test_without_webassembly_the_page_says_so_and_the_server_draws(app, browser):

@@ -21,7 +21,9 @@ CSS = (
     "{ image-rendering: pixelated; }\n"
     ".genlab-canvas { image-rendering: pixelated; max-width: 100%; height: auto; display: block; margin: 0 auto; }\n"
     ".genlab-web-bar { font-size: 0.85em; opacity: 0.8; padding: 4px 0; }\n"
-    ".genlab-save { margin-left: 0.5em; text-decoration: underline; }"
+    ".genlab-save { margin-left: 0.5em; font-size: 0.85em !important; font-weight: normal !important; "
+    "padding: 0 0.5em !important; border: 1px solid var(--border-color-primary); border-radius: 4px; "
+    "background: none !important; }"
 )
 # Passed to launch(): loads the in-page generator (a module served by the app itself, no CDN).
 # genlabReady resolves with window.genlab when genlab.js has run, or null after 20 s (then: server).

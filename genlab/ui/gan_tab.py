@@ -99,12 +99,29 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *off
         raise gr.Error(str(e)) from None
 
 
+def warm_up(name: str) -> None:
+    """Load the default model, name its directions and export its graph in the background at start-up,
+    so the first visitor does not wait for them (about 2 s on 2 cores)."""
+    import threading
+
+    def work():
+        try:
+            g, _ = generator(name)
+            _named(g)
+            with_graph({}, g)
+        except Exception:  # noqa: BLE001 - the first request reports any problem itself
+            pass
+
+    threading.Thread(target=work, name="genlab-warm-up", daemon=True).start()
+
+
 def render():
     """Lay out the tab inside the current gr.Blocks and wire its events.
 
     Returns a function that wires the page-load events (classes, direction names, first picture).
     """
     default = shipped_names("gan")[0]
+    warm_up(default)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             with gr.Row():
