@@ -13,11 +13,12 @@ test: $(VENV)/.dev ## install the test dependencies and Chromium, run the test s
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.dev ## print latency, training-throughput, inpainting and load figures (run alone)
+bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/inpaint.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/browser_sliders.py
 
 train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 40 minutes)
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
