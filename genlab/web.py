@@ -108,7 +108,7 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
     path = onnx_dir() / f"{kind}-{_digest(model)}.onnx"
     if path.exists():
         return path
-    was_training = module.training
+    was_training = model.training  # the caller's model (the app's cached one), not the wrapper
     device = next(model.parameters()).device
     with _lock:  # one export at a time; a concurrent caller finds the finished file
         if path.exists():
@@ -126,7 +126,7 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
             tmp.unlink(missing_ok=True)
             raise ExportError(f"could not export {type(model).__name__} to ONNX: {e}") from e
         finally:
-            module.train(was_training).to(device)
+            model.train(was_training).to(device)
     return path
 
 

@@ -45,6 +45,7 @@ def test_exported_vae_decoder_matches_torch():
     vae = ConvVAE(latent_dim=6, image_channels=3, resolution=32).eval()
     z = torch.randn(9, 6)
     np.testing.assert_allclose(_run(export_onnx(vae), z=z), vae.decode(z).detach().numpy(), atol=2e-5)
+    assert not vae.training  # the app's cached model stays in eval mode (its wrapper is not what is restored)
 
 
 def test_export_is_once_per_weights_and_keeps_the_model_as_it_was(tiny_gan):
