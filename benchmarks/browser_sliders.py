@@ -31,7 +31,7 @@ from gradio_client import Client  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from genlab.cards import machine  # noqa: E402
-from genlab.testing import launched_app, make_shapes_folder, shown_picture, wait_for_new_picture  # noqa: E402
+from genlab.testing import launched_app, load_gan_repo, make_shapes_folder, set_number, shown_picture  # noqa: E402
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -50,12 +50,6 @@ def colour_gan(folder: Path) -> Path:
     train_main(["gan", "--data", str(folder / "shapes"), "--resolution", "64", "--channels", "3", "--steps", "2",
                 "--batch-size", "4", "--eval-samples", "0", "--out", str(out), "--run-dir", str(folder / "run")])
     return out
-
-
-def set_number(page, elem_id: str, value) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]").first
-    box.fill(str(value))
-    box.press("Enter")
 
 
 def drag(page, slider: str, moves: int, forth: bool) -> None:
@@ -120,11 +114,7 @@ def main() -> None:
             cases = [("mnist-cgan", "", "28 px grey digit GAN"), ("mnist-cgan", str(colour), "64 px RGB GAN")]
             for model, repo, what in cases:
                 if repo:
-                    before = shown_picture(page, "gan")
-                    box = page.locator("#gan-repo textarea, #gan-repo input").first
-                    box.fill(repo)
-                    box.press("Enter")
-                    wait_for_new_picture(page, "gan", before, timeout=60_000)
+                    load_gan_repo(page, repo)
                 size = page.evaluate("fetch(window.genlab.gan.spec.onnx).then(r => r.arrayBuffer()).then(b => b.byteLength)")
                 for n in (1, 16):
                     set_number(page, "gan-n", n)

@@ -66,6 +66,22 @@ def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000
     return page.evaluate("(p) => window.genlab.picture(p)", prefix)
 
 
+def set_number(page, elem_id: str, value) -> None:
+    """Type a value into a Gradio number box (a slider's or a Number's) and commit it with Enter."""
+    box = page.locator(f"#{elem_id} input[type=number]").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def load_gan_repo(page, repo: str, timeout: float = 60_000) -> str:
+    """Type a folder / Hub id into the GAN tab's repo box, press Enter, wait for its first picture."""
+    before = shown_picture(page, "gan")
+    box = page.locator("#gan-repo textarea, #gan-repo input").first
+    box.fill(repo)
+    box.press("Enter")
+    return wait_for_new_picture(page, "gan", before, timeout=timeout)
+
+
 def make_shapes_folder(root: Path, per_class: int = 12, size: int = 80, seed: int = 0, broken: bool = True,
                        classes: tuple[str, ...] = ("circle", "square", "triangle")) -> dict[str, list[Path]]:
     """A small colour image folder in class-subfolder layout, as a user would bring one.

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import shown_picture, wait_for_new_picture
+from genlab.testing import load_gan_repo, shown_picture, wait_for_new_picture
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
@@ -142,11 +142,7 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
     with _watched_page(app_url, problems) as page:
 
         # GAN: the folder GAN by path; the class picker shows the folder's class names
-        before = shown_picture(page, "gan")
-        repo = page.locator("#gan-repo textarea, #gan-repo input").first
-        repo.fill(str(trained["gan"]))
-        repo.press("Enter")
-        wait_for_new_picture(page, "gan", before, timeout=60_000)
+        load_gan_repo(page, str(trained["gan"]))
         page.locator("#gan-class input").click()
         expect(page.get_by_role("option", name="triangle")).to_be_visible(timeout=10_000)
         page.get_by_role("option", name="triangle").click()

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import launched_app, shown_picture, wait_for_new_picture
+from genlab.testing import launched_app, load_gan_repo, set_number, shown_picture, wait_for_new_picture
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
@@ -52,13 +52,6 @@ def _page(browser, url):
     return page
 
 
-def _set(page, elem_id: str, value):
-    """Type a value into a Gradio number box (a slider's or a Number's) and commit it."""
-    box = page.locator(f"#{elem_id} input[type=number]").first
-    box.fill(str(value))
-    box.press("Enter")
-
-
 def _canvas(page, canvas_id: str) -> np.ndarray:
     data = page.evaluate("""(id) => { const c = document.getElementById(id);
         return {w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)}; }""",
@@ -84,19 +77,15 @@ def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
 
 def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float]):
     if repo:
-        before = shown_picture(page, "gan")
-        box = page.locator("#gan-repo textarea, #gan-repo input").first
-        box.fill(repo)
-        box.press("Enter")
-        wait_for_new_picture(page, "gan", before, timeout=60_000)
-    _set(page, "gan-seed", seed)
+        load_gan_repo(page, repo)
+    set_number(page, "gan-seed", seed)
     if label != "any":
         page.locator("#gan-class input").click()
         page.get_by_role("option", name=label, exact=True).click()
-    _set(page, "gan-psi", psi)
-    _set(page, "gan-n", n)
+    set_number(page, "gan-psi", psi)
+    set_number(page, "gan-n", n)
     for k, o in enumerate(offsets):
-        _set(page, f"gan-dir-{k + 1}", o)
+        set_number(page, f"gan-dir-{k + 1}", o)
     label_index = page.evaluate("window.genlab.gan.spec.label") if label != "any" else None
     _drawn(page, "gan", {"psi": psi, "n": n, "offsets": offsets}, {"seed": seed, "label": label_index})
     in_page = _canvas(page, "gan-canvas")
@@ -138,7 +127,7 @@ def test_vae_t_in_the_page_matches_the_server(app, browser):
     page = _page(browser, url)
     page.get_by_role("tab", name="VAE interpolation").click()
     shown_picture(page, "vae")
-    _set(page, "vae-t", 0.3)
+    set_number(page, "vae-t", 0.3)
     _drawn(page, "vae", {"t": 0.3})
     in_page = _canvas(page, "vae-canvas")
     a, b = sorted(EXAMPLES.glob("digit_*.png"))[1], sorted(EXAMPLES.glob("digit_*.png"))[7]  # the tab's defaults
@@ -198,13 +187,10 @@ def test_input_to_frame_times_are_recorded(app, browser, trained, n, colour):
     benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
     url, _ = app
     page = _page(browser, url)
-    before = shown_picture(page, "gan")
+    shown_picture(page, "gan")
     if colour:
-        box = page.locator("#gan-repo textarea, #gan-repo input").first
-        box.fill(str(trained["gan"]))
-        box.press("Enter")
-        wait_for_new_picture(page, "gan", before, timeout=60_000)
-    _set(page, "gan-n", n)
+        load_gan_repo(page, str(trained["gan"]))
+    set_number(page, "gan-n", n)
     _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * 6})
     page.evaluate("window.genlab.gan.resetTimings()")
     _drag(page, "gan-dir-1", 0.1, steps=30)
