@@ -23,6 +23,7 @@ import math
 import torch
 
 from .models import Generator
+from .sampling import latents
 
 STEP = 2.0  # compare samples at -STEP and +STEP along each unit direction (sliders span ±5)
 SAMPLES = 64  # samples per measurement (seed 0; a random class each, as the "any" picker)
@@ -100,8 +101,6 @@ def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, 
     effects. Returns one dict per direction: {"label": short text for the slider, "effects":
     [(name, value, unit), ...] largest first, "summary": the numbers as one line}.
     """
-    from .sampling import latents
-
     device = next(g.parameters()).device
     z, labels = latents(g, seed=seed, label=None, n=SAMPLES)  # (64, latent), (64,)
     z, labels = z.to(device), labels.to(device)
