@@ -40,6 +40,14 @@ def test_an_emoji_is_drawn_in_colour_on_white_and_a_missing_glyph_is_refused():
     assert render("10FFFD", 32) is None  # a private code point the font has no glyph for
 
 
+def test_emoji_reaching_the_canvas_edge_get_a_white_border_not_black():
+    # wide emoji whose square box reached past the drawing canvas: 11 of the 1,914 had a black edge before
+    for hexcode in ["1F453", "1F576", "1F69D", "1F450", "1F441-FE0F-200D-1F5E8-FE0F", "1F600"]:
+        img = render(hexcode, 32)
+        border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+        assert border.min() >= 200, hexcode
+
+
 def test_the_cache_holds_uint8_images_and_the_split_is_fixed(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
     train, held = emoji_set(32, limit=3)

@@ -105,9 +105,10 @@ def render(hexcode: str, size: int, font=None) -> np.ndarray | None:
     cy, cx = (ys.max() + ys.min()) // 2, (xs.max() + xs.min()) // 2
     pad = side // 16  # a small white margin around the emoji, centred
     half = side // 2 + pad
-    box = (cx - half, cy - half, cx - half + 2 * half, cy - half + 2 * half)
-    white = Image.new("RGB", layer.size, "white")
-    white.paste(layer, (0, 0), layer)
+    # on white with a margin, so a box that reaches past the drawing canvas is white, not black
+    white = Image.new("RGB", (canvas + 2 * half, canvas + 2 * half), "white")
+    white.paste(layer, (half, half), layer)
+    box = (cx, cy, cx + 2 * half, cy + 2 * half)  # (cx - half, cy - half) shifted by the margin
     return np.asarray(white.crop(box).resize((size, size), Image.LANCZOS))
 
 
