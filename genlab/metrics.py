@@ -131,3 +131,38 @@ def vae_metrics(vae, x: torch.Tensor, batch: int = 500) -> dict:
     out = {k: torch.cat(v).mean().item() for k, v in parts.items() if k != "kl"}
     out["kl_per_dim"] = torch.cat(parts["kl"]).mean(0)
     return out
+
+
+@torch.no_grad()
+def nearest_distances(queries: torch.Tensor, references: torch.Tensor, batch: int = 256,
+                      exclude_self: bool = False) -> torch.Tensor:
+    """RMS pixel distance (images in [-1, 1] mapped to [0, 1]) from each query to its nearest reference: (Nq,).
+
+    exclude_self: queries and references are the same set; a zero distance to oneself is skipped."""
+    q = ((queries.float().flatten(1) + 1) / 2)
+    r = ((references.float().flatten(1) + 1) / 2)
+    r_sq = (r * r).sum(1)  # (Nr,)
+    out = []
+    for i in range(0, len(q), batch):
+        qb = q[i : i + batch]
+        d2 = ((qb * qb).sum(1, keepdim=True) + r_sq[None] - 2 * qb @ r.T).clamp_min(0)  # (b, Nr)
+        if exclude_self:
+            d2[torch.arange(len(qb)), torch.arange(i, i + len(qb))] = float("inf")
+        out.append(d2.min(1).values)
+    return (torch.cat(out) / q.shape[1]).sqrt()
+
+
+def memorisation(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor) -> dict[str, float]:
+    """How close generated samples come to the training set, against how close real unseen images come.
+
+    A model that copies its training images puts samples much nearer to them than held-out real
+    images are (the real-to-real baseline). Returns the median nearest-training distance of samples
+    and of held-out images, their ratio (< 1: samples sit closer to the training set than new real
+    images do), and the share of samples nearer to a training image than the closest 1 % of held-out
+    images are (near-copies)."""
+    fake = nearest_distances(samples, train)
+    real = nearest_distances(held_out, train)
+    near = torch.quantile(real, 0.01)
+    return {"sample_to_train_median": float(fake.median()), "held_out_to_train_median": float(real.median()),
+            "ratio": float(fake.median() / real.median().clamp_min(1e-8)),
+            "near_copies": float((fake < near).float().mean()), "near_copy_threshold": float(near)}

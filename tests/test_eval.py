@@ -34,3 +34,24 @@ def test_augment_cli_reports_mean_and_std(capsys, tmp_path):
     assert "| 2 | real + 2 generated/class |" in capsys.readouterr().out
     data = json.loads((tmp_path / "a.json").read_text())
     assert len(data["rows"]) == 8 and [s["seeds"] for s in data["summary"]] == [2] * 4
+
+
+def test_memorisation_tells_copies_from_new_images():
+    import torch
+
+    from genlab.metrics import memorisation, nearest_distances
+
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(200, 3, 8, 8, generator=g) * 2 - 1
+    held = torch.rand(50, 3, 8, 8, generator=g) * 2 - 1
+    d = nearest_distances(train[:5], train)
+    assert torch.allclose(d, torch.zeros(5), atol=1e-3)  # a training image is at distance 0 from itself
+    assert (nearest_distances(train[:5], train, exclude_self=True) > 0.1).all()
+    # brute force agrees with the matrix form
+    q, r = (held[:3].flatten(1) + 1) / 2, (train.flatten(1) + 1) / 2
+    brute = torch.stack([((r - x) ** 2).mean(1).min().sqrt() for x in q])
+    assert torch.allclose(nearest_distances(held[:3], train), brute, atol=1e-4)
+    copies = memorisation(train[:50] + 0.01 * torch.randn(50, 3, 8, 8, generator=g), train, held)
+    fresh = memorisation(torch.rand(50, 3, 8, 8, generator=g) * 2 - 1, train, held)
+    assert copies["ratio"] < 0.1 and copies["near_copies"] > 0.9
+    assert 0.8 < fresh["ratio"] < 1.25 and fresh["near_copies"] < 0.1
