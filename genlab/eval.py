@@ -36,6 +36,10 @@ def folder_for(model, data: str) -> tuple[ImageSet, ImageSet]:
     """(train, held-out) of ``data`` ("mnist" or a folder) as the checkpoint saw it in training."""
     if data == "mnist":
         return digit_set("train"), digit_set("eval")
+    if data == "emoji":
+        from .datasets.emoji import emoji_set
+
+        return emoji_set(model.resolution)
     fit = model.preprocess if model.preprocess in ("crop", "pad") else "crop"
     return image_folder(data, model.resolution, model.image_channels, fit, EVAL_FRACTION)
 
@@ -107,11 +111,15 @@ def evaluate_pix2pix(name: str, data: str = "", feature_net: str = "", seed: int
     if g.task and not data:
         held = paired_digit_set(g.task, "eval", seed=1)
         feature_net = feature_net or "mnist-classifier"
-    else:
-        if not data:
-            raise DatasetError(f"{name} was trained on a folder: pass it with --data DIR (DIR/A -> DIR/B).")
+    elif data == "emoji":  # sketch -> colour pairs, the same fixed held-out draw as in training
+        from .datasets.emoji import sketch_pairs
+
+        held = sketch_pairs(g.resolution)[1]
+    elif data:
         fit = g.preprocess if g.preprocess in ("crop", "pad") else "crop"
         held = paired_folder(data, g.resolution, g.image_channels, g.in_channels, fit)[1]
+    else:
+        raise DatasetError(f"{name} was trained on a folder: pass it with --data DIR (DIR/A -> DIR/B).")
     x, y, labels = held.tensors(MAX_REAL)
     classifier = load(feature_net, model_type="classifier", device="cpu") if feature_net else None
     with torch.random.fork_rng(devices=[]), torch.no_grad():

@@ -100,3 +100,53 @@ def test_training_on_emoji_writes_a_cc_by_sa_card_with_the_credit(tmp_path, monk
     card = (tmp_path / "ck" / "README.md").read_text()
     assert "license: cc-by-sa-4.0" in card and "OpenMoji" in card and "Unicode emoji groups" in card
     assert "smileys & emotion" in card
+    from genlab.eval import main as eval_main  # the same held-out emoji, read at the checkpoint's size
+
+    eval_main(["classifier", str(tmp_path / "ck"), "--data", "emoji"])
+
+
+def test_sketch_pairs_are_the_emoji_own_outlines_jittered(tmp_path, monkeypatch):
+    import torch
+
+    from genlab.datasets.emoji import jitter_lines, outline, sketch_pairs
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
+    train, held = sketch_pairs(32, variants=2, limit=3)
+    n_train = len(emoji_set(32, limit=3)[0])
+    assert len(train) == 2 * n_train and train.a.channels == 1 and train.b.channels == 3
+    a, b = train.a.images.float() / 255, train.b.images.float() / 255
+    assert (a[:, :, 0, 0] > 0.9).all()  # white paper
+    dark_in_target = b.amax(1, keepdim=True) < 0.2  # the black outline of the colour emoji
+    assert (a[dark_in_target] < 0.6).float().mean() > 0.6  # ...is drawn in the sketch
+    assert not torch.equal(train.a.images[:n_train], train.a.images[n_train:])  # two different jitters
+    assert torch.equal(train.b.images[:n_train], train.b.images[n_train:])  # of the same targets
+    again = sketch_pairs(32, variants=2, limit=3)[1]
+    assert torch.equal(again.a.images, held.a.images)  # the held-out inputs are a fixed draw
+    lines = outline(train.b.images[:4])
+    jittered = jitter_lines(lines, torch.Generator().manual_seed(0))
+    assert jittered.shape == lines.shape and 0 <= jittered.min() and jittered.max() <= 1
+    assert (jittered.flatten(1).sum(1) > 0.3 * lines.flatten(1).sum(1)).all()  # the drawing survives
+
+
+def test_pix2pix_trains_and_evaluates_on_emoji_sketches(tmp_path, monkeypatch):
+    import functools
+
+    from genlab.datasets import emoji
+    from genlab.eval import evaluate_pix2pix
+    from genlab.train.__main__ import main as train_main
+
+    from genlab.train import pix2pix
+
+    monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path / "cache"))
+    small = functools.partial(emoji.sketch_pairs, limit=4)  # 4 emoji per class
+    monkeypatch.setattr(emoji, "sketch_pairs", small)
+    monkeypatch.setattr(pix2pix, "sketch_pairs", small)
+    train_main(["pix2pix", "--data", "emoji", "--resolution", "32", "--channels", "3", "--steps", "3",
+                "--batch-size", "4", "--g-channels", "8", "--out", str(tmp_path / "ck"), "--run-dir", str(tmp_path / "run")])
+    import genlab
+
+    g = genlab.load(str(tmp_path / "ck"))
+    assert (g.in_channels, g.image_channels, g.resolution) == (1, 3, 32)
+    r = evaluate_pix2pix(str(tmp_path / "ck"), "emoji")
+    assert r["held_out"] > 0 and {"l1", "psnr", "ssim"} <= set(r["model"]) and r["baseline"]["l1"] > 0
+    assert "license: cc-by-sa-4.0" in (tmp_path / "ck" / "README.md").read_text()

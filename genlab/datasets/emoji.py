@@ -166,3 +166,65 @@ def emoji_set(size: int, limit: int | None = None, skin_tones: bool = False) -> 
                         root=f"openmoji:{size}", skipped=skipped)
 
     return part(~hold), part(hold)
+
+
+# --- sketch -> colour pairs (pix2pix) ----------------------------------------------------------
+
+
+def outline(images: torch.Tensor) -> torch.Tensor:
+    """The black line drawing inside emoji: uint8 RGB (N, 3, R, R) -> line strength (N, 1, R, R) in [0, 1].
+
+    OpenMoji draws every shape with a black outline, so the dark pixels are the drawing: a pixel's
+    line strength rises from 0 at HSV value 0.45 to 1 at 0.15 and below."""
+    value = images.float().amax(1, keepdim=True) / 255  # (N, 1, R, R)
+    return ((0.45 - value) / 0.3).clamp(0, 1)
+
+
+def jitter_lines(lines: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Make outlines look like mouse strokes, one random draw per image: thicker or thinner lines, a
+    smooth wobble of up to about 1 px per 64 px, a few short gaps, and solid black strokes half the time.
+    lines: (N, 1, R, R) in [0, 1] -> the same shape."""
+    import torch.nn.functional as F
+
+    n, _, r, _ = lines.shape
+    out = lines.clone()
+    u = torch.rand(n, 4, generator=generator)
+    thick, thin = u[:, 0] < 0.4, (u[:, 0] > 0.8)
+    out = torch.where(thick[:, None, None, None], F.max_pool2d(out, 3, 1, 1), out)
+    eroded = -F.max_pool2d(-out, 3, 1, 1)
+    keep_thin = thin & (eroded.flatten(1).sum(1) > 0.3 * out.flatten(1).sum(1))  # never erase the drawing
+    out = torch.where(keep_thin[:, None, None, None], eroded, out)
+    # wobble: a smooth displacement field (coarse noise, upsampled), amplitude ~ r / 64 px
+    coarse = torch.randn(n, 2, 4, 4, generator=generator) * (r / 64) * (2 / r)  # in grid units ([-1, 1])
+    field = F.interpolate(coarse, size=(r, r), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+    base = F.affine_grid(torch.eye(2, 3).expand(n, 2, 3), (n, 1, r, r), align_corners=False)
+    out = F.grid_sample(out, base + field, mode="bilinear", padding_mode="zeros", align_corners=False)
+    # gaps: up to 3 short breaks (squares of r/32 .. r/16 px) where the mouse lifted
+    size = max(1, r // 32)
+    for i in range(n):
+        for _ in range(int(u[i, 2] * 4)):
+            y, x = torch.randint(0, r - 2 * size, (2,), generator=generator).tolist()
+            out[i, :, y : y + 2 * size, x : x + 2 * size] = 0
+    solid = (u[:, 3] < 0.5)[:, None, None, None]
+    return torch.where(solid, (out > 0.35).float(), out)
+
+
+def sketch_pairs(size: int, variants: int = 2, seed: int = 0, limit: int | None = None):
+    """(train, held-out) PairedSets for emoji sketch -> colour: inputs are 1-channel line drawings (black
+    on white) from each emoji's own outline, jittered like mouse strokes (``variants`` per training emoji,
+    one fixed draw per held-out emoji); targets are the emoji in colour."""
+    from .base import PairedSet
+
+    train, held = emoji_set(size, limit)
+    parts = []
+    for part, copies, part_seed in ((train, variants, seed), (held, 1, 10_000 + seed)):
+        g = torch.Generator().manual_seed(part_seed)
+        targets = part.images.repeat(copies, 1, 1, 1)  # (copies*N, 3, R, R) uint8
+        lines = jitter_lines(outline(targets), g)
+        sketches = ((1 - lines) * 255).round().to(torch.uint8)  # black lines on white
+        labels = part.labels.repeat(copies)
+        fields = dict(labels=labels, class_names=part.class_names, resolution=size, root=part.root,
+                      skipped=part.skipped)
+        parts.append(PairedSet(ImageSet(channels=1, images=sketches, **fields),
+                               ImageSet(channels=3, images=targets, **fields)))
+    return parts[0], parts[1]

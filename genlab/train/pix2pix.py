@@ -17,6 +17,7 @@ import torch
 
 from ..cards import card_license, data_lines
 from ..datasets import paired_digit_set, paired_folder
+from ..datasets.emoji import sketch_pairs
 from ..eval import evaluate_pix2pix
 from ..images import to_pil_grid
 from ..models.pix2pix import PatchDiscriminator, UNetGenerator, discriminator_loss, generator_loss
@@ -30,7 +31,7 @@ BASELINES = {"sketch2digit": "the sketch itself", "superres": "bicubic upscaling
 @dataclass
 class Pix2PixTrainConfig(CommonConfig):
     name: str = "mnist-sketch2digit"  # checkpoint name: writes checkpoints/<name>
-    task: str = "sketch2digit"  # with --data mnist: "sketch2digit" or "superres"; ignored for a folder
+    task: str = "sketch2digit"  # with --data mnist: "sketch2digit" or "superres"; ignored otherwise (--data emoji: sketch -> colour)
     in_channels: int = 0  # input channels of a paired folder's A side (0: same as --channels)
     steps: int = 3000  # optimizer steps (one D and one G update each)
     batch_size: int = 64  # pairs per step
@@ -39,7 +40,7 @@ class Pix2PixTrainConfig(CommonConfig):
     l1_weight: float = 100.0  # lambda in cGAN + lambda * L1
     g_channels: int = 32  # generator and discriminator width
     dropout: float = 0.5  # the generator's noise z (kept on when sampling)
-    variants: int = 2  # digit tasks: randomised inputs per training digit (sketch jitter)
+    variants: int = 2  # digit tasks and --data emoji: randomised inputs per training image (sketch jitter)
     feature_net: str = ""  # classifier for FID/KID and accuracy of the outputs (digits: mnist-classifier)
     mixed_precision: str = "no"  # float32 by default (bf16 is offered)
 
@@ -58,6 +59,9 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
     if digits:
         train, held_out = paired_digit_set(cfg.task, "train", cfg.seed, cfg.variants), paired_digit_set(cfg.task,
                                                                                                          "eval", 1)
+    elif cfg.data == "emoji":  # sketch -> colour: each emoji's own outline, jittered like mouse strokes
+        train, held_out = sketch_pairs(cfg.resolution, cfg.variants, cfg.seed)
+        in_channels = 1
     else:
         train, held_out = paired_folder(cfg.data, cfg.resolution, cfg.channels, in_channels, cfg.fit,
                                         cfg.eval_fraction, cfg.memory_budget_mb)
