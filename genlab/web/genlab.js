@@ -145,8 +145,10 @@ class Drawer {
     }
     try {
       const { ort, s } = await session(spec.onnx);
-      if (this.spec !== spec) {
+      const key = JSON.stringify(spec); // Gradio may hand over a fresh copy of the same spec
+      if (key !== this.specKey) {
         this.spec = spec;
+        this.specKey = key;
         this.prepare(spec);
         this.lastKey = "";
       }
