@@ -26,6 +26,7 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 40 minutes)
 	$(BIN)/python -m genlab.train vae --preset mnist-vae
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-sketch2digit
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
+	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -47,6 +47,7 @@ SHIPPED: dict[str, str] = {
     "mnist-vae": "vae",  # convolutional VAE, 16-d latent, for interpolation and traversal
     "mnist-sketch2digit": "pix2pix",  # thin mouse-like strokes -> realistic digit
     "mnist-superres": "pix2pix",  # 4x super-resolution, 7x7 -> 28x28
+    "emoji-classifier": "classifier",  # the 9 Unicode emoji groups, 64 px RGB OpenMoji: feature net for emoji models
 }
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
