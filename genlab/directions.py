@@ -93,6 +93,12 @@ def _hue(x: torch.Tensor) -> torch.Tensor:
     return torch.atan2(math.sqrt(3) * (g - b), 2 * r - g - b)
 
 
+def knows_classes(classifier, g: Generator) -> bool:
+    """Whether a classifier reads this generator's output: the same class names, size and channels."""
+    return bool(g.labels) and list(classifier.labels) == list(g.labels) and \
+        (classifier.resolution, classifier.image_channels) == (g.resolution, g.image_channels)
+
+
 @torch.inference_mode()
 def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, seed: int = 0) -> list[dict]:
     """Measure and name each direction (k, latent_dim) of generator g.
@@ -108,8 +114,7 @@ def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, 
     sd = {k: v.std().clamp_min(1e-6) for k, v in base.items()}
     base_hue = torch.atan2(base["hue_sin"], base["hue_cos"]) if "hue_cos" in base else None
     hue_sd = _circular_sd(base_hue) if base_hue is not None else None
-    use_classes = classifier is not None and list(getattr(classifier, "labels", [])) == list(g.labels) and \
-        classifier.resolution == g.resolution and classifier.image_channels == g.image_channels
+    use_classes = classifier is not None and knows_classes(classifier, g)
     named = []
     for d in directions.to(device):
         lo = g(z - STEP * d, labels).float()

@@ -175,14 +175,15 @@ def page_js(prefix: str, controls: str, tick_index: int) -> str:
 def matching_classifier(model):
     """A shipped classifier that knows this model's classes, size and channels (to name its directions by
     class), or None."""
-    labels = list(getattr(model, "labels", []) or [])
-    if not labels:
+    from ..directions import knows_classes
+
+    if not model.labels:
         return None
     for name in shipped_names("classifier"):
         try:
             c = cached_model(name, "classifier")
         except GenlabError:
             continue
-        if list(c.labels) == labels and c.resolution == model.resolution and c.image_channels == model.image_channels:
+        if knows_classes(c, model):
             return c.eval()
     return None
