@@ -359,5 +359,5 @@ function picture(prefix) {
   return img ? `server:${img.src}` : "";
 }
 
-window.genlab = { gan, vae, gridPixels, picture };
+window.genlab = { gan, vae, picture };
 if (window.genlabLoaded) window.genlabLoaded(window.genlab);
