@@ -46,6 +46,8 @@ def browser(playwright):
 def _page(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.problems = []
+    page.joins = []  # events sent to the server's queue
+    page.on("request", lambda r: page.joins.append(r.url) if "/queue/join" in r.url else None)
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
     page.on("console", lambda m: page.problems.append(f"console: {m.text}") if m.type == "error" else None)
     page.goto(url)
@@ -147,6 +149,14 @@ def test_vae_t_in_the_page_matches_the_server(app, browser):
     page_traversal = _canvas(page, "vae-traversal-canvas")
     assert page_traversal.shape == expected.shape == (8 * 30 + 2, 7 * 30 + 2, 3)  # 8 ranked dimensions x 7 steps
     assert np.abs(page_traversal.astype(int) - expected.astype(int)).max() <= 2
+    # dragging t (press, moves, release) redraws in the page and sends the server nothing
+    page.wait_for_timeout(500)
+    page.joins.clear()
+    before = shown_picture(page, "vae")
+    _drag(page, "vae-t", 0.9, steps=10)
+    wait_for_new_picture(page, "vae", before)
+    page.wait_for_timeout(500)
+    assert page.joins == []
     assert not page.problems, page.problems
 
 
@@ -167,6 +177,7 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     before = shown_picture(page, "gan")
     assert before.startswith("page:")
     page.evaluate("window.genlab.gan.resetTimings()")
+    page.joins.clear()
     os.kill(proc.pid, signal.SIGSTOP)
     try:
         _drag(page, "gan-dir-2", 0.9)
@@ -175,6 +186,7 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     assert after.startswith("page:")
+    assert page.joins == []  # the drag sent the server nothing
     assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
     print(f"frozen server, 16-digit grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
 

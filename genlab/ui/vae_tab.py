@@ -89,15 +89,23 @@ def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
     _check(t, mode)
     vae, za, xa = _encode(model, image_a, "A")
     _, zb, xb = _encode(model, image_b, "B")
-    z = interpolate_latent(za, zb, float(t), mode)
     big = lambda x: to_pil_grid(x, display_size=112)  # noqa: E731
     strip = to_pil_grid(path(vae, za, zb, frames, mode), nrow=int(frames), display_size=112 * int(frames))
-    grid, ranking = traversal(vae, z)
+    grid, ranking = traversal(vae, interpolate_latent(za, zb, float(t), mode))
     table = "| row | latent dim | avg KL (nats) |\n|---|---|---|\n" + "\n".join(
         f"| {r + 1} | z{d} | {kl:.2f} |" for r, (d, kl) in enumerate(ranking)
     )
     return (big(xa), big(decode(vae, za)), big(xb), big(decode(vae, zb)), strip,
             to_pil_grid(grid, nrow=7, display_size=7 * 56), table)
+
+
+def traversal_at(image_a, image_b, t: float, mode: str, model: str) -> Image.Image:
+    """The traversal grid at t, drawn by the server (private event; only where the page cannot draw it)."""
+    _check(t, mode)
+    vae, za, _ = _encode(model, image_a, "A")
+    _, zb, _ = _encode(model, image_b, "B")
+    grid, _ = traversal(vae, interpolate_latent(za, zb, float(t), mode))
+    return to_pil_grid(grid, nrow=7, display_size=7 * 56)
 
 
 def random_digit(seed: float, model: str) -> Image.Image:
@@ -170,7 +178,11 @@ def render():
                     api_visibility="private", trigger_mode="always_last", **LIGHT)
     gr.on([mode.change, image_a.change, image_b.change, model.change], **get_spec).then(**draw)
     t.change(**draw)
-    gr.on([t.release, mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
+    # t moves only the image at t and the traversal: drawn in the page, or (where the page cannot) by the
+    # server when the hidden counter changes; the rest depends on the endpoints, mode, frames and model
+    tick.change(traversal_at, inputs=[*inputs, model], outputs=grid, trigger_mode="always_last",
+                show_progress="hidden", api_visibility="private", **LIGHT)
+    gr.on([mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
           inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
           trigger_mode="always_last", show_progress="hidden", api_visibility="private",
           **LIGHT)
