@@ -28,11 +28,16 @@ def subsample(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
 
 
 def train_small_classifier(images: torch.Tensor, labels: torch.Tensor, steps: int = 300, batch: int = 64,
-                           seed: int = 0, affine: bool = False, lr: float = 2e-3) -> DigitClassifier:
-    """The DigitClassifier trained for a fixed number of steps (same compute whatever the data size)."""
+                           seed: int = 0, affine: bool = False, lr: float = 2e-3, like=None) -> DigitClassifier:
+    """The small classifier trained for a fixed number of steps (same compute whatever the data size).
+
+    like: the GAN whose images it reads (size, channels, classes); default the 28-px digits."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = DigitClassifier()
+    model = DigitClassifier() if like is None else DigitClassifier(
+        num_classes=max(like.num_classes, 1), image_channels=like.image_channels, resolution=like.resolution,
+        preprocess=like.preprocess)
+    pad = "background" if model.preprocess == "mnist" else "border"  # digits: black; images: repeat the edge
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     model.train()
@@ -40,7 +45,7 @@ def train_small_classifier(images: torch.Tensor, labels: torch.Tensor, steps: in
         idx = torch.randint(len(images), (batch,), generator=gen)
         x = images[idx]
         if affine:
-            x = random_affine(x, gen)
+            x = random_affine(x, gen, pad)
         loss = F.cross_entropy(model(x), labels[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -53,28 +58,34 @@ ARMS = ("real", "real + classic", "real + generated", "real + generated + classi
 
 
 def augmentation_experiment(g: Generator, n_real=(10, 50), k_generated: int = 100, seeds=(0, 1, 2),
-                            steps: int = 300, arms=ARMS, log=print) -> list[dict]:
-    """Held-out accuracy of the same classifier trained on N real digits per class, with and without
-    ``k_generated`` GAN digits per class and/or classic affine augmentation; one row per (N, arm, seed).
+                            steps: int = 300, arms=ARMS, log=print, data: str = "mnist") -> list[dict]:
+    """Held-out accuracy of the same classifier trained on N real images per class, with and without
+    ``k_generated`` GAN images per class and/or classic affine augmentation; one row per (N, arm, seed).
 
-    Real digits come from the 4,500 training digits (redrawn per seed); accuracy is on the 500
-    held-out ones. Every run takes the same number of steps.
+    data: "mnist" (the 4,500 training digits, tested on the 500 held-out ones), "emoji", or the GAN's
+    training folder, read at the GAN's size with the training split. Real images come from the
+    training split (redrawn per seed); accuracy is on the held-out split. Every run takes the same
+    number of steps.
     """
-    from .data import digits
+    from .eval import folder_for
     from .metrics import accuracy
 
-    train_x, train_y = digits("train").tensors
-    test_x, test_y = digits("eval").tensors
+    if not g.num_classes:
+        raise ValueError("the augmentation experiment needs a class-conditional GAN")
+    train, held_out = folder_for(g, data)
+    train_x, train_y = train.tensors()
+    test_x, test_y = held_out.tensors()
+    classes = list(range(g.num_classes))
     rows = []
     for n in n_real:
         for seed in seeds:
             idx = subsample(train_y, n, seed)
             real_x, real_y = train_x[idx], train_y[idx]
-            gen_x, gen_y = generate_labelled(g, list(range(10)), k_generated, seed=1000 + seed)
+            gen_x, gen_y = generate_labelled(g, classes, k_generated, seed=1000 + seed)
             for arm in arms:
                 start = time.perf_counter()
                 x, y = (torch.cat([real_x, gen_x]), torch.cat([real_y, gen_y])) if "generated" in arm else (real_x, real_y)
-                model = train_small_classifier(x, y, steps=steps, seed=seed, affine="classic" in arm)
+                model = train_small_classifier(x, y, steps=steps, seed=seed, affine="classic" in arm, like=g)
                 acc = accuracy(model, test_x, test_y)
                 rows.append({"n_real": n, "arm": arm, "seed": seed, "k_generated": k_generated if "generated" in arm else 0,
                              "train_images": len(x), "accuracy": acc, "seconds": time.perf_counter() - start})

@@ -75,6 +75,29 @@ def data_lines(meta: dict) -> str:
             f"- Skipped files: {describe_skipped([tuple(s) for s in d['skipped']], d['root'])}")
 
 
+def memorisation_text(m: dict, what: str, baseline: dict | None = None) -> str:
+    """The card's memorisation paragraph (eval.memorisation_check) and its figure."""
+    b = (baseline or {}).get("memorisation")
+    other = (f" Without DiffAugment: samples {b['sample_to_train_median']:.4f}, ratio {b['ratio']:.2f}, near-copies "
+             f"{b['near_copies']:.2%}." if b else "")
+    return f"""
+### Memorisation
+
+{what.capitalize()} are few, so a GAN could learn to replay them. For {m['samples']} samples and the
+{m['held_out']} held-out {what}, the distance to the nearest of the {m['train']} training {what} (RMS over
+pixels, intensities in [0, 1]):
+
+| | median distance to the nearest training image |
+|---|---:|
+| GAN samples | {m['sample_to_train_median']:.4f} |
+| held-out real {what} (never trained on) | {m['held_out_to_train_median']:.4f} |
+| ratio (below 1: samples sit nearer the training set than new real {what} do) | {m['ratio']:.2f} |
+| near-copies: samples nearer than the closest 1 % of held-out {what} ({m['near_copy_threshold']:.4f}) | {m['near_copies']:.2%} |
+{other}
+![memorisation](memorisation.png)
+"""
+
+
 def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None = None) -> None:
     """The GAN checkpoint's README.md from its run's meta (training_state.json) and measured metrics.
 
@@ -84,6 +107,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
     cfg = SimpleNamespace(**meta["config"])
     data = meta.get("data") or {}
     digits = not data or data.get("data") == "mnist"
+    shown = cfg.name if digits or data.get("data") == "emoji" else out  # a shipped model by name, else its folder
     aug = cfg.diffaugment or "off"
     what = "digits" if digits else "images"
     feature = "own digit features" if digits else f"features of `{metrics.get('feature_net', '')}`"
@@ -110,12 +134,14 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         results = f"""
 Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
 samples (classes balanced, seed 0), features from `{metrics.get('feature_net', 'mnist-classifier')}` (its
-penultimate layer). Reproduce the first column with `python -m genlab.eval gan {cfg.name if digits else out}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
+penultimate layer). Reproduce the first column with `python -m genlab.eval gan {shown}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
 
 {table}
 """
         if baseline:
             results += f"\nThe comparison run: `{baseline['command']}`\n"
+        if "memorisation" in metrics:
+            results += memorisation_text(metrics["memorisation"], what, baseline)
     write_card(
         out,
         license=card_license(meta),

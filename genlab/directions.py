@@ -94,16 +94,17 @@ def _hue(x: torch.Tensor) -> torch.Tensor:
 
 
 def knows_classes(classifier, g: Generator) -> bool:
-    """Whether a classifier reads this generator's output: the same class names, size and channels."""
+    """Whether a classifier reads this generator's output: the same class names and channels (another image
+    size is resampled to the classifier's own, DigitClassifier.fit_size)."""
     return bool(g.labels) and list(classifier.labels) == list(g.labels) and \
-        (classifier.resolution, classifier.image_channels) == (g.resolution, g.image_channels)
+        classifier.image_channels == g.image_channels
 
 
 @torch.inference_mode()
 def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, seed: int = 0) -> list[dict]:
     """Measure and name each direction (k, latent_dim) of generator g.
 
-    classifier: optional, with the generator's classes (same labels, size and channels); adds class
+    classifier: optional, with the generator's classes (same labels and channels); adds class
     effects. Returns one dict per direction: {"label": short text for the slider, "effects":
     [(name, value, unit), ...] largest first, "summary": the numbers as one line}.
     """

@@ -52,9 +52,11 @@ def feature_net_for(name: str, data: str, like) -> torch.nn.Module:
                            f"classifier --data {data} --resolution {like.resolution} --channels {like.image_channels}` "
                            "and pass its checkpoint as --feature-net.")
     net = load(name, model_type="classifier", device="cpu")
-    if (net.resolution, net.image_channels) != (like.resolution, like.image_channels):
-        raise DatasetError(f"feature net {name!r} takes {net.resolution} px x {net.image_channels} channel(s); the "
-                           f"model makes {like.resolution} px x {like.image_channels}: train a classifier at that size.")
+    if net.image_channels != like.image_channels:
+        raise DatasetError(f"feature net {name!r} takes {net.image_channels}-channel images; the model makes "
+                           f"{like.image_channels}-channel ones: train a classifier on the same data.")
+    # Another side length is resampled to the net's own (DigitClassifier.fit_size): the real images go the
+    # same way, so FID, KID and the floor stay comparable.
     return net
 
 
@@ -63,9 +65,59 @@ def real_floor(classifier, train: ImageSet, held_out: ImageSet) -> dict:
     return fid_kid(held_out.tensors(MAX_REAL)[0], train.tensors(MAX_REAL)[0], classifier)
 
 
+MEMORISATION_SAMPLES = 2000  # generated images whose nearest training image is looked up
+
+
+def memorisation_check(g, train: ImageSet, held_out: ImageSet, figure: Path | None = None, seed: int = 0) -> dict:
+    """How near the GAN's samples come to their nearest training image, against held-out real images' nearest
+    training image (metrics.memorisation); with ``figure``, a PNG: both histograms, and the 8 samples nearest to
+    the training set beside the training image each is nearest to."""
+    from .metrics import generate, memorisation
+
+    fake = generate(g, MEMORISATION_SAMPLES, seed=seed + 7)[0]
+    train_x, held_x = train.tensors(MAX_REAL)[0], held_out.tensors(MAX_REAL)[0]
+    result = {**memorisation(fake, train_x, held_x), "samples": len(fake), "train": len(train_x),
+              "held_out": len(held_x)}
+    if figure is not None:
+        _memorisation_figure(fake, train_x, held_x, Path(figure))
+    return result
+
+
+def _memorisation_figure(fake: torch.Tensor, train_x: torch.Tensor, held_x: torch.Tensor, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .images import to_pil_grid
+    from .metrics import nearest_distances
+
+    d_fake, d_real = nearest_distances(fake, train_x), nearest_distances(held_x, train_x)
+    closest = d_fake.argsort()[:8]
+    flat_train = (train_x.flatten(1) + 1) / 2
+    partner = [int((((fake[i].flatten() + 1) / 2 - flat_train) ** 2).sum(1).argmin()) for i in closest]
+    pairs = torch.stack([fake[closest], train_x[partner]], 1).flatten(0, 1)  # sample, its nearest training image
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100, gridspec_kw={"width_ratios": [1.2, 1]})
+    bins = torch.linspace(0, float(max(d_fake.max(), d_real.max())), 40).numpy()
+    ax.hist(d_real.numpy(), bins=bins, density=True, alpha=0.6, label=f"held-out real → train (n={len(d_real)})")
+    ax.hist(d_fake.numpy(), bins=bins, density=True, alpha=0.6, label=f"GAN sample → train (n={len(d_fake)})")
+    ax.axvline(float(torch.quantile(d_real, 0.01)), color="k", ls="--", lw=1, label="1 % of held-out (near-copy line)")
+    ax.set_xlabel("RMS pixel distance to the nearest training image ([0, 1] intensities)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    ax2.imshow(to_pil_grid(pairs, nrow=4))
+    ax2.set_title("8 samples nearest to the training set,\neach beside its nearest training image", fontsize=8)
+    ax2.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str = "mnist-classifier",
-                 data: str = "mnist", held_out: ImageSet | None = None, train: ImageSet | None = None) -> dict:
-    """Accuracy, FID, KID of a GAN checkpoint against the held-out split, and the real floor."""
+                 data: str = "mnist", held_out: ImageSet | None = None, train: ImageSet | None = None,
+                 figure: Path | None = None) -> dict:
+    """Accuracy, FID, KID of a GAN checkpoint against the held-out split, and the real floor; on data other
+    than the digits also the memorisation check (``figure``: where its PNG goes)."""
     g = load(name, model_type="gan", device="cpu")
     if held_out is None or train is None:
         train, held_out = folder_for(g, data)
@@ -77,8 +129,10 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
     if not g.num_classes:
         result.pop("accuracy", None)  # unconditional: no class to agree with
     floor = real_floor(classifier, train, held_out)
+    if data != "mnist":
+        result["memorisation"] = memorisation_check(g, train, held_out, figure, seed)
     return {**result, "floor_fid": floor["fid"], "floor_kid": floor["kid"], "floor_kid_std": floor["kid_std"],
-            "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out)}
+            "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out), "data": data}
 
 
 def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
@@ -144,6 +198,11 @@ def _print_gan(name: str, r: dict) -> None:
         print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
     print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
     print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
+    if "memorisation" in r:
+        m = r["memorisation"]
+        print(f"  nearest training image      samples {m['sample_to_train_median']:.4f}, held-out real "
+              f"{m['held_out_to_train_median']:.4f} (median RMS; ratio {m['ratio']:.2f}); near-copies "
+              f"{m['near_copies']:.2%}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -184,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     a = sub.add_parser("augment", help="classifier accuracy with and without generated digits")
     a.add_argument("--gan", default="mnist-cgan")
+    a.add_argument("--data", default="mnist", help="'mnist', 'emoji' or the GAN's training folder (its split)")
     a.add_argument("--n-real", type=int, nargs="+", default=[10, 50], help="real digits per class")
     a.add_argument("--k-generated", type=int, default=100, help="generated digits per class")
     a.add_argument("--seeds", type=int, default=3)
@@ -208,12 +268,14 @@ def main(argv: list[str] | None = None) -> None:
         from .augment_eval import augmentation_experiment, markdown_table, summarise
 
         rows = augmentation_experiment(load(args.gan, model_type="gan", device="cpu"), tuple(args.n_real),
-                                       args.k_generated, tuple(range(args.seeds)), args.steps)
+                                       args.k_generated, tuple(range(args.seeds)), args.steps, data=args.data)
         summary = summarise(rows)
         print(markdown_table(summary))
         if args.json:
             Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows, "gan": args.gan,
-                                                   "steps": args.steps}, indent=1))
+                                                   "data": args.data, "steps": args.steps,
+                                                   "command": " ".join(["python -m genlab.eval", *(argv or [])])},
+                                                  indent=1))
         print(f"({time.perf_counter() - start:.0f} s)")
         return
     if args.task == "classifier":
@@ -234,7 +296,13 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {k:<10} pix2pix {r['model'][k]:10.4f}   baseline (input itself) {r['baseline'][k]:10.4f}")
         return
     train, held_out = folder_for(load(args.model, model_type="gan", device="cpu"), args.data)  # read once for both
-    results = {name: evaluate_gan(name, args.samples, args.seed, args.feature_net, args.data, held_out, train)
+    figure = None
+    if args.write_card and args.data != "mnist":
+        from .hub import resolve
+
+        figure = resolve(args.model) / "memorisation.png"
+    results = {name: evaluate_gan(name, args.samples, args.seed, args.feature_net, args.data, held_out, train,
+                                  figure if name == args.model else None)
                for name in filter(None, (args.model, args.baseline))}
     if args.json:
         print(json.dumps(results))

@@ -113,3 +113,17 @@ def test_weights_header_is_checked_against_the_config(tmp_path):
     save_file(tensors, str(tmp_path / "model.safetensors"))
     with pytest.raises(genlab.CheckpointError, match=r"fc.weight: \[3, 3\] in the file.*unexpected extra"):
         genlab.load(str(tmp_path), device=None)
+
+
+def test_a_classifier_reads_other_sizes_by_resampling_to_its_own():
+    """One feature net measures a 32-px and a 64-px model: other sizes are resampled (antialiased bilinear)
+    to the classifier's own; its own size passes unchanged."""
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    c = ImageClassifier(num_classes=9, image_channels=3, resolution=64).eval()
+    small = torch.rand(2, 3, 32, 32) * 2 - 1
+    up = F.interpolate(small, size=(64, 64), mode="bilinear", align_corners=False, antialias=True)
+    assert torch.equal(c(small), c(up)) and c.features(small).shape == (2, 128)
+    same = torch.rand(2, 3, 64, 64)
+    assert c.fit_size(same) is same

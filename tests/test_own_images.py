@@ -98,6 +98,9 @@ def test_every_family_trains_on_the_folder_and_records_it(trained, folders):
     # the GAN card was evaluated with the folder's own classifier as feature net, beside the real floor
     gan_card = (trained["gan"] / "README.md").read_text()
     assert "ckpt-classifier" in gan_card and "floor" in gan_card
+    # ... and with the memorisation check: samples' nearest training image against held-out images', with its figure
+    assert "### Memorisation" in gan_card and "near-copies" in gan_card
+    assert Image.open(trained["gan"] / "memorisation.png").size[0] > 500
     g = genlab.load(str(trained["gan"]), device=None)
     assert g(torch.randn(2, g.latent_dim), torch.tensor([0, 3])).shape == (2, 3, RES, RES)
 
@@ -123,6 +126,8 @@ def test_eval_cli_on_the_folder(trained, folders, capsys):
                str(trained["classifier"]), "--samples", "30", "--json"])
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])[str(trained["gan"])]
     assert {"fid", "kid", "floor_fid", "accuracy"} <= r.keys() and r["feature_net"] == str(trained["classifier"])
+    m = r["memorisation"]
+    assert m["sample_to_train_median"] > 0 and m["held_out_to_train_median"] > 0 and 0 <= m["near_copies"] <= 1
     eval_main(["pix2pix", str(trained["pix2pix"]), "--data", str(root / "pairs"), "--json"])
     r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"l1", "psnr", "ssim"} <= r["model"].keys() and r["held_out"] >= 1
@@ -197,3 +202,19 @@ def test_image_to_uint8_converts_odd_modes_and_fits_a_square():
     assert padded.shape == (3, 12, 12) and (padded[2] > 190).all() and (padded[0] < 10).all()
     with pytest.raises(ValueError, match="fit"):
         image_to_uint8(Image.fromarray(wide), 12, 3, "stretch")
+
+
+def test_augmentation_experiment_runs_on_the_folder_gan(trained, folders):
+    """What generated images are worth, measured on the user's folder: real images from its training split,
+    the GAN's samples of its classes, a classifier at its size and channels, accuracy on its held-out split."""
+    from genlab.augment_eval import augmentation_experiment, summarise
+
+    root, _ = folders
+    g = genlab.load(str(trained["gan"]), device="cpu")
+    rows = augmentation_experiment(g, n_real=(2,), k_generated=3, seeds=(0, 1), steps=4, log=lambda *_: None,
+                                   data=str(root / "shapes"))
+    assert len(rows) == 8 and {r["arm"] for r in rows} == {"real", "real + classic", "real + generated",
+                                                          "real + generated + classic"}
+    assert {r["train_images"] for r in rows} == {2 * 3, 2 * 3 + 3 * 3}  # 2 real + 3 generated per class
+    assert all(0 <= r["accuracy"] <= 1 for r in rows)
+    assert [s["seeds"] for s in summarise(rows)] == [2, 2, 2, 2]

@@ -71,11 +71,19 @@ class DigitClassifier(HubModel, tags=["image-classification"]):
         """Display names of the classes, index = label."""
         return self.class_names or [str(i) for i in range(self.num_classes)]
 
+    def fit_size(self, x: torch.Tensor) -> torch.Tensor:
+        """Images of another side length are resampled (bilinear, antialiased) to the classifier's own, so one
+        feature net measures a model at 32 px and one at 64 px. Images at its size pass unchanged."""
+        if x.shape[-1] == self.resolution and x.shape[-2] == self.resolution:
+            return x
+        return torch.nn.functional.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear",
+                                               align_corners=False, antialias=True)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+        return self.body(self.fit_size(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        return self.head(self.features(x))
 
 
 ImageClassifier = DigitClassifier

@@ -173,8 +173,8 @@ def page_js(prefix: str, controls: str, tick_index: int) -> str:
 
 @lru_cache(maxsize=8)
 def matching_classifier(model):
-    """A shipped classifier that knows this model's classes, size and channels (to name its directions by
-    class), or None."""
+    """A shipped classifier that knows this model's classes and channels (to name its directions by class),
+    or None."""
     from ..directions import knows_classes
 
     if not model.labels:
