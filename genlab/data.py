@@ -19,7 +19,7 @@ from .datasets import export_examples
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m genlab.data", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
-    sub.add_parser("examples", help="write held-out digits as the app's example PNGs")
+    sub.add_parser("examples", help="write held-out digits and emoji (one per group) as the app's example PNGs")
     emoji = sub.add_parser("emoji", help="render the OpenMoji emoji (9 Unicode groups) into the data cache")
     emoji.add_argument("--size", type=int, default=64, help="image side in px (16-256)")
     emoji.add_argument("--skin-tones", action="store_true", help="also keep the skin-tone variants")
@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> None:
     emoji.add_argument("--out", type=Path, default=None, help="cache folder (default $GENLAB_DATA_DIR or ~/.cache/genlab)")
     args = parser.parse_args(argv)
     if args.what == "examples":
-        print(export_examples(Path(__file__).parent / "ui" / "examples"))
+        from .datasets.emoji import export_examples as export_emoji
+
+        folder = Path(__file__).parent / "ui" / "examples"
+        print(export_examples(folder))
+        print(export_emoji(folder))
         return
     import time
 

