@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument(f"--{f.name.replace('_', '-')}", type=_flag_type(f), default=getattr(base, f.name),
                          help=f"{helps.get(f.name, '')} (default: %(default)r)")
     values = vars(sub.parse_args(rest))
-    if values["data"] != "mnist" and "--name" not in rest and not any(a.startswith("--name=") for a in rest):
+    # A new --data without --name names the run after the folder; a preset's own data keeps the preset's name.
+    if values["data"] != base.data and "--name" not in rest and not any(a.startswith("--name=") for a in rest):
         values["name"] = f"{Path(values['data'].rstrip('/')).expanduser().name or 'data'}-{known.family}"
     cfg = type(base)(**values)
     _check(cfg, sub)

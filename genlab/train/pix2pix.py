@@ -48,6 +48,10 @@ class Pix2PixTrainConfig(CommonConfig):
 PRESETS = {
     "mnist-sketch2digit": Pix2PixTrainConfig(),
     "mnist-superres": Pix2PixTrainConfig(name="mnist-superres", task="superres", variants=1),
+    # Black line drawing -> coloured emoji: each OpenMoji emoji's own outline, jittered like mouse strokes
+    "emoji-sketch2color": Pix2PixTrainConfig(name="emoji-sketch2color", data="emoji", resolution=64, channels=3,
+                                             steps=4000, batch_size=32, variants=4, sample_every=500,
+                                             feature_net="emoji-classifier"),
     "tiny": Pix2PixTrainConfig(name="tiny-pix2pix", steps=4, batch_size=16, g_channels=8, variants=1),
 }
 
