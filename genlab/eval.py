@@ -144,6 +144,15 @@ def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, sampl
             "floor_fid": real_floor(classifier, train, held_out)["fid"]}
 
 
+def reconstruction_accuracy(vae, classifier, held_out: ImageSet) -> float:
+    """Share of held-out images whose reconstruction (decoding the posterior mean) the classifier reads as the
+    image's own class: does the VAE keep what the image is?"""
+    x, y = held_out.tensors(MAX_REAL)
+    with torch.no_grad():
+        recon = torch.cat([vae.decode(vae.encode(x[i : i + 500])[0]) for i in range(0, len(x), 500)])
+    return accuracy(classifier, recon, y)
+
+
 def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples: int = 5000, seed: int = 0) -> dict:
     """Held-out negative ELBO, reconstruction error, and (with a feature net) prior-sample FID/KID."""
     vae = load(name, model_type="vae", device="cpu")
@@ -153,8 +162,11 @@ def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples:
     out.pop("kl_per_dim")
     out["held_out"] = len(x)
     if feature_net or data == "mnist":
-        out.update(prior_sample_fid(vae, feature_net_for(feature_net, data, vae), train, held_out, samples, seed),
+        classifier = feature_net_for(feature_net, data, vae)
+        out.update(prior_sample_fid(vae, classifier, train, held_out, samples, seed),
                    feature_net=feature_net or "mnist-classifier")
+        if held_out.num_classes and (data == "mnist" or classifier.labels == held_out.class_names):
+            out["recon_accuracy"] = reconstruction_accuracy(vae, classifier, held_out)
     return out
 
 

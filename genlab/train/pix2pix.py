@@ -25,7 +25,7 @@ from .common import CommonConfig, Run
 from .report import write_card
 
 BASELINES = {"sketch2digit": "the sketch itself", "superres": "bicubic upscaling of the 7x7 input",
-             "": "the input itself"}
+             "": "the input itself", "emoji": "the line drawing itself (black lines on white, as an RGB image)"}
 
 
 @dataclass
@@ -152,8 +152,8 @@ def _write_card(out, cfg: Pix2PixTrainConfig, metrics: dict, meta: dict) -> None
                     if "accuracy" in m else "")
         results = f"""
 On the {metrics['held_out']} held-out {'digits' if digits else 'pairs'} (never trained on), one output per input
-(dropout noise seed 0). Baseline: {BASELINES[task]}.{accuracy} Reproduce with
-`python -m genlab.eval pix2pix {cfg.name if digits else out}{'' if digits else f' --data {cfg.data}'}`.
+(dropout noise seed 0). Baseline: {BASELINES["emoji" if cfg.data == "emoji" else task]}.{accuracy} Reproduce with
+`python -m genlab.eval pix2pix {cfg.name if digits or cfg.data == 'emoji' else out}{'' if digits else f' --data {cfg.data}'}{f" --feature-net {metrics['feature_net']}" if metrics['feature_net'] and not digits else ''}`.
 
 | metric | pix2pix | baseline |
 |---|---|---|
@@ -165,7 +165,7 @@ On the {metrics['held_out']} held-out {'digits' if digits else 'pairs'} (never t
         out,
         license=card_license(meta),
         title=f"genlab {cfg.name}",
-        summary=f"pix2pix ({task or 'A -> B'}, {cfg.resolution} px): U-Net G(x, z) with dropout noise kept on at "
+        summary=f"pix2pix ({task or ('black line drawing -> coloured emoji' if cfg.data == 'emoji' else 'A -> B')}, {cfg.resolution} px): U-Net G(x, z) with dropout noise kept on at "
         f"sampling, PatchGAN D(x, y), loss = cGAN + {cfg.l1_weight:g} x L1. Load with `genlab.load(...)`.",
         tags=["pix2pix", "image-to-image"] + (["mnist"] if digits else []),
         sections={

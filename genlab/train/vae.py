@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..cards import card_license, data_lines
-from ..eval import MAX_REAL, feature_net_for, prior_sample_fid
+from ..eval import MAX_REAL, feature_net_for, prior_sample_fid, reconstruction_accuracy
 from ..images import to_pil_grid
 from ..metrics import vae_metrics
 from ..models.vae import ConvVAE, negative_elbo
@@ -96,13 +96,19 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     model.save_pretrained(run.out)
     with torch.no_grad():
         to_pil_grid(model.decode(fixed_z.cpu()), nrow=10).save(run.out / "samples.png")
-        recon = model.decode(model.encode(x_eval[:50])[0])
-        to_pil_grid(torch.stack([x_eval[:50], recon], 1).flatten(0, 1), nrow=10).save(run.out / "reconstructions.png")
+        show = x_eval[:50]
+        labels = held_out.labels[: len(x_eval)]
+        if 1 < held_out.num_classes <= 10:  # one row per class: its first 5 held-out images and their reconstructions
+            show = torch.cat([x_eval[torch.nonzero(labels == c)[:5, 0]] for c in range(held_out.num_classes)])
+        recon = model.decode(model.encode(show)[0])
+        to_pil_grid(torch.stack([show, recon], 1).flatten(0, 1), nrow=10).save(run.out / "reconstructions.png")
     feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
     if cfg.eval_samples and feature_net:
         classifier = feature_net_for(feature_net, cfg.data, model)
         metrics.update(prior_sample_fid(model, classifier, train, held_out, cfg.eval_samples, cfg.seed),
                        feature_net=feature_net)
+        if held_out.num_classes and classifier.labels == held_out.class_names:
+            metrics["recon_accuracy"] = reconstruction_accuracy(model, classifier, held_out)
     metrics["held_out"] = len(x_eval)
     _write_card(run.out, cfg, metrics, meta)
     run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training): {metrics}")
@@ -118,6 +124,8 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
         f"| of which KL from the posterior to the prior N(0, I) | {m['kl_nats']:.2f} |",
         f"| reconstruction MSE per pixel, intensities in [0, 1] (decoding the mean) | {m['mse']:.4f} |",
     ]
+    if "recon_accuracy" in m:
+        rows.append(f"| reconstructions the classifier reads as the original's class | {m['recon_accuracy']:.2%} |")
     if "fid" in m:
         rows += [
             f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`) | {m['fid']:.2f} |",
@@ -142,7 +150,7 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
             "Results": f"""
 On the {m['held_out']} held-out {what} (never trained on). The likelihood is an independent Bernoulli per
 pixel on grey-level intensities (not binarised), one reparameterised sample per image, so the
-negative ELBO is an upper bound on -log p(x) in nats, comparable across genlab VAEs but not
+negative ELBO (summed over pixels and colour channels) is an upper bound on -log p(x) in nats, comparable across genlab VAEs but not
 with binarised-MNIST NLLs. FID/KID use a genlab classifier's penultimate features against the
 held-out {what}{floor}.
 
@@ -151,7 +159,7 @@ held-out {what}{floor}.
 {chr(10).join(rows)}
 """,
             "Samples": "Prior samples: ![samples](samples.png)\n\n"
-            "Held-out digits and reconstructions (pairs): ![reconstructions](reconstructions.png)\n\n"
+            f"Held-out {what} and reconstructions (pairs{', one row per class' if (meta.get('data') or {}).get('class_names') else ''}): ![reconstructions](reconstructions.png)\n\n"
             "![loss](loss_curve.png)",
         },
     )
