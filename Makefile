@@ -20,13 +20,18 @@ bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and 
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/browser_sliders.py
 
-train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 40 minutes)
+train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 3 hours; see README "Shipped models")
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
 	$(BIN)/python -m genlab.train gan --preset mnist-cgan
 	$(BIN)/python -m genlab.train vae --preset mnist-vae
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-sketch2digit
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
+	$(BIN)/python -m genlab.train gan --preset emoji-cgan
+	$(BIN)/python -m genlab.train gan --preset emoji-cgan --diffaugment "" --name emoji-cgan-noaug --out runs/emoji-cgan-noaug/checkpoint
+	$(BIN)/python -m genlab.eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/emoji-cgan-noaug/checkpoint --baseline-run runs/emoji-cgan-noaug --write-card runs/emoji-cgan
+	$(BIN)/python -m genlab.train vae --preset emoji-vae
+	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -111,10 +111,12 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(url)
             shown_picture(page, "gan")
-            cases = [("mnist-cgan", "", "28 px grey digit GAN"), ("mnist-cgan", str(colour), "64 px RGB GAN")]
+            # by the repo box (a shipped name works there too), so each case is one definite model
+            cases = [("mnist-cgan", "mnist-cgan", "28 px grey digit GAN"),
+                     ("emoji-cgan", "emoji-cgan", "32 px RGB emoji GAN (shipped)"),
+                     ("mnist-cgan", str(colour), "64 px RGB GAN")]
             for model, repo, what in cases:
-                if repo:
-                    load_gan_repo(page, repo)
+                load_gan_repo(page, repo)
                 size = page.evaluate("fetch(window.genlab.gan.spec.onnx).then(r => r.arrayBuffer()).then(b => b.byteLength)")
                 for n in (1, 16):
                     set_number(page, "gan-n", n)

@@ -82,6 +82,14 @@ def load_gan_repo(page, repo: str, timeout: float = 60_000) -> str:
     return wait_for_new_picture(page, "gan", before, timeout=timeout)
 
 
+def pick_gan_model(page, name: str, timeout: float = 60_000) -> str:
+    """Pick a shipped GAN in the GAN tab's model dropdown; wait for its first picture."""
+    before = shown_picture(page, "gan")
+    page.locator("#gan-model input").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    return wait_for_new_picture(page, "gan", before, timeout=timeout)
+
+
 def make_shapes_folder(root: Path, per_class: int = 12, size: int = 80, seed: int = 0, broken: bool = True,
                        classes: tuple[str, ...] = ("circle", "square", "triangle")) -> dict[str, list[Path]]:
     """A small colour image folder in class-subfolder layout, as a user would bring one.

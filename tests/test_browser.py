@@ -132,7 +132,7 @@ def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
     page.mouse.down()
     page.mouse.move(cx + 50, cy + 10, steps=10)
     page.mouse.up()
-    page.get_by_label("VAE latent optimisation (digits)").check()
+    page.get_by_label("VAE latent optimisation (digits, emoji)").check()
     page.locator("#rp-run").click()
     expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=90_000)
     expect(page.locator("#rp-repaired img")).to_be_visible(timeout=10_000)

@@ -175,7 +175,7 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
         page.wait_for_timeout(500)
         _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
-        page.get_by_label("VAE latent optimisation (digits)").check()
+        page.get_by_label("VAE latent optimisation (digits, emoji)").check()
         _pick_model(page, "rp-model", str(trained["vae"]))
         page.locator("#rp-run").click()
         expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=120_000)
@@ -188,4 +188,63 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         page.locator("#ag-run").click()
         expect(page.locator("#ag-zip")).to_contain_text("circle-square-triangle", timeout=60_000)
         page.screenshot(path=str(shots / "colour_5_augment.png"), full_page=True)
+    assert not problems, "\n".join(problems)
+
+
+def test_tour_with_the_emoji_models(app_url, shots):
+    """Every tab with a shipped emoji model selected: the GAN tab opens on it (the default page is in colour),
+    the VAE tab swaps in two held-out emoji when emoji-vae is picked, sketch-to-colour colours a line
+    drawing, the emoji VAE repairs an emoji, and the emoji GAN fills a ZIP with labelled emoji."""
+    problems: list[str] = []
+    with _watched_page(app_url, problems) as page:
+
+        # GAN: the page opens on emoji-cgan; the class picker lists the Unicode groups
+        expect(page.locator("#gan-model input")).to_have_value("emoji-cgan", timeout=30_000)
+        shown_picture(page, "gan")
+        page.locator("#gan-class input").click()
+        page.get_by_role("option", name="animals & nature", exact=True).click()
+        page.wait_for_timeout(1000)
+        _drag_and_see_change(page, "#gan-dir-1", "gan", 0.85)
+        page.screenshot(path=str(shots / "emoji_1_gan.png"), full_page=True)
+
+        # VAE: pick emoji-vae; two held-out emoji replace the digits; move t
+        page.get_by_role("tab", name="VAE interpolation").click()
+        _pick_model(page, "vae-model", "emoji-vae")
+        page.wait_for_function("() => window.genlab.vae.spec && window.genlab.vae.spec.onnx.includes('vae-')"
+                               " && document.querySelector('#vae-A img')?.src.includes('emoji')", timeout=60_000)
+        page.wait_for_timeout(1500)
+        _drag_and_see_change(page, "#vae-t", "vae", 0.1)
+        page.screenshot(path=str(shots / "emoji_2_vae.png"), full_page=True)
+
+        # Translation: emoji-sketch2color on a held-out emoji's line drawing (an example)
+        page.get_by_role("tab", name="Translation (pix2pix)").click()
+        _pick_model(page, "tr-model", "emoji-sketch2color")
+        page.locator("#tr-examples .gallery-item").first.click()
+        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(shots / "emoji_3_translate.png"), full_page=True)
+
+        # Repair: an emoji with a stroke over it, repaired by the emoji VAE
+        page.get_by_role("tab", name="Repair & augment").click()
+        expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)
+        page.locator("#rp-editor input[type=file]").set_input_files(str(EXAMPLES / "repair_emoji_smileys-emotion.png"))
+        page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
+        page.wait_for_timeout(500)
+        _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
+        page.get_by_label("VAE latent optimisation (digits, emoji)").check()
+        _pick_model(page, "rp-model", "emoji-vae")
+        page.locator("#rp-run").click()
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=120_000)
+        page.screenshot(path=str(shots / "emoji_4_repair.png"), full_page=True)
+
+        # Augment: the emoji GAN's groups, a colour ZIP, and the measured gain table for emoji
+        page.get_by_role("tab", name="Augment", exact=True).click()
+        _pick_model(page, "ag-model", "emoji-cgan")
+        expect(page.locator("#ag-classes")).to_contain_text("animals & nature", timeout=30_000)
+        expect(page.locator("#ag-results-emoji")).to_contain_text("generated emoji")
+        page.locator("#ag-run").click()
+        expect(page.locator("#ag-zip")).to_contain_text("smileys_emotion", timeout=60_000)
+        page.screenshot(path=str(shots / "emoji_5_augment.png"), full_page=True)
+    assert {f"emoji_{k}_{t}.png" for k, t in enumerate(["gan", "vae", "translate", "repair", "augment"], 1)} <= {
+        f.name for f in shots.iterdir()}
     assert not problems, "\n".join(problems)

@@ -16,7 +16,8 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import launched_app, load_gan_repo, set_number, shown_picture, wait_for_new_picture
+from genlab.hub import DEFAULT_GAN
+from genlab.testing import launched_app, load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
@@ -80,6 +81,8 @@ def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
 def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float]):
     if repo:
         load_gan_repo(page, repo)
+    elif model != DEFAULT_GAN:
+        pick_gan_model(page, model)
     set_number(page, "gan-seed", seed)
     if label != "any":
         page.locator("#gan-class input").click()
@@ -188,20 +191,20 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     assert after.startswith("page:")
     assert page.joins == []  # the drag sent the server nothing
     assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
-    print(f"frozen server, 16-digit grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
+    print(f"frozen server, 16-emoji grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
 
 
 @pytest.mark.parametrize("colour", [False, True], ids=["digits", "colour"])
 @pytest.mark.parametrize("n", [1, 16])
-def test_input_to_frame_times_are_recorded(app, browser, trained, n, colour):
+def test_input_to_frame_times_are_recorded(app, browser, n, colour):
     """Measured in the page (input event -> the animation frame showing its picture) for the 28-px digit
-    GAN and the 32-px colour GAN, one image and the default grid; the figures are printed here and in
-    benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
+    GAN and the 32-px colour emoji GAN (the page's default), one image and the default grid; the figures are
+    printed here and in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
     url, _ = app
     page = _page(browser, url)
     shown_picture(page, "gan")
-    if colour:
-        load_gan_repo(page, str(trained["gan"]))
+    if not colour:
+        pick_gan_model(page, "mnist-cgan")
     set_number(page, "gan-n", n)
     _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * 6})
     page.evaluate("window.genlab.gan.resetTimings()")
@@ -210,7 +213,7 @@ def test_input_to_frame_times_are_recorded(app, browser, trained, n, colour):
         "[window.genlab.gan.timings, window.genlab.gan.written, window.genlab.gan.inFirstFrame]")
     assert len(timings) >= 15 and len(written) == len(first) == len(timings)
     assert all(0 < w <= t < 10_000 for w, t in zip(written, timings))  # pixels are written before they are shown
-    print(f"{'32-px colour' if colour else '28-px digit'} GAN, n={n}: input to frame p50 "
+    print(f"{'32-px emoji' if colour else '28-px digit'} GAN, n={n}: input to frame p50 "
           f"{statistics.median(timings):.1f} ms, pixels written p50 {statistics.median(written):.1f} ms, first frame "
           f"after the input {100 * sum(first) / len(first):.0f} % of {len(timings)} inputs")
     assert not page.problems, page.problems

@@ -14,7 +14,7 @@ from functools import lru_cache
 import gradio as gr
 
 from ..directions import name_directions
-from ..hub import GenlabError, local_models_allowed, shipped_names
+from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
 from ..sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
 from ..web import gan_spec
@@ -120,7 +120,7 @@ def render():
 
     Returns a function that wires the page-load events (classes, direction names, first picture).
     """
-    default = shipped_names("gan")[0]
+    default = DEFAULT_GAN if DEFAULT_GAN in shipped_names("gan") else shipped_names("gan")[0]
     warm_up(default)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):

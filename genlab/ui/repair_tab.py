@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,12 +23,13 @@ from .uploads import upload_editor, upload_image
 HERE = Path(__file__).parent
 PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
 RESULTS = HERE / "augment_results.json"  # written by `python -m genlab.eval augment --json ...`
+EMOJI_RESULTS = HERE / "augment_results_emoji.json"  # ... --gan emoji-cgan --data emoji --json ...
 GALLERY_MAX = 200  # generated digits shown in the gallery (the ZIP holds all of them)
 
 METHOD_LABELS = [
     ("Deep image prior (any photo)", "dip"),
-    ("VAE latent optimisation (digits)", "vae"),
-    ("GAN latent optimisation (digits)", "gan"),
+    ("VAE latent optimisation (digits, emoji)", "vae"),
+    ("GAN latent optimisation (digits, emoji)", "gan"),
     ("Biharmonic (classical) only", "biharmonic"),
 ]
 METHODS = [m for _, m in METHOD_LABELS]
@@ -35,7 +37,7 @@ METHODS = [m for _, m in METHOD_LABELS]
 
 def examples() -> list[str]:
     """Example files: scikit-image's bundled photos (copied to a temp folder: Gradio serves files only
-    from the working directory and the temp dir, and site-packages may be neither) and two digits."""
+    from the working directory and the temp dir, and site-packages may be neither), two digits and two emoji."""
     from skimage import data
 
     folder = Path(tempfile.mkdtemp(prefix="genlab-examples-"))
@@ -45,7 +47,8 @@ def examples() -> list[str]:
         if src.exists():
             shutil.copyfile(src, dst)
             photos.append(str(dst))
-    return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))]
+    return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))] + \
+        [str(p) for p in sorted((HERE / "examples").glob("repair_emoji_*.png"))]
 
 
 def _save_png(img: Image.Image) -> str:
@@ -140,6 +143,7 @@ def generate(classes, per_class: int = 16, seed: int = 0, model: str = "mnist-cg
     seed = check_int(seed, "seed", 0, 2**31 - 1)
     images, labels = generate_labelled(g, picked, per_class, seed)
     tag = "-".join(names[c] for c in picked) if len(picked) <= 10 else f"{len(picked)}classes"
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "_", tag)  # "smileys & emotion" -> "smileys_emotion" in the file name
     name = f"genlab-{tag[:80]}-x{per_class}-seed{seed}.zip"
     path = write_imagefolder_zip(images, labels, output_path(name), class_names=names)
     show = np.linspace(0, len(labels) - 1, min(len(labels), GALLERY_MAX)).round().astype(int)
@@ -165,15 +169,20 @@ def classic(image, n: int = 8, seed: int = 0, flip: bool = True):
         raise gr.Error(str(e)) from None
 
 
-def results_markdown() -> str:
-    if not RESULTS.exists():
-        return "_No measurement shipped yet: run `python -m genlab.eval augment --json genlab/ui/augment_results.json`._"
-    data = json.loads(RESULTS.read_text())
-    return (f"**What the generated digits are worth** (`python -m genlab.eval augment`): the same small CNN, "
-            f"{data['steps']} steps of batch 64 in every run, trained on N real digits per class from the 4,500 "
-            f"training digits, tested on the 500 held-out ones. The GAN itself was trained on all 4,500 training "
-            f"digits, so its samples carry more real data than N; read the gain as an upper bound.\n\n"
-            + markdown_table(data["summary"]))
+def results_markdown(path: Path = RESULTS) -> str:
+    """One measured table of what the generated images are worth (the digits', or the emoji's)."""
+    if not path.exists():
+        return f"_No measurement shipped yet: run `python -m genlab.eval augment --json {path.name}`._"
+    data = json.loads(path.read_text())
+    if data.get("data", "mnist") == "mnist":
+        what, pool, test = "digits", "the 4,500 training digits", "the 500 held-out ones"
+    else:
+        what, pool, test = "emoji", "the 1,723 training emoji", "the 191 held-out ones"
+    command = data.get("command") or "python -m genlab.eval augment"
+    return (f"**What the generated {what} are worth** (`{command}`): the same small CNN, {data['steps']} steps of "
+            f"batch 64 in every run, trained on N real {what} per class from {pool}, tested on {test}. The GAN "
+            f"(`{data['gan']}`) was itself trained on all of {pool}, so its samples carry more real data than N; "
+            "read the gain as an upper bound.\n\n" + markdown_table(data["summary"]))
 
 
 def render():
@@ -183,8 +192,8 @@ def render():
             gr.Markdown(
                 "Upload an image or pick an example, **paint over the region to repair** with the brush, choose a "
                 "method and press Repair. The deep image prior fits a fresh network to this one image (any photo, "
-                "no training data); the VAE/GAN methods search a generative model's latent space (the digit models, "
-                "or one you trained: pick it below) for images that match the unpainted pixels. The classical biharmonic fill runs beside it for comparison. Any upload "
+                "no training data); the VAE/GAN methods search a generative model's latent space (the digit or emoji "
+                "models, or one you trained: pick it below) for images that match the unpainted pixels. The classical biharmonic fill runs beside it for comparison. Any upload "
                 f"size works: the repair runs on a window around the mask (the prior at most {MAX_SIDE['dip']} px, "
                 f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
             with gr.Row():
@@ -197,13 +206,14 @@ def render():
                         height=420, elem_id="rp-editor")
                     example_files = examples()
                     gr.Examples([[p] for p in example_files], inputs=editor, label="Examples (photos from scikit-image,"
-                                " held-out digits)")
+                                " held-out digits, held-out OpenMoji emoji: CC BY-SA 4.0)")
                     method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
                     latent = gr.Dropdown([DEFAULT_LATENT, *shipped_names("vae"), *shipped_names("gan")],
                                          value=DEFAULT_LATENT, allow_custom_value=True, elem_id="rp-model",
                                          label="Model for the VAE/GAN methods",
-                                         info="default: the digit models; or a VAE/GAN of the method's family "
-                                              "(shipped, checkpoint folder or Hub repo id)")
+                                         info="default: the digit models; emoji-vae / emoji-cgan for an emoji; or "
+                                              "a VAE/GAN of the method's family (shipped, checkpoint folder or Hub "
+                                              "repo id)")
                     with gr.Row():
                         iterations = gr.Slider(10, 3000, value=300, step=10, label="Iterations (deep image prior, "
                                                "latent optimisation)")
@@ -220,14 +230,14 @@ def render():
                     baseline = gr.Image(label="Classical baseline (biharmonic)", type="filepath", format="png",
                                         interactive=False, buttons=["download"], height=300,
                                         elem_id="rp-baseline")
-            candidates = gr.Gallery(label="Candidate completions (digit methods, best first)", format="png",
+            candidates = gr.Gallery(label="Candidate completions (VAE/GAN methods, best first)", format="png",
                                     columns=6, height=200, object_fit="contain", elem_id="rp-candidates")
             run.click(repair, inputs=[editor, method, iterations, seed, latent],
                       outputs=[original, repaired, baseline, candidates, status], api_name="inpaint",
                       show_progress="minimal", **HEAVY)
         with gr.Tab("Augment", id="augment"):
-            gr.Markdown("Grow a small labelled dataset with a conditional GAN (the digits, or one trained on your "
-                        "folder), or see classic torchvision transforms of any image.")
+            gr.Markdown("Grow a small labelled dataset with a conditional GAN (the digits, the emoji groups, or one "
+                        "trained on your folder), or see classic torchvision transforms of any image.")
             with gr.Row():
                 with gr.Column(min_width=320):
                     gan = model_picker("gan", elem_id="ag-model")
@@ -249,6 +259,7 @@ def render():
                           api_name="augment", **HEAVY)
             gan.change(classes_for, inputs=gan, outputs=classes, api_visibility="private", **LIGHT)
             gr.Markdown(results_markdown(), elem_id="ag-results")
+            gr.Markdown(results_markdown(EMOJI_RESULTS), elem_id="ag-results-emoji")
             gr.Markdown("### Classic augmentation (torchvision v2)\nRandom resized crop, flip, rotation, "
                         "perspective, colour jitter and blur of one uploaded image.")
             with gr.Row():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
 from ..errors import GenlabError
@@ -16,6 +18,10 @@ from .uploads import upload_image
 # a checkpoint folder or Hub repo id can be typed in too.
 TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres"),
                *[(n, n) for n in shipped_names("pix2pix") if n not in TASKS.values()]]
+
+
+# Held-out emoji's own outlines (python -m genlab.data examples): inputs for emoji-sketch2color
+SKETCH_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("sketch_emoji_*.png"))
 
 
 def translator(task: str):
@@ -43,7 +49,8 @@ def render():
     gr.Markdown("Draw with the mouse (or upload an image); a conditional GAN (pix2pix) translates it. Each "
                 "sample uses different dropout noise, so they show the model's variety. Digit models take a digit "
                 "(MNIST-style centring); models trained on a folder pair take the upload cropped to a square and "
-                "resized to their size.")
+                "resized to their size. **emoji-sketch2color**: draw a black outline of an emoji (a face, an animal, a "
+                "fruit) and get coloured versions.")
     with gr.Row():
         with gr.Column(min_width=300):
             task = gr.Dropdown(TASK_LABELS, value="sketch2digit", label="Model", allow_custom_value=True,
@@ -54,6 +61,9 @@ def render():
                                   elem_id="tr-sketch")
             image = upload_image(name="Input image", label="…or upload (the drawing lands here too)",
                                  sources=["upload", "clipboard"], height=200, elem_id="tr-input")
+            if SKETCH_EXAMPLES:
+                gr.Examples([[str(p)] for p in SKETCH_EXAMPLES], inputs=image, elem_id="tr-examples",
+                            label="Line drawings of held-out emoji (for emoji-sketch2color; OpenMoji, CC BY-SA 4.0)")
             with gr.Row():
                 k = gr.Slider(1, 8, value=4, step=1, label="Samples")
                 seed = gr.Number(0, label="Noise seed", precision=0, minimum=0)

@@ -1,4 +1,4 @@
-"""VAE tab: encode two digits, slide between them, export the path, traverse dimensions."""
+"""VAE tab: encode two images (digits, emoji, your own), slide between them, export the path, traverse dimensions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import gradio as gr
 from PIL import Image
 
 from ..errors import GenlabError
+from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
 from ..web import vae_spec
@@ -17,6 +18,8 @@ from .common import LIGHT, check_int, get_model, model_picker, output_path, page
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
+# One held-out OpenMoji emoji per Unicode group (python -m genlab.data examples; CC BY-SA 4.0)
+EMOJI_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("emoji_*.png"))
 DISPLAY = 224  # px for single digits (8x nearest upscale)
 
 
@@ -114,6 +117,27 @@ def random_digit(seed: float, model: str) -> Image.Image:
     return to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
 
 
+def kind(name: str) -> str:
+    """What examples suit a VAE: "digits" (it prepares uploads like MNIST), "emoji" (a shipped emoji model), or
+    "other" (a model trained on a folder: the user brings the images)."""
+    if name in shipped_names("vae") and name.startswith("emoji-"):
+        return "emoji"
+    try:
+        return "digits" if vae_model(name).preprocess == "mnist" else "other"
+    except gr.Error:
+        return "other"
+
+
+def pair_for(model: str, shown: str):
+    """When a shipped model of another kind than the endpoints shown is picked (digits vs emoji), show two of its
+    held-out examples; otherwise (the same kind, or a folder model) keep the user's images."""
+    new = kind(model)
+    if new == shown or new == "other":
+        return gr.skip(), gr.skip(), shown
+    pair = (EXAMPLES[1], EXAMPLES[7]) if new == "digits" else (EMOJI_EXAMPLES[0], EMOJI_EXAMPLES[2])
+    return str(pair[0]), str(pair[1]), new
+
+
 def _endpoint_column(which: str, default: int):
     with gr.Column(min_width=260):
         image = upload_image(EXAMPLES[default] if EXAMPLES else None, label=f"Image {which}",
@@ -127,6 +151,9 @@ def _endpoint_column(which: str, default: int):
         if EXAMPLES:
             gr.Examples([[str(p)] for p in EXAMPLES], inputs=image, label=f"Held-out digits for {which}",
                         examples_per_page=10)
+        if EMOJI_EXAMPLES:
+            gr.Examples([[str(p)] for p in EMOJI_EXAMPLES], inputs=image, examples_per_page=9,
+                        label=f"Held-out emoji for {which} (OpenMoji, CC BY-SA 4.0)")
     return image, sketch, seed, rand
 
 
@@ -134,8 +161,9 @@ def render():
     """Lay out the tab inside the current gr.Blocks and wire its events."""
     gr.Markdown("Encode two images with a VAE, slide between them in latent space, and see what each "
                 "latent dimension controls. Uploads are prepared as the model declares: for digit models the way "
-                "MNIST was made (grey, light on dark, cropped, 20x20 box, centred by mass); for models trained on "
-                "a folder, cropped to a square and resized to the model's size and colour.")
+                "MNIST was made (grey, light on dark, cropped, 20x20 box, centred by mass); for colour models "
+                "(emoji-vae, or one trained on your folder), cropped to a square and resized to the model's size. "
+                "Picking a model of the other kind loads two of its held-out examples.")
     with gr.Row():
         model = model_picker("vae", scale=1, elem_id="vae-model")
         mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", scale=1)
@@ -194,6 +222,11 @@ def render():
     for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
             random_digit, inputs=[seed, model], outputs=image, api_visibility="private", **LIGHT)
+
+    # Picking a model of the other kind (digits <-> colour) shows two held-out examples of its kind
+    shown = gr.State(kind(model.value))
+    model.change(pair_for, inputs=[model, shown], outputs=[image_a, image_b, shown], api_visibility="private",
+                 show_progress="hidden", **LIGHT)
 
     def on_load(demo: gr.Blocks):
         demo.load(**get_spec).then(**draw)
