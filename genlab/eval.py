@@ -72,27 +72,27 @@ def memorisation_check(g, train: ImageSet, held_out: ImageSet, figure: Path | No
     """How near the GAN's samples come to their nearest training image, against held-out real images' nearest
     training image (metrics.memorisation); with ``figure``, a PNG: both histograms, and the 8 samples nearest to
     the training set beside the training image each is nearest to."""
-    from .metrics import generate, memorisation
+    from .metrics import generate, memorisation_from_distances, nearest_distances
 
     fake = generate(g, MEMORISATION_SAMPLES, seed=seed + 7)[0]
     train_x, held_x = train.tensors(MAX_REAL)[0], held_out.tensors(MAX_REAL)[0]
-    result = {**memorisation(fake, train_x, held_x), "samples": len(fake), "train": len(train_x),
+    d_fake, d_real = nearest_distances(fake, train_x), nearest_distances(held_x, train_x)
+    result = {**memorisation_from_distances(d_fake, d_real), "samples": len(fake), "train": len(train_x),
               "held_out": len(held_x)}
     if figure is not None:
-        _memorisation_figure(fake, train_x, held_x, Path(figure))
+        _memorisation_figure(fake, train_x, d_fake, d_real, Path(figure))
     return result
 
 
-def _memorisation_figure(fake: torch.Tensor, train_x: torch.Tensor, held_x: torch.Tensor, path: Path) -> None:
+def _memorisation_figure(fake: torch.Tensor, train_x: torch.Tensor, d_fake: torch.Tensor, d_real: torch.Tensor,
+                         path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from .images import to_pil_grid
-    from .metrics import nearest_distances
 
-    d_fake, d_real = nearest_distances(fake, train_x), nearest_distances(held_x, train_x)
     closest = d_fake.argsort()[:8]
     flat_train = (train_x.flatten(1) + 1) / 2
     partner = [int((((fake[i].flatten() + 1) / 2 - flat_train) ** 2).sum(1).argmin()) for i in closest]

@@ -160,8 +160,12 @@ def memorisation(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Ten
     and of held-out images, their ratio (< 1: samples sit closer to the training set than new real
     images do), and the share of samples nearer to a training image than the closest 1 % of held-out
     images are (near-copies)."""
-    fake = nearest_distances(samples, train)
-    real = nearest_distances(held_out, train)
+    return memorisation_from_distances(nearest_distances(samples, train), nearest_distances(held_out, train))
+
+
+def memorisation_from_distances(fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+    """memorisation()'s figures from the nearest-training distances of the samples (fake) and of the held-out
+    images (real), for a caller that also plots them."""
     near = torch.quantile(real, 0.01)
     return {"sample_to_train_median": float(fake.median()), "held_out_to_train_median": float(real.median()),
             "ratio": float(fake.median() / real.median().clamp_min(1e-8)),

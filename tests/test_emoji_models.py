@@ -40,30 +40,41 @@ def saturation(img: Image.Image) -> float:
 # --- the shipped weights against their cards ----------------------------------------------------------
 
 
-def test_emoji_cgan_reproduces_its_card_and_samples_read_as_their_group():
-    from genlab.eval import evaluate_gan
+def test_emoji_cgan_card_figures_reproduce_and_samples_read_as_their_group():
+    """The memorisation figures (deterministic: 2,000 samples at seed 7) match the card; class consistency on
+    900 samples (100 per group; the card's 5,000-sample FID run is `python -m genlab.eval`, too slow here)."""
+    from genlab.eval import folder_for, memorisation_check
+    from genlab.metrics import accuracy, generate
 
-    r = evaluate_gan("emoji-cgan", 5000, 0, "emoji-classifier", "emoji")
+    g = genlab.load("emoji-cgan", device="cpu")
+    train, held_out = folder_for(g, "emoji")
+    m = memorisation_check(g, train, held_out)
     text = card("emoji-cgan")
-    assert f"{r['accuracy']:.2%}" in text and f"{r['fid']:.2f}" in text and f"{r['floor_fid']:.2f}" in text
-    m = r["memorisation"]
     assert f"{m['ratio']:.2f}" in text and f"{m['near_copies']:.2%}" in text
-    # the classifier reads 60.73 % of real held-out 32-px emoji as their group; chance is 11 %
-    assert r["accuracy"] >= CGAN_MIN_ACCURACY
+    assert f"{m['sample_to_train_median']:.4f}" in text
     assert m["near_copies"] <= 0.05  # not a replay of the training set
+    fake, labels = generate(g, 900, seed=0)
+    acc = accuracy(genlab.load("emoji-classifier", device="cpu"), fake, labels)
+    # the card: 43.54 % on 5,000; the classifier reads 60.73 % of real held-out 32-px emoji; chance is 11 %
+    assert acc >= CGAN_MIN_ACCURACY, acc
     assert "without DiffAugment, same budget" in text and "cc-by-sa-4.0" in text and "OpenMoji" in text
     assert (CHECKPOINTS_DIR / "emoji-cgan" / "memorisation.png").exists()
 
 
-def test_emoji_vae_reproduces_its_card_and_reconstructions_keep_the_group():
-    from genlab.eval import evaluate_vae
+def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():
+    """ELBO, MSE and how many reconstructions keep their group (all deterministic) match the card; the
+    5,000-sample prior FID is left to `python -m genlab.eval vae`."""
+    from genlab.eval import folder_for, reconstruction_accuracy
+    from genlab.metrics import vae_metrics
 
-    r = evaluate_vae("emoji-vae", "emoji", "emoji-classifier", 5000)
+    vae = genlab.load("emoji-vae", device="cpu")
+    held_out = folder_for(vae, "emoji")[1]
+    r = vae_metrics(vae, held_out.tensors()[0])
+    kept = reconstruction_accuracy(vae, genlab.load("emoji-classifier", device="cpu"), held_out)
     text = card("emoji-vae")
-    assert f"{r['neg_elbo']:.2f}" in text and f"{r['mse']:.4f}" in text and f"{r['fid']:.2f}" in text
-    assert f"{r['recon_accuracy']:.2%}" in text
+    assert f"{r['neg_elbo']:.2f}" in text and f"{r['mse']:.4f}" in text and f"{kept:.2%}" in text
     # the classifier reads 72.25 % of the real held-out emoji as their group
-    assert r["recon_accuracy"] >= VAE_MIN_KEPT
+    assert kept >= VAE_MIN_KEPT
 
 
 def test_emoji_sketch2color_reproduces_its_card_and_beats_the_line_drawing():
