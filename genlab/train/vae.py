@@ -41,7 +41,7 @@ PRESETS = {
     "mnist-vae": VAETrainConfig(),
     # The OpenMoji emoji (python -m genlab.data emoji is made on first use), colour, a wider latent than the digits'
     "emoji-vae": VAETrainConfig(name="emoji-vae", data="emoji", resolution=64, channels=3, steps=6000, batch_size=64,
-                                latent_dim=32, hidden=512, sample_every=1000, feature_net="emoji-classifier"),
+                                latent_dim=32, hidden=256, sample_every=1000, feature_net="emoji-classifier"),
     "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35),
 }
 
