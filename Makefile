@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
 	$(BIN)/python app.py
 
-test: $(VENV)/.dev ## install the test dependencies and Chromium, run the test suite
-	bash scripts/ensure_chromium.sh
+test: $(VENV)/.dev ## install the test dependencies, Chromium and the Noto emoji font, run the test suite
+	bash scripts/ensure_system_packages.sh
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)

