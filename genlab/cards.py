@@ -44,7 +44,8 @@ def command_line(argv: list[str] | None = None) -> str:
 def card_license(meta: dict) -> str:
     """The licence of weights trained on this run's data: the code's MIT, or CC BY-SA 4.0 for the OpenMoji
     emoji (a derivative of their images)."""
-    return "cc-by-sa-4.0" if (meta.get("data") or {}).get("data") == "emoji" else "mit"
+    data = (meta.get("data") or {}).get("data")
+    return "cc-by-sa-4.0" if data in ("emoji", "openmoji2noto", "noto2openmoji") else "mit"
 
 
 def write_card(folder: Path, *, title: str, summary: str, tags: list[str], sections: dict[str, str],
@@ -170,5 +171,97 @@ from genlab.sampling import sample_image
 sample_image(g, seed=0, label={7 if digits else 0}, n=16).save("samples.png")
 ```
 """,
+        },
+    )
+
+
+def cyclegan_results(metrics: dict, reproduce: str) -> str:
+    """The CycleGAN card's results: per direction, the model beside the identity (and pix2pix) baselines."""
+    if not metrics:
+        return "Not evaluated."
+    a, b = metrics["domains"]["A"], metrics["domains"]["B"]
+    paired = metrics["paired"]
+    rows = ([("L1 to the true drawing (intensities in [0, 1])", "l1", "{:.4f}"), ("PSNR (dB)", "psnr", "{:.2f}"),
+             ("SSIM", "ssim", "{:.3f}")] if paired else [])
+    if metrics["feature_net"]:
+        rows += [(f"FID vs the {'true drawings' if paired else 'held-out target images'} (features of "
+                  f"`{metrics['feature_net']}`)", "fid", "{:.2f}"), ("KID (unit-RMS features)", "kid", "{:.4f}")]
+        if paired:
+            rows.append(("group accuracy of the outputs (the emoji's own group kept)", "accuracy", "{:.2%}"))
+    parts = []
+    for direction, src, dst in (("A->B", a, b), ("B->A", b, a)):
+        r = metrics[direction]
+        cols = [("CycleGAN", r["model"]), ("input itself (identity)", r["identity"])]
+        if "pix2pix" in r:
+            cols.append((f"pix2pix on the pairs (`{r['pix2pix_name']}`)", r["pix2pix"]))
+        head = "| metric | " + " | ".join(c for c, _ in cols) + " |\n|---|" + "---:|" * len(cols)
+        body = "\n".join(f"| {label} | " + " | ".join(fmt.format(m[k]) for _, m in cols) + " |"
+                          for label, k, fmt in rows if k in r["model"])
+        ceiling = (f" The feature net reads {r['target_accuracy']:.2%} of the true {dst} drawings as their group: "
+                   "the ceiling of the accuracy row." if "target_accuracy" in r else "")
+        parts.append(f"### {direction}: {src} -> {dst}\n\n{head}\n{body}\n\nCycle reconstruction "
+                     f"({direction} then back), L1 to the input: {r['cycle_l1']:.4f}.{ceiling}\n")
+    held = metrics["held_out"]
+    what = (f"the {held['A']} held-out emoji, each drawn in both designs (never trained on, in either)" if paired
+            else f"the held-out images of each folder ({held['A']} A, {held['B']} B; unpaired: no true translation "
+            "to compare with, so FID against the other folder)")
+    p2p = {d: metrics[d].get("pix2pix_name") for d in ("A->B", "B->A") if metrics[d].get("pix2pix_name")}
+    baselines = ""
+    if p2p:
+        flags = " ".join(f"--pix2pix-{d[0].lower()}{d[-1].lower()} {n}" for d, n in p2p.items())
+        trained = "; ".join(f"`python -m genlab.train pix2pix --preset {Path(n).parent.name} --out {n}`"
+                            for n in p2p.values() if Path(n).name == "checkpoint")
+        baselines = (f" The pix2pix columns: add `{flags}`" + (f", trained by {trained}" if trained else "")
+                     + ". They saw the pairs of every training emoji: the supervised upper bound.")
+    return (f"On {what}. Reproduce with `{reproduce}`.{baselines}\n\n" + "\n".join(parts))
+
+
+def write_cyclegan_card(out: Path, meta: dict, metrics: dict, reproduce: str | None = None) -> None:
+    """README.md of a CycleGAN checkpoint from its run's meta and ``eval.evaluate_cyclegan``'s figures."""
+    cfg = meta["config"]
+    emoji = cfg["data_a"] == "openmoji"
+    data = meta.get("data") or {}
+    name = cfg["name"] if emoji else str(out)
+    reproduce = reproduce or (f"python -m genlab.eval cyclegan {name} --data-a {cfg['data_a']} --data-b {cfg['data_b']}"
+                              + (f" --feature-net {cfg['feature_net']}" if cfg["feature_net"] else ""))
+    if emoji:
+        from .datasets.emoji_styles import STYLE_ATTRIBUTION
+
+        data_text = (f"- Unpaired: domain A is the OpenMoji drawing of one half of the training emoji ({data.get('train')}"
+                     f"), domain B the Noto Color Emoji drawing of the other half ({data.get('train_b')}), split by a "
+                     "hash of the hexcode, so no emoji is ever seen in both designs in training. The held-out 10 % of "
+                     "the emoji (the emoji classifier's held-out set too), drawn in both designs, is the paired "
+                     f"ground truth for the figures below.\n- {STYLE_ATTRIBUTION} These weights are a derivative "
+                     "of OpenMoji: CC BY-SA 4.0.")
+    else:
+        data_text = f"- Data: {data.get('root', '')}"
+    g, downs = cfg["g_channels"], cfg.get("downsamples", 2)
+    widths = "/".join(str(g * 2**i) for i in range(downs + 1))
+    write_card(
+        out,
+        license="cc-by-sa-4.0" if emoji else "mit",
+        title=f"genlab {cfg['name']}",
+        summary=f"CycleGAN ({cfg['domain_a'] or 'A'} <-> {cfg['domain_b'] or 'B'}, {cfg['resolution']} px, unpaired): "
+        f"two ResNet generators ({widths} channels, {downs} halving(s), {cfg['blocks']} residual blocks at "
+        f"{cfg['resolution'] // 2**downs} px) and two PatchGAN "
+        f"discriminators; least-squares GAN + {cfg['cycle_weight']:g} x cycle L1 + "
+        f"{cfg['identity_weight'] * cfg['cycle_weight']:g} x identity L1. Load with `genlab.load(...)`, then "
+        "`model(x, \"A->B\")` or `model(x, \"B->A\")` (x in [-1, 1]).",
+        tags=["cyclegan", "image-to-image", "unpaired"] + (["emoji", "openmoji", "noto-emoji"] if emoji else []),
+        sections={
+            "Training": f"""
+- Command: `{meta["command"]}`
+{data_text}
+- {cfg['steps']} steps x batch {cfg['batch_size']} per domain; Adam {cfg['lr']} (beta1 {cfg['beta1']}), linear
+  decay to 0 over the second half; a pool of {cfg['pool_size']} past fakes for each discriminator
+- Wall time: {meta["elapsed_s"]:.0f} s of training on {meta["machine"]}
+""",
+            "Results": cyclegan_results(metrics, reproduce),
+            "Samples": ("One held-out image per class (columns). Top band A -> B, bottom band B -> A; rows: input, "
+                        "CycleGAN, " + ("pix2pix on the pairs, " if "pix2pix" in metrics.get("A->B", {}) else "")
+                        + ("true drawing, " if metrics.get("paired") else "") + "cycle reconstruction. "
+                        "![examples](examples.png)\n\n" if (out / "examples.png").exists() else "")
+            + "At the end of training, rows: held-out A, A -> B, A -> B -> A; held-out B, B -> A, B -> A -> B. "
+            "![samples](samples.png)" + ("\n\n![loss](loss_curve.png)" if (out / "loss_curve.png").exists() else ""),
         },
     )

@@ -25,7 +25,7 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
-from .models import ConvVAE, DigitClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
+from .models import ConvVAE, CycleDiscriminator, CycleGAN, DigitClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
 from .models.base import HubModel
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
@@ -36,6 +36,8 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "vae": ConvVAE,
     "pix2pix": UNetGenerator,
     "pix2pix-discriminator": PatchDiscriminator,
+    "cyclegan": CycleGAN,
+    "cyclegan-discriminator": CycleDiscriminator,
 }
 
 # Checkpoints shipped in checkpoints/<name>/, name -> model_type. A name is only ever a key
@@ -51,6 +53,7 @@ SHIPPED: dict[str, str] = {
     "emoji-cgan": "gan",  # class-conditional colour GAN (DiffAugment + EMA) on the OpenMoji emoji, 32 px
     "emoji-vae": "vae",  # colour VAE, 32-d latent, on the OpenMoji emoji, 64 px
     "emoji-sketch2color": "pix2pix",  # black line drawing -> coloured emoji, 64 px
+    "emoji-openmoji2noto": "cyclegan",  # unpaired CycleGAN, OpenMoji (A) <-> Noto Color Emoji (B), 32 px
 }
 DEFAULT_GAN = "emoji-cgan"  # what the app's first page shows: colour, from the start
 
@@ -189,7 +192,7 @@ def _fetch(repo_id: str, token: bool | None) -> Path:
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
 # GAN at width 512 fits easily).
 CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000}
+                 "num_classes": 10_000, "blocks": 32}
 
 
 def check_config(name: str, config: dict) -> None:

@@ -66,4 +66,10 @@ def trained(folders):
                 "--in-channels", "1", "--steps", "6", "--batch-size", "4", "--g-channels", "8", "--out",
                 str(root / "ckpt-pix2pix"), "--run-dir", str(root / "run-pix2pix")])
     out["pix2pix"] = root / "ckpt-pix2pix"
+    # unpaired: the pair folder's two sides as two separate sets (100 steps: two points of the loss curve)
+    train_main(["cyclegan", "--data-a", str(root / "pairs" / "A"), "--data-b", str(root / "pairs" / "B"),
+                "--resolution", str(OWN_RES), "--channels", "3", "--steps", "100", "--batch-size", "4",
+                "--g-channels", "4", "--blocks", "1", "--d-channels", "4", "--sample-every", "50", "--out",
+                str(root / "ckpt-cyclegan"), "--run-dir", str(root / "run-cyclegan")])
+    out["cyclegan"] = root / "ckpt-cyclegan"
     return out

@@ -97,7 +97,7 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
 
 
 def test_translation_tab_draw_strokes_with_the_mouse(page):
-    page.get_by_role("tab", name="Translation (pix2pix)").click()
+    page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
     page.locator("#tr-sketch").get_by_role("button", name="Brush").click()  # Gradio's sketchpad starts with no tool
     canvas = page.locator("#tr-sketch canvas").first
     expect(canvas).to_be_visible(timeout=30_000)

@@ -84,7 +84,7 @@ def test_tour_of_every_tab(app_url, shots):
         page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
 
         # Translation: draw a stroke, outputs appear
-        page.get_by_role("tab", name="Translation (pix2pix)").click()
+        page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
         page.locator("#tr-sketch").get_by_role("button", name="Brush").click()
         canvas = page.locator("#tr-sketch canvas").first
         expect(canvas).to_be_visible(timeout=30_000)
@@ -159,7 +159,7 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         page.screenshot(path=str(shots / "colour_2_vae.png"), full_page=True)
 
         # Translation: the folder pix2pix (outline -> colour) on an uploaded outline
-        page.get_by_role("tab", name="Translation (pix2pix)").click()
+        page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
         page.locator("#tr-input input[type=file]").set_input_files(str(root / "pairs" / "A" / "0001.png"))
         expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)  # the digit model's answer first
         before = page.locator("#tr-output img").get_attribute("src")
@@ -217,11 +217,19 @@ def test_tour_with_the_emoji_models(app_url, shots):
         page.screenshot(path=str(shots / "emoji_2_vae.png"), full_page=True)
 
         # Translation: emoji-sketch2color on a held-out emoji's line drawing (an example)
-        page.get_by_role("tab", name="Translation (pix2pix)").click()
+        page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
         _pick_model(page, "tr-model", "emoji-sketch2color")
         page.locator("#tr-examples .gallery-item").first.click()
         expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(shots / "emoji_3_translate.png"), full_page=True)
+        # ... and unpaired: a Noto emoji (an example) back to OpenMoji with the CycleGAN, beside its cycle
+        page.locator("#cy-examples .gallery-item").nth(1).click()  # noto_emoji_0_smileys-emotion.png
+        page.get_by_label("B -> A (e.g. Noto -> OpenMoji)").check()
+        expect(page.locator("#cy-output img")).to_be_visible(timeout=60_000)
+        expect(page.locator("#cy-cycle img")).to_be_visible(timeout=60_000)
+        expect(page.locator("#cy-domains")).to_contain_text("Noto Color Emoji")
+        page.locator("#cy-output").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "emoji_3b_translate_unpaired.png"), full_page=True)
 
         # Repair: an emoji with a stroke over it, repaired by the emoji VAE
         page.get_by_role("tab", name="Repair & augment").click()
@@ -245,6 +253,6 @@ def test_tour_with_the_emoji_models(app_url, shots):
         page.locator("#ag-run").click()
         expect(page.locator("#ag-zip")).to_contain_text("smileys_emotion", timeout=60_000)
         page.screenshot(path=str(shots / "emoji_5_augment.png"), full_page=True)
-    assert {f"emoji_{k}_{t}.png" for k, t in enumerate(["gan", "vae", "translate", "repair", "augment"], 1)} <= {
-        f.name for f in shots.iterdir()}
+    assert {f"emoji_{k}_{t}.png" for k, t in enumerate(["gan", "vae", "translate", "repair", "augment"], 1)} | {
+        "emoji_3b_translate_unpaired.png"} <= {f.name for f in shots.iterdir()}
     assert not problems, "\n".join(problems)

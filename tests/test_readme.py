@@ -58,6 +58,13 @@ def test_emoji_client_snippet_runs(app_url, monkeypatch):
     assert len(ns["gallery"]) == 20 and Path(ns["zip_path"]).suffix == ".zip"
 
 
+def test_unpaired_client_snippet_runs(app_url, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    ns: dict = {}
+    exec(snippet('api_name="/translate_unpaired"').replace("http://127.0.0.1:7860/", app_url), ns)
+    assert Path(ns["noto"]).stat().st_size > 0 and Path(ns["back"]).stat().st_size > 0
+
+
 def test_repair_and_augment_client_snippet_runs(app_url, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     ns = {}

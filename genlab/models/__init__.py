@@ -1,12 +1,13 @@
 """nn.Modules only: one model family per file, each constructor's kwargs are its config."""
 
 from .classifier import DigitClassifier, ImageClassifier
+from .cyclegan import CycleDiscriminator, CycleGAN
 from .dip import SkipHourglass
 from .gan import Discriminator, Generator
 from .pix2pix import PatchDiscriminator, UNetGenerator
 from .vae import ConvVAE
 
 __all__ = [
-    "ConvVAE", "DigitClassifier", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
+    "ConvVAE", "CycleDiscriminator", "CycleGAN", "DigitClassifier", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
     "UNetGenerator",
 ]

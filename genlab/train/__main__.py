@@ -1,4 +1,4 @@
-"""Command line: ``python -m genlab.train {gan,vae,pix2pix,classifier} [--preset NAME] [--flag value ...]``.
+"""Command line: ``python -m genlab.train {gan,vae,pix2pix,cyclegan,classifier} [--preset NAME] [--flag value ...]``.
 
 Every family takes the same common flags (``--data DIR --resolution N --channels C --out
 --run-dir --resume --steps --batch-size --seed --mixed-precision --sample-every``), plus its
@@ -6,8 +6,8 @@ own. Every field of the family's config dataclass is a flag (``--steps 100``,
 ``--diffaugment ""``), so the preset is the documented starting point and the command line
 says what changed. ``python -m genlab.train gan --help`` lists them with their meaning.
 
-With ``--data DIR`` and no ``--name``, the run is named after the folder (``DIR-gan``), so a
-folder run never overwrites a shipped checkpoint.
+With ``--data DIR`` and no ``--name``, the run is named after the folder (``DIR-gan``; a CycleGAN's
+``--data-a A --data-b B``: ``A-to-B-cyclegan``), so a folder run never overwrites a shipped checkpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from ..errors import GenlabError
 
 from .classifier import PRESETS as CLASSIFIER_PRESETS
 from .classifier import train_classifier
+from .cyclegan import PRESETS as CYCLEGAN_PRESETS
+from .cyclegan import train_cyclegan
 from .gan import PRESETS as GAN_PRESETS
 from .gan import train_gan
 from ..cards import command_line
@@ -36,6 +38,7 @@ FAMILIES = {
     "classifier": (CLASSIFIER_PRESETS, train_classifier),
     "vae": (VAE_PRESETS, train_vae),
     "pix2pix": (PIX2PIX_PRESETS, train_pix2pix),
+    "cyclegan": (CYCLEGAN_PRESETS, train_cyclegan),
 }
 
 
@@ -97,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
                          help=f"{helps.get(f.name, '')} (default: %(default)r)")
     values = vars(sub.parse_args(rest))
     # A new --data without --name names the run after the folder; a preset's own data keeps the preset's name.
+    data_flags = [values.get(k, "") for k in ("data_a", "data_b") if values.get(k, "") != getattr(base, k, "")]
+    if data_flags and "--name" not in rest and not any(a.startswith("--name=") for a in rest):
+        values["name"] = "-to-".join(Path(v.rstrip("/")).expanduser().name or "data" for v in
+                                  (values["data_a"], values["data_b"])) + f"-{known.family}"
     if values["data"] != base.data and "--name" not in rest and not any(a.startswith("--name=") for a in rest):
         values["name"] = f"{Path(values['data'].rstrip('/')).expanduser().name or 'data'}-{known.family}"
     cfg = type(base)(**values)

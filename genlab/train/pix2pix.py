@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from ..cards import card_license, data_lines
-from ..datasets import paired_digit_set, paired_folder
+from ..datasets import PairedSet, paired_digit_set, paired_folder
 from ..datasets.emoji import sketch_pairs
 from ..eval import evaluate_pix2pix
 from ..images import to_pil_grid
@@ -24,6 +24,7 @@ from ..models.pix2pix import PatchDiscriminator, UNetGenerator, discriminator_lo
 from .common import CommonConfig, Run
 from .report import write_card
 
+STYLE_PAIRS = ("openmoji2noto", "noto2openmoji")  # --data values: the emoji drawn in one design -> the other
 BASELINES = {"sketch2digit": "the sketch itself", "superres": "bicubic upscaling of the 7x7 input",
              "": "the input itself", "emoji": "the line drawing itself (black lines on white, as an RGB image)"}
 
@@ -52,6 +53,15 @@ PRESETS = {
     "emoji-sketch2color": Pix2PixTrainConfig(name="emoji-sketch2color", data="emoji", resolution=64, channels=3,
                                              steps=4000, batch_size=32, variants=4, sample_every=500,
                                              feature_net="emoji-classifier"),
+    # The supervised upper bound beside emoji-openmoji2noto (CycleGAN): the same emoji paired in both designs
+    "emoji-openmoji2noto-pix2pix": Pix2PixTrainConfig(name="emoji-openmoji2noto-pix2pix", data="openmoji2noto",
+                                                      resolution=32, channels=3, in_channels=3, steps=12000,
+                                                      batch_size=16, variants=1, sample_every=500,
+                                                      feature_net="emoji-classifier"),
+    "emoji-noto2openmoji-pix2pix": Pix2PixTrainConfig(name="emoji-noto2openmoji-pix2pix", data="noto2openmoji",
+                                                      resolution=32, channels=3, in_channels=3, steps=12000,
+                                                      batch_size=16, variants=1, sample_every=500,
+                                                      feature_net="emoji-classifier"),
     "tiny": Pix2PixTrainConfig(name="tiny-pix2pix", steps=4, batch_size=16, g_channels=8, variants=1),
 }
 
@@ -63,6 +73,14 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
     if digits:
         train, held_out = paired_digit_set(cfg.task, "train", cfg.seed, cfg.variants), paired_digit_set(cfg.task,
                                                                                                          "eval", 1)
+    elif cfg.data in STYLE_PAIRS:  # one emoji design -> the other, on the pairs: CycleGAN's supervised upper bound
+        from ..datasets.emoji_styles import style_sets
+
+        s = style_sets(cfg.resolution)
+        train, held_out = s.pairs, s.held_out
+        if cfg.data == "noto2openmoji":
+            train, held_out = PairedSet(train.b, train.a), PairedSet(held_out.b, held_out.a)
+        in_channels = 3
     elif cfg.data == "emoji":  # sketch -> colour: each emoji's own outline, jittered like mouse strokes
         train, held_out = sketch_pairs(cfg.resolution, cfg.variants, cfg.seed)
         in_channels = 1

@@ -44,7 +44,7 @@ def build_app() -> gr.Blocks:
                 gan_on_load = gan_tab.render()
             with gr.Tab("VAE interpolation", id="vae"):
                 vae_on_load = vae_tab.render()
-            with gr.Tab("Translation (pix2pix)", id="translate"):
+            with gr.Tab("Translation (pix2pix, CycleGAN)", id="translate"):
                 translate_tab.render()
             with gr.Tab("Repair & augment", id="repair-augment"):
                 repair_tab.render()

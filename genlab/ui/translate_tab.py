@@ -1,4 +1,5 @@
-"""Translation tab: draw or upload an image, a pix2pix model translates it (k samples)."""
+"""Translation tab: draw or upload an image; a pix2pix model translates it (k samples), or a CycleGAN translates
+it to its other domain and back (unpaired translation)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from ..errors import GenlabError
 from ..images import to_pil_grid
 from ..sampling import MAX_SEED
 from ..hub import shipped_names
-from ..translation import TASKS, input_for, translate
-from .common import LIGHT, check_int, get_model, sketch_to_image
+from ..images import prepare
+from ..translation import TASKS, input_for, translate, translate_unpaired
+from .common import LIGHT, check_int, get_model, model_picker, sketch_to_image
 from .uploads import upload_image
 
 # The digit tasks by their short names (the /translate API's "task"), then every shipped pix2pix model;
@@ -22,6 +24,10 @@ TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -
 
 # Held-out emoji's own outlines (python -m genlab.data examples): inputs for emoji-sketch2color
 SKETCH_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("sketch_emoji_*.png"))
+# Held-out emoji in both designs (OpenMoji = domain A, Noto = domain B of emoji-openmoji2noto)
+STYLE_EXAMPLES = [p for k in (0, 2, 3, 4) for p in sorted((Path(__file__).parent / "examples").glob(f"*emoji_{k}_*.png"))
+                  if p.name.startswith(("emoji_", "noto_emoji_"))]
+DIRECTIONS = [("A -> B (e.g. OpenMoji -> Noto)", "A->B"), ("B -> A (e.g. Noto -> OpenMoji)", "B->A")]
 
 
 def translator(task: str):
@@ -42,6 +48,30 @@ def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0
     except (GenlabError, ValueError) as e:
         raise gr.Error(str(e)) from None
     return to_pil_grid(x, display_size=168), to_pil_grid(outputs, nrow=k, display_size=168 * k)
+
+
+def translate_unpaired_image(image, model: str = "emoji-openmoji2noto", direction: str = "A->B"):
+    """The /translate_unpaired endpoint: image + CycleGAN model + direction ("A->B" or "B->A") -> (output,
+    cycle reconstruction), each at the model's size shown 4-8x larger."""
+    if image is None:
+        raise gr.Error("No input: upload, pick or draw an image.")
+    if direction not in ("A->B", "B->A"):
+        raise gr.Error(f'direction must be "A->B" or "B->A", got {direction!r}')
+    m = get_model(model, "cyclegan")
+    try:
+        out, back = translate_unpaired(m, prepare(image, m), direction)
+    except (GenlabError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+    return to_pil_grid(out, display_size=256), to_pil_grid(back, display_size=256)
+
+
+def domains_text(model: str) -> str:
+    """Which domain is A and which is B for the picked CycleGAN (or why it does not load)."""
+    try:
+        m = get_model(model, "cyclegan")
+    except gr.Error as e:
+        return f"⚠️ {e}"
+    return f"**A** = {m.domains['A']}, **B** = {m.domains['B']}; {m.resolution} px, {'RGB' if m.image_channels == 3 else 'grey'}"
 
 
 def render():
@@ -81,3 +111,47 @@ def render():
     task.change(lambda image, *rest: translate_image(image, *rest) if image is not None else (gr.skip(), gr.skip()),
                 inputs=[image, task, k, seed], outputs=[seen, outputs], trigger_mode="always_last",
                 show_progress="hidden", api_visibility="private", **LIGHT)
+
+    render_unpaired()
+
+
+def render_unpaired():
+    """The unpaired (CycleGAN) section: input, model, direction -> output beside its cycle reconstruction."""
+    gr.Markdown("### Unpaired translation (CycleGAN)\nA CycleGAN learns from two sets of images with no pairs "
+                "(e.g. OpenMoji emoji and Noto emoji of *other* emoji). Upload, pick or draw an image, pick the "
+                "direction, and see the translation beside the cycle reconstruction (A -> B -> A): how much of the "
+                "input survives the round trip. Any size or mode is cropped to a square and resized to the model's "
+                "size.")
+    with gr.Row():
+        with gr.Column(min_width=300):
+            models = shipped_names("cyclegan")
+            model = model_picker("cyclegan", label="CycleGAN model", elem_id="cy-model") if models else gr.Dropdown(
+                [], label="CycleGAN model", allow_custom_value=True, elem_id="cy-model",
+                info="type a CycleGAN checkpoint folder / Hub repo id")
+            domains = gr.Markdown(domains_text(models[0]) if models else "", elem_id="cy-domains")
+            direction = gr.Radio(DIRECTIONS, value="A->B", label="Direction", elem_id="cy-direction")
+            with gr.Tab("Upload or pick"):
+                image = upload_image(name="Input image", label="Input (upload, paste, or pick an example below)",
+                                     sources=["upload", "clipboard"], height=200, elem_id="cy-input")
+            with gr.Tab("Draw"):
+                sketch = gr.Sketchpad(type="numpy", canvas_size=(256, 256), label="Draw (colours welcome)",
+                                      brush=gr.Brush(default_size=10), elem_id="cy-sketch")
+            if STYLE_EXAMPLES:
+                gr.Examples([[str(p)] for p in STYLE_EXAMPLES], inputs=image, elem_id="cy-examples",
+                            label="Held-out emoji in both designs: emoji_* are OpenMoji (A, CC BY-SA 4.0), noto_emoji_* "
+                                  "Noto Color Emoji (B, Apache 2.0); never trained on")
+        with gr.Column(min_width=300):
+            with gr.Row():
+                output = gr.Image(label="Translation", type="pil", format="png", interactive=False,
+                                  buttons=["download"], height=260, elem_id="cy-output")
+                cycle = gr.Image(label="Cycle reconstruction (and back)", type="pil", format="png",
+                                 interactive=False, buttons=["download"], height=260, elem_id="cy-cycle")
+    sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last", show_progress="hidden",
+                  api_visibility="private")
+    gr.on([image.change, direction.change], translate_unpaired_image, inputs=[image, model, direction],
+          outputs=[output, cycle], trigger_mode="always_last", show_progress="hidden", api_name="translate_unpaired",
+          **LIGHT)
+    model.change(domains_text, inputs=model, outputs=domains, api_visibility="private", show_progress="hidden")
+    model.change(lambda image, *rest: translate_unpaired_image(image, *rest) if image is not None
+                 else (gr.skip(), gr.skip()), inputs=[image, model, direction], outputs=[output, cycle],
+                 trigger_mode="always_last", show_progress="hidden", api_visibility="private", **LIGHT)
