@@ -234,7 +234,12 @@ def write_cyclegan_card(out: Path, meta: dict, metrics: dict, reproduce: str | N
                      f"ground truth for the figures below.\n- {STYLE_ATTRIBUTION} These weights are a derivative "
                      "of OpenMoji: CC BY-SA 4.0.")
     else:
-        data_text = f"- Data: {data.get('root', '')}"
+        skipped = [f"{side}: {describe_skipped([tuple(x) for x in data.get(key, [])], data.get(root, ''))}"
+                   for side, key, root in (("A", "skipped", "root_a"), ("B", "skipped_b", "root_b"))]
+        data_text = (f"- Data, unpaired: A `{cfg['data_a']}` ({data.get('train')} training images, {data.get('held_out')} "
+                     f"held out), B `{cfg['data_b']}` ({data.get('train_b')} training, {data.get('held_out_b')} held out); "
+                     f"{cfg['resolution']} px, {cfg['channels']} channel(s), {cfg['fit']} to square\n"
+                     f"- Skipped files: {'; '.join(skipped)}")
     g, downs = cfg["g_channels"], cfg.get("downsamples", 2)
     widths = "/".join(str(g * 2**i) for i in range(downs + 1))
     write_card(

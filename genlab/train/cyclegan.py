@@ -97,7 +97,8 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
     a, b, held_a, held_b, paired = domain_data(cfg)
     run.describe_data(a, held_a, root=f"A: {a.root} ({len(a)} train, {len(held_a)} held out); B: {b.root} "
                                       f"({len(b)} train, {len(held_b)} held out)")
-    run.data_info.update(train_b=len(b), held_out_b=len(held_b), root_a=a.root, root_b=b.root)
+    run.data_info.update(train_b=len(b), held_out_b=len(held_b), root_a=a.root, root_b=b.root,
+                         skipped_b=[list(x) for x in b.skipped])
     torch.manual_seed(cfg.seed)
     names = {"domain_a": cfg.domain_a or Path(cfg.data_a.rstrip("/")).name or "A",
              "domain_b": cfg.domain_b or Path(cfg.data_b.rstrip("/")).name or "B"}
