@@ -21,6 +21,14 @@ def tiny_gan():
     return Generator(latent_dim=8, channels=16, embed_dim=4).eval()
 
 
+@pytest.fixture(scope="module")
+def client(app_url):
+    """A gradio_client Client of the launched app, one per test module."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """``python app.py`` on a free port, as a user would start it."""

@@ -1,15 +1,9 @@
 """End to end through the launched app with gradio_client, as an API user would."""
 
 import pytest
-from gradio_client import Client
 from PIL import Image
 
 DIRS = [0.0] * 6
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def test_sample_endpoint_returns_an_image(client):

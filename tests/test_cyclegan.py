@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 import genlab
@@ -168,11 +168,6 @@ def test_emoji_openmoji2noto_reproduces_its_card_and_beats_the_identity():
     assert r["A->B"]["model"]["l1"] < r["A->B"]["identity"]["l1"]
     assert "pix2pix on the pairs" in text and "cc-by-sa-4.0" in text and "Apache" in text
     assert r["held_out"] == {"A": 191, "B": 191} and r["paired"]
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 @pytest.mark.parametrize("example, direction", [("emoji_0_smileys-emotion.png", "A->B"),

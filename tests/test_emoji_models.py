@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 import genlab
@@ -87,11 +87,6 @@ def test_emoji_sketch2color_reproduces_its_card_and_beats_the_line_drawing():
 
 
 # --- every tab serves them ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def test_gan_tab_samples_the_requested_emoji_group(client):

@@ -14,7 +14,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 import genlab
@@ -144,11 +144,6 @@ def test_paired_folder_matches_by_name_and_skips_orphans(folders):
     skipped = dict(train.a.skipped)
     assert any(p.endswith("lonely.png") for p in skipped)
     assert len(train) + len(held) == 11 and train.a.channels == 1 and train.b.channels == 3
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def test_app_serves_the_folder_models(client, trained, folders, tmp_path):

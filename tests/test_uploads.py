@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from hostile import accepted, digit_like, refused
 from PIL import Image
 
@@ -54,11 +54,6 @@ def test_animated_gif_uses_its_first_frame(files):
 
 
 # --- through the running app --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
 
 
 def _endpoints(valid: str):
