@@ -217,7 +217,7 @@ def cyclegan_results(metrics: dict, reproduce: str) -> str:
 
 
 def write_cyclegan_card(out: Path, meta: dict, metrics: dict, reproduce: str | None = None) -> None:
-    """README.md of a CycleGAN checkpoint from its run's meta and ``eval.evaluate_cyclegan``'s figures."""
+    """README.md of a CycleGAN checkpoint from its run's meta and ``cyclegan_eval.evaluate_cyclegan``'s figures."""
     cfg = meta["config"]
     emoji = cfg["data_a"] == "openmoji"
     data = meta.get("data") or {}

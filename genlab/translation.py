@@ -87,15 +87,11 @@ def translate(g: UNetGenerator, x: torch.Tensor, k: int = 1, seed: int = 0) -> t
 @torch.inference_mode()
 def translate_unpaired(model, x: torch.Tensor, direction: str = "A->B") -> tuple[torch.Tensor, torch.Tensor]:
     """A CycleGAN translates one input (1, C, R, R) in [-1, 1] to the other domain and back:
-    (output, cycle reconstruction), each (1, C, R, R). direction: "A->B" or "B->A".
+    (output, cycle reconstruction), each (1, C, R, R). direction: "A->B" or "B->A" (else the model's ValueError).
 
     >>> m = genlab.load("emoji-openmoji2noto")
     >>> out, back = translate_unpaired(m, prepare("my_emoji.png", m), "A->B")   # OpenMoji -> Noto -> OpenMoji
     """
-    from .models.cyclegan import DIRECTIONS
-
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be {' or '.join(repr(d) for d in DIRECTIONS)}, got {direction!r}")
     device = next(model.parameters()).device
     out, back = model.translate_and_back(x.to(device), direction)
     return out.float().cpu(), back.float().cpu()

@@ -105,7 +105,7 @@ class CycleGAN(HubModel, tags=["cyclegan", "image-to-image", "unpaired"]):
 
     def generator(self, direction: str) -> ResnetGenerator:
         if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+            raise ValueError(f"direction must be {' or '.join(DIRECTIONS)}, got {direction!r}")
         return self.g_ab if direction == "A->B" else self.g_ba
 
     def forward(self, x: torch.Tensor, direction: str = "A->B") -> torch.Tensor:

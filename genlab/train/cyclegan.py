@@ -68,8 +68,8 @@ PRESETS = {
 }
 
 
-def domain_data(cfg: CycleGANTrainConfig) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, object]:
-    """(train A, train B, held-out A, held-out B, paired held-out or None) for --data-a/--data-b."""
+def domain_data(cfg: CycleGANTrainConfig) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet]:
+    """(train A, train B, held-out A, held-out B) for --data-a/--data-b."""
     if not cfg.data_a or not cfg.data_b:
         raise DatasetError("a CycleGAN needs two image sets: --data-a DIR --data-b DIR (or the preset "
                            "emoji-openmoji2noto)")
@@ -82,19 +82,19 @@ def domain_data(cfg: CycleGANTrainConfig) -> tuple[ImageSet, ImageSet, ImageSet,
         from ..datasets.emoji_styles import style_sets
 
         s = style_sets(cfg.resolution)
-        return s.a, s.b, s.held_out.a, s.held_out.b, s.held_out
+        return s.a, s.b, s.held_out.a, s.held_out.b
     a, held_a = image_folder(cfg.data_a, cfg.resolution, cfg.channels, cfg.fit, cfg.eval_fraction or EVAL_FRACTION,
                              cfg.memory_budget_mb)
     b, held_b = image_folder(cfg.data_b, cfg.resolution, cfg.channels, cfg.fit, cfg.eval_fraction or EVAL_FRACTION,
                              cfg.memory_budget_mb)
-    return a, b, held_a, held_b, None
+    return a, b, held_a, held_b
 
 
 def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluate: bool = True) -> Path:
     if cfg.resolution % 4:
         raise DatasetError(f"a CycleGAN's --resolution must be divisible by 4, got {cfg.resolution}")
     run = Run(cfg, "cyclegan", command)
-    a, b, held_a, held_b, paired = domain_data(cfg)
+    a, b, held_a, held_b = domain_data(cfg)
     run.describe_data(a, held_a, root=f"A: {a.root} ({len(a)} train, {len(held_a)} held out); B: {b.root} "
                                       f"({len(b)} train, {len(held_b)} held out)")
     run.data_info.update(train_b=len(b), held_out_b=len(held_b), root_a=a.root, root_b=b.root,
@@ -174,7 +174,7 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
     model.eval()
     metrics = {}
     if evaluate:
-        from ..eval import evaluate_cyclegan
+        from ..cyclegan_eval import evaluate_cyclegan
 
         metrics = evaluate_cyclegan(str(run.out), cfg.data_a, cfg.data_b, cfg.feature_net)
     write_cyclegan_card(run.out, meta, metrics)
