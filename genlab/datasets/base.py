@@ -70,7 +70,10 @@ class ImageSet:
         with ``workers`` processes decodes the files.
         """
         if len(self) < batch_size:
-            raise ValueError(f"batch size {batch_size} is larger than the {len(self)} training images")
+            from ..errors import DatasetError
+
+            raise DatasetError(f"batch size {batch_size} is larger than the {len(self)} training images: "
+                               f"use --batch-size {len(self)} or less, or add images")
         if self.in_memory:
             images, labels = self.images.to(device), self.labels.to(device)
             while True:

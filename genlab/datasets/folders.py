@@ -97,7 +97,8 @@ def _check_classes(root: Path, labels: list[int], class_names: list[str]) -> Non
     if small:
         where = ", ".join(f"{root / name if class_names else name} ({n})" for name, n in small)
         raise DatasetError(f"Each class needs at least {MIN_PER_CLASS} readable images (one to train on, one to "
-                           f"hold out); too few in: {where}.")
+                           f"hold out); too few in: {where}. Add images to that class, or move its folder out (or "
+                           "merge it into another class).")
 
 
 def _reason(e: Exception) -> str:

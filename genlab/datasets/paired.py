@@ -52,7 +52,7 @@ def paired_folder(root: str | Path, resolution: int, channels: int, in_channels:
     keep = [i for i in range(len(stems)) if ok_a[i] and ok_b[i]]  # both sides of a pair readable
     if len(keep) < 2:
         raise DatasetError(f"{root} has {len(keep)} readable pairs; paired data needs at least 2: DIR/A/<name> and "
-                           "DIR/B/<name> with matching names.")
+                           "DIR/B/<name> with matching names: add pairs (or give the partner files the same names).")
     parts = []
     for idx in split([a_paths[i] for i in keep], [0] * len(keep), root, eval_fraction):
         fields = dict(labels=torch.zeros(len(idx), dtype=torch.long), class_names=[], resolution=resolution, fit=fit,

@@ -121,6 +121,18 @@ class Run:
                    f"{len(one.class_names) or 'no'} classes {one.class_names[:12]}"
                    f"{'' if one.in_memory else ', streamed from disk'}; skipped: "
                    f"{describe_skipped(one.skipped, one.root)}")
+        self.clip_batch(len(train))
+
+    def clip_batch(self, n_train: int) -> None:
+        """A batch larger than the training set is clipped to it (small folders are the normal case), and the
+        log says so; the card and ``images_seen`` then record the batch that was really used."""
+        if n_train < 1:
+            raise DatasetError(f"{self.cfg.data}: no training images left after holding out the evaluation share; "
+                               "add images (at least 2 per class), or lower --eval-fraction.")
+        if self.cfg.batch_size > n_train:
+            self.print(f"batch size {self.cfg.batch_size} is larger than the {n_train} training images: "
+                       f"using batches of {n_train} (every step sees the whole set; --batch-size sets it)")
+            self.cfg.batch_size = n_train
 
     def order(self) -> torch.Generator:
         """The data-order (and jitter) generator: seed + process rank, so each GPU draws its own batches."""
@@ -196,13 +208,18 @@ class Run:
         self.print(f"resumed from {self.state_path} at step {meta['step']}")
         return meta["step"]
 
-    def finish(self) -> dict:
-        """Stop the clock; copy the loss curve into the checkpoint folder; return the run's meta."""
+    def out_of_time(self, minutes: float) -> bool:
+        """True once this run's training time (resumed parts included) has reached ``minutes`` (0: never)."""
+        return minutes > 0 and self.elapsed + time.perf_counter() - self._start >= minutes * 60
+
+    def finish(self, step: int | None = None) -> dict:
+        """Stop the clock; copy the loss curve into the checkpoint folder; return the run's meta (at ``step``,
+        default the configured last step: a run stopped by its time budget passes where it stopped)."""
         if self.bar is not None:
             self.bar.close()
         self.elapsed += time.perf_counter() - self._start
         self._start = time.perf_counter()
-        meta = self._meta(self.cfg.steps)
+        meta = self._meta(self.cfg.steps if step is None else step)
         if not self.accelerator.is_main_process:
             return meta
         self.out.mkdir(parents=True, exist_ok=True)

@@ -99,6 +99,7 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
                                       f"({len(b)} train, {len(held_b)} held out)")
     run.data_info.update(train_b=len(b), held_out_b=len(held_b), root_a=a.root, root_b=b.root,
                          skipped_b=[list(x) for x in b.skipped])
+    run.clip_batch(len(b))  # describe_data clipped to A's count; B may be smaller
     torch.manual_seed(cfg.seed)
     names = {"domain_a": cfg.domain_a or Path(cfg.data_a.rstrip("/")).name or "A",
              "domain_b": cfg.domain_b or Path(cfg.data_b.rstrip("/")).name or "B"}
