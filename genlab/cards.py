@@ -99,6 +99,29 @@ pixels, intensities in [0, 1]):
 """
 
 
+NO_CLASS_LIMIT = 1.5  # a GAN's no-class mode is offered while its FID is at most this many times the classes'
+
+
+def ema_text(cfg) -> str:
+    """How the released GAN weights were averaged."""
+    if getattr(cfg, "ema_kimg", 0):
+        return f"EMA (half-life {cfg.ema_kimg:g}k images, ramped up), batch-norm statistics re-estimated"
+    return f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"
+
+
+def gan_recipe(cfg) -> str:
+    """The GAN's training recipe in one line (cards of older runs lack the newer fields: their defaults)."""
+    parts = [f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}",
+             "discriminator: spectral norm" if getattr(cfg, "spectral_norm", False) else "discriminator: no spectral norm"]
+    if getattr(cfg, "lecam", 0):
+        parts.append(f"LeCam {cfg.lecam:g} (anchor decay {cfg.lecam_decay:g})")
+    if getattr(cfg, "r1_gamma", 0):
+        parts.append(f"R1 gamma {cfg.r1_gamma:g} every {cfg.r1_every} steps")
+    if getattr(cfg, "minutes", 0):
+        parts.append(f"{cfg.minutes:g}-minute budget")
+    return "; ".join(parts)
+
+
 def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None = None) -> None:
     """The GAN checkpoint's README.md from its run's meta (training_state.json) and measured metrics.
 
@@ -123,10 +146,14 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         ]
         head = "| metric | this model |" + (" without DiffAugment, same budget |" if baseline else "")
         table = [head, "|---|---|" + ("---|" if baseline else "")]
+        if "fid_any" in metrics:
+            rows.append(("FID of the no-class ('any') label's samples", "fid_any", "{:.2f}"))
         for label, key, fmt in rows:
+            if key not in metrics:
+                continue
             cells = [fmt.format(metrics[key]) + (f" ± {metrics['kid_std']:.4f}" if key == "kid" else "")]
             if baseline:
-                cells.append(fmt.format(baseline[key]) + (f" ± {baseline['kid_std']:.4f}" if key == "kid" else ""))
+                cells.append("-" if key not in baseline else fmt.format(baseline[key]) + (f" ± {baseline['kid_std']:.4f}" if key == "kid" else ""))
             table.append(f"| {label} | {' | '.join(cells)} |")
         table.append(f"| floor: FID of the training {what} vs the held-out ones | {metrics['floor_fid']:.2f} |"
                      + (" |" if baseline else ""))
@@ -139,6 +166,12 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
 
 {table}
 """
+        if "fid_any" in metrics:
+            ratio = metrics["fid_any"] / metrics["fid"]
+            results += (f"\nThe no-class ('any') label's samples score {ratio:.2f}x the classes' FID: the app and API "
+                        + ("offer it as the 'unconditional' mode." if ratio <= NO_CLASS_LIMIT else
+                           f"do not offer that mode (it is offered up to {NO_CLASS_LIMIT}x); pick a class or 'any' "
+                           "(a random class per image).") + "\n")
         if baseline:
             results += f"\nThe comparison run: `{baseline['command']}`\n"
         if "memorisation" in metrics:
@@ -155,7 +188,8 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
             "Training": f"""
 - Command: `{meta["command"]}`
 {data_lines(meta)}
-- {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"}
+- {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {ema_text(cfg)}
+- Recipe: {gan_recipe(cfg)}
 - Wall time: {meta["elapsed_s"]:.0f} s of training (sample grids and state saves included, evaluation not) on {meta["machine"]}
 - Full config and resumable state: `training_state.*` in the run folder (written by the command, not shipped)
 """,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from .cards import NO_CLASS_LIMIT
 from .datasets import EVAL_FRACTION, ImageSet, digit_set, image_folder, paired_digit_set, paired_folder
 from .errors import DatasetError
 from .hub import load
@@ -130,6 +131,8 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
     result = evaluate_generator(g, classifier, real, n=samples, seed=seed)
     if not g.num_classes:
         result.pop("accuracy", None)  # unconditional: no class to agree with
+    else:  # the no-class ("any") label: does it sample the data as a whole as well as the classes do?
+        result["fid_any"] = any_class_fid(g, classifier, real, samples, seed)
     floor = real_floor(classifier, train, held_out)
     if data != "mnist":
         result["memorisation"] = memorisation_check(g, train, held_out, figure, seed)
@@ -137,13 +140,46 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
             "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out), "data": data}
 
 
-def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
-    """FID/KID of ``samples`` decoded prior draws N(0, I) against the held-out images, and the real floor."""
+def set_no_class_mode(folder: Path, metrics: dict) -> bool:
+    """Record in a GAN checkpoint's config whether its no-class mode is offered (measured FID of the "any" label at
+    most NO_CLASS_LIMIT x the conditional FID); the UI and API then stop offering a mode that draws blobs."""
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    if "fid_any" not in metrics:  # not measured (an unconditional model): the config stays as it is
+        return bool(config.get("no_class_mode", True))
+    config["no_class_mode"] = bool(metrics["fid_any"] <= NO_CLASS_LIMIT * metrics["fid"])
+    path.write_text(json.dumps(config, sort_keys=True, indent=2))
+    return config["no_class_mode"]
+
+
+def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0) -> float:
+    """FID of ``samples`` draws with the "any class" label (same latents as the conditional ones) against real."""
     with torch.no_grad():
-        z = torch.randn(samples, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(samples, g.latent_dim, generator=torch.Generator().manual_seed(seed))
+        fake = torch.cat([g(z[i : i + 500], torch.full((len(z[i : i + 500]),), g.any_class)) for i in range(0, samples, 500)])
+    return fid_kid(real, fake, classifier)["fid"]
+
+
+def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0,
+                     prior: str = "fitted") -> dict:
+    """FID/KID of ``samples`` decoded prior draws against the held-out images, and the real floor. The prior is
+    the VAE's fitted mixture where it has one ("fitted"), or N(0, I) ("normal")."""
+    with torch.no_grad():
+        z = vae.sample_prior(samples, torch.Generator().manual_seed(seed), prior)
         fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
     return {**fid_kid(held_out.tensors(MAX_REAL)[0], fake, classifier),
             "floor_fid": real_floor(classifier, train, held_out)["fid"]}
+
+
+def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
+    """prior_sample_fid of the VAE's own prior (fid, kid, ...), plus N(0, I)'s (fid_normal, kid_normal, ...)
+    when the model has a fitted one, for comparison."""
+    out = prior_sample_fid(vae, classifier, train, held_out, samples, seed)
+    out["prior"] = "fitted" if vae.prior_components else "normal"
+    if vae.prior_components:
+        normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal")
+        out.update(fid_normal=normal["fid"], kid_normal=normal["kid"], kid_std_normal=normal["kid_std"])
+    return out
 
 
 def reconstruction_accuracy(vae, classifier, held_out: ImageSet) -> float:
@@ -165,7 +201,7 @@ def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples:
     out["held_out"] = len(x)
     if feature_net or data == "mnist":
         classifier = feature_net_for(feature_net, data, vae)
-        out.update(prior_sample_fid(vae, classifier, train, held_out, samples, seed),
+        out.update(prior_fids(vae, classifier, train, held_out, samples, seed),
                    feature_net=feature_net or "mnist-classifier")
         if held_out.num_classes and (data == "mnist" or classifier.labels == held_out.class_names):
             out["recon_accuracy"] = reconstruction_accuracy(vae, classifier, held_out)
@@ -218,6 +254,8 @@ def _print_gan(name: str, r: dict) -> None:
         print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
     print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
     print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
+    if "fid_any" in r:
+        print(f"  FID of the no-class label   {r['fid_any']:.3f}")
     if "memorisation" in r:
         m = r["memorisation"]
         print(f"  nearest training image      samples {m['sample_to_train_median']:.4f}, held-out real "
@@ -367,6 +405,7 @@ def main(argv: list[str] | None = None) -> None:
             meta = json.loads((Path(args.baseline_run) / "training_state.json").read_text())
             baseline = {**results[args.baseline], "command": meta["command"]}
         meta = json.loads((Path(args.write_card) / "training_state.json").read_text())
+        set_no_class_mode(resolve(args.model), results[args.model])
         write_gan_card(resolve(args.model), meta, results[args.model], baseline)
         print(f"wrote {resolve(args.model) / 'README.md'}")
 

@@ -53,3 +53,26 @@ def test_image_is_upscaled_crisply(tiny_gan):
 def test_bad_values_raise_readable_errors(tiny_gan, kwargs):
     with pytest.raises(SamplingError, match="must"):
         sample(tiny_gan, **{"seed": 0, **kwargs})
+
+
+def test_a_no_class_mode_that_measured_poorly_is_not_offered(tmp_path):
+    import json
+
+    import genlab
+    from genlab.eval import set_no_class_mode
+    from genlab.models import Generator
+    from genlab.sampling import class_choices, class_index
+
+    g = Generator(latent_dim=8, channels=16, embed_dim=4)
+    assert "unconditional" in class_choices(g) and class_index(g, "unconditional") == g.any_class
+    g.save_pretrained(tmp_path / "g")
+    # the release rule: offered while the "any" label's FID is at most 1.5x the classes'
+    assert set_no_class_mode(tmp_path / "g", {"fid": 100.0, "fid_any": 140.0})
+    assert not set_no_class_mode(tmp_path / "g", {"fid": 100.0, "fid_any": 151.0})
+    assert json.loads((tmp_path / "g" / "config.json").read_text())["no_class_mode"] is False
+    off = genlab.load(str(tmp_path / "g"))
+    assert class_choices(off) == ["any", *off.labels]
+    with pytest.raises(SamplingError, match="not offered.*Pick 'any'"):
+        class_index(off, "unconditional")
+    assert class_index(off, "3") == 3 and class_index(off, "any") is None
+    assert set_no_class_mode(tmp_path / "g", {"fid": 100.0}) is False  # not measured: left as it is

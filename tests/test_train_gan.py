@@ -89,3 +89,79 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
     assert "class-consistency accuracy" in card and "without DiffAugment, same budget" in card
     assert "FID" in card and "floor" in card and "python -m genlab.train gan --preset tiny" in card
 
+
+
+# --- the small-data recipe: spectral norm, LeCam, lazy R1, nearest upsampling, EMA half-life, time budget ---
+
+
+def test_recipe_options_build_what_they_say():
+    cfg = dataclasses.replace(PRESETS["tiny"], spectral_norm=True, upsample="nearest")
+    G, D, _, _ = build(cfg)
+    assert any(isinstance(m, torch.nn.Upsample) for m in G.modules())
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert G._hub_mixin_config["upsample"] == "nearest"
+    normed = [m for m in D.modules() if hasattr(m, "parametrizations")]
+    assert len(normed) == sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding)) for m in D.modules())
+    # spectral norm bounds each layer's largest singular value near 1 after a few power iterations
+    D.train()
+    for _ in range(20):
+        D(torch.randn(4, 1, 28, 28), torch.zeros(4, dtype=torch.long))
+    w = D.net[0].weight.flatten(1)
+    assert abs(torch.linalg.matrix_norm(w, 2).item() - 1) < 0.1
+    import pytest
+
+    with pytest.raises(ValueError, match="upsample must be"):
+        genlab.models.Generator(upsample="bilinear")
+
+
+def test_lecam_and_r1_steps_are_finite_and_move_d():
+    cfg = dataclasses.replace(PRESETS["tiny"], channels_last=False, spectral_norm=True, lecam=0.3, r1_gamma=1.0,
+                              r1_every=2)
+    G, D, opt_g, opt_d = build(cfg)
+    step = make_gan_step(G, D, opt_g, opt_d, cfg)
+    x, y = digits("train")[:16]
+    losses = [step(x, y) for _ in range(4)]
+    assert all(torch.isfinite(a) and torch.isfinite(b) for a, b in losses)
+    # LeCam's anchors follow D's logits (running means, no longer at their zero start)
+    assert step.logit_means.real.item() != 0 and step.logit_means.fake.item() != 0
+    from genlab.models.gan import lecam_loss, r1_penalty
+
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
+    # only what strays past the anchors counts: relu(real - ema_fake)^2 + relu(ema_real - fake)^2
+    assert torch.isclose(lecam_loss(real, fake, torch.tensor(1.0), torch.tensor(0.5)),
+                         torch.tensor((1.5**2 + 0) / 2 + (2.0**2 + 0) / 2))
+    xr = torch.randn(3, 2, requires_grad=True)
+    assert torch.isclose(r1_penalty((xr * torch.tensor([3.0, 4.0])).sum(1), xr), torch.tensor(25.0))
+
+
+def test_ema_half_life_in_images():
+    from genlab.train.gan import ema_decay
+
+    cfg = dataclasses.replace(PRESETS["tiny"], ema_kimg=10.0)
+    # long into a run: the weight of an update halves after 10,000 images
+    decay = ema_decay(cfg, 1_000_000, 32)
+    assert abs(decay ** (10_000 / 32) - 0.5) < 1e-6
+    assert ema_decay(cfg, 10, 32) < decay  # ramped up: early on the half-life is 5 % of the images seen
+
+
+def test_time_budget_stops_the_run_and_the_card_says_why(tmp_path, capsys):
+    train_main(["gan", "--preset", "tiny", "--steps", "100000", "--minutes", "0.002", "--out", str(tmp_path / "ck"),
+                "--run-dir", str(tmp_path / "run"), "--spectral-norm", "true", "--upsample", "nearest"])
+    assert "minute budget is spent" in capsys.readouterr().out
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert 1 <= run["step"] < 100000 and run["images_seen"] == run["step"] * 64
+    card = (tmp_path / "ck" / "README.md").read_text()
+    assert f"{run['step']} steps x batch" in card and "upsampling: nearest" in card and "spectral norm" in card
+    assert genlab.load(str(tmp_path / "ck")).upsample == "nearest"
+
+
+def test_a_checkpoint_with_an_unknown_upsampling_is_refused(tmp_path):
+    import pytest
+
+    from genlab.models import Generator
+
+    Generator(latent_dim=8, channels=16, embed_dim=4, upsample="nearest").save_pretrained(tmp_path / "g")
+    cfg = json.loads((tmp_path / "g" / "config.json").read_text())
+    (tmp_path / "g" / "config.json").write_text(json.dumps({**cfg, "upsample": "pixelshuffle"}))
+    with pytest.raises(genlab.CheckpointError, match="upsample must be one of transposed, nearest"):
+        genlab.load(str(tmp_path / "g"))

@@ -19,6 +19,9 @@ from torch import nn
 from .base import HubModel, check_shape_config, octaves
 
 
+UPSAMPLES = ("transposed", "nearest")
+
+
 class Generator(HubModel, tags=["gan", "image-generation"]):
     """Conditional DCGAN generator: (z, label) -> image (B, image_channels, resolution, resolution) in [-1, 1].
 
@@ -44,9 +47,15 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         resolution: int = 28,  # output side in px: base x 2^n (28, 32, 48, 64, 96, 128, 256, ...)
         class_names: list[str] | None = None,  # shown wherever a class is picked; default "0", "1", ...
         preprocess: str = "mnist",  # how real images were prepared: "mnist" (digit centring), "crop" or "pad"
+        upsample: str = "transposed",  # "transposed" (DCGAN 4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
+        no_class_mode: bool = True,  # offer the "any class" token as an unconditional mode (off when it measured poorly)
     ):
         super().__init__()
         self.class_names = check_shape_config(resolution, image_channels, class_names, num_classes, preprocess)
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {upsample!r}")
+        self.upsample = upsample
+        self.no_class_mode = bool(no_class_mode) and num_classes > 0
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.channels = channels
@@ -62,7 +71,11 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         c = channels
         for i in range(1, n + 1):  # (B, c, s, s) -> (B, c/2, 2s, 2s)
             c_out = max(channels >> i, min(8, channels))
-            layers += [nn.ConvTranspose2d(c, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            if upsample == "nearest":  # no overlapping kernel footprints: no checkerboard on flat colour
+                layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c_out, 3, 1, 1, bias=False)]
+            else:
+                layers += [nn.ConvTranspose2d(c, c_out, 4, 2, 1, bias=False)]
+            layers += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
             c = c_out
         layers += [nn.Conv2d(c, image_channels, 3, 1, 1), nn.Tanh()]  # (B, image_channels, res, res)
         self.net = nn.Sequential(*layers)
@@ -103,19 +116,21 @@ class Discriminator(HubModel, tags=["gan"]):
         image_channels: int = 1,  # 1: grey, 3: RGB
         resolution: int = 28,  # input side in px, as the generator's
         class_names: list[str] | None = None,  # as the generator's
+        spectral_norm: bool = False,  # spectral normalisation (Miyato et al. 2018) on every conv, linear, embedding
     ):
         super().__init__()
         check_shape_config(resolution, image_channels, class_names, num_classes)
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         layers: list[nn.Module] = []
         c_in, size, i = image_channels, resolution, 0
         while size > 4:  # (B, c_in, s, s) -> (B, c_out, ceil(s/2), ceil(s/2)); 28 -> 14 -> 7 -> 4
             c_out = min(channels * 2**i, 8 * channels)
-            layers += [nn.Conv2d(c_in, c_out, 4 if size % 2 == 0 else 3, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [sn(nn.Conv2d(c_in, c_out, 4 if size % 2 == 0 else 3, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
             c_in, size, i = c_out, (size + 1) // 2, i + 1
         self.net = nn.Sequential(*layers)
-        self.out = nn.Linear(c_in, 1)
+        self.out = sn(nn.Linear(c_in, 1))
         # Projection (Miyato & Koyama 2018): the class enters as <embed(y), features>.
-        self.embed = nn.Embedding(num_classes + 1, c_in)
+        self.embed = sn(nn.Embedding(num_classes + 1, c_in))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.net(x).sum(dim=(2, 3))  # (B, C) global sum pooling
@@ -130,6 +145,21 @@ def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor
 def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating L_G = -E[log D(G(z))], on logits."""
     return F.softplus(-fake_logits).mean()
+
+
+def lecam_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, ema_real: torch.Tensor,
+               ema_fake: torch.Tensor) -> torch.Tensor:
+    """LeCam regulariser (Tseng et al. 2021): keep D's real logits near the running mean of its fake logits and
+    vice versa, so D cannot drift to ever more confident verdicts on a small set (google/lecam-gan's form:
+    only the side that strays past the anchor is penalised)."""
+    return F.relu(real_logits - ema_fake).pow(2).mean() + F.relu(ema_real - fake_logits).pow(2).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Zero-centred gradient penalty on real images (Mescheder et al. 2018): E ||grad_x D(x)||^2, per image.
+    ``real`` must require grad and ``real_logits`` come from it."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 # DiffAugment (Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
