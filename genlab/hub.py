@@ -192,7 +192,7 @@ def _fetch(repo_id: str, token: bool | None) -> Path:
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
 # GAN at width 512 fits easily).
 CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000, "blocks": 32}
+                 "num_classes": 10_000, "blocks": 32, "prior_components": 256}
 
 
 def check_config(name: str, config: dict) -> None:
@@ -201,7 +201,7 @@ def check_config(name: str, config: dict) -> None:
 
     for key, hi in CONFIG_BOUNDS.items():
         value = config.get(key, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or not (0 if key == "num_classes" else 1) <= value <= hi:
+        if not isinstance(value, int) or isinstance(value, bool) or not (0 if key in ("num_classes", "prior_components") else 1) <= value <= hi:
             raise CheckpointError(f"{name!r}: config.json {key} = {value!r} is outside 1-{hi}; refusing to build it.")
     for key in ("dropout", "beta"):
         if not isinstance(config.get(key, 0.0), (int, float)) or isinstance(config.get(key, 0.0), bool):

@@ -35,9 +35,13 @@ def decode(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
     return vae.decode(z.reshape(-1, vae.latent_dim).to(device)).float().cpu()
 
 
-def prior_sample(vae: ConvVAE, seed: int) -> torch.Tensor:
-    """A latent from the prior N(0, I), fixed by seed: (latent_dim,)."""
-    return torch.randn(vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+PRIORS = ("fitted", "normal")
+
+
+def prior_sample(vae: ConvVAE, seed: int, prior: str = "fitted") -> torch.Tensor:
+    """A latent from the prior, fixed by seed: (latent_dim,). "fitted": the mixture fitted to the training
+    codes (the model's own, where its checkpoint has one), "normal": N(0, I)."""
+    return vae.sample_prior(1, torch.Generator().manual_seed(seed), prior)[0]
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:

@@ -74,6 +74,15 @@ def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():
     assert f"{r['neg_elbo']:.2f}" in text and f"{r['mse']:.4f}" in text and f"{kept:.2%}" in text
     # the classifier reads 72.25 % of the real held-out emoji as their group
     assert kept >= VAE_MIN_KEPT
+    # the fitted prior: the stored mixture is the card's, and its samples sit where the training codes are
+    import torch
+
+    assert vae.prior_components and f"A {vae.prior_components}-component" in text and "| N(0, I) |" in text
+    z = vae.sample_prior(2000, torch.Generator().manual_seed(0))
+    codes = vae.encode(held_out.tensors()[0])[0].detach()
+    near = lambda q: torch.cdist(q, codes).min(1).values.median().item()  # noqa: E731
+    normal = vae.sample_prior(2000, torch.Generator().manual_seed(0), "normal")
+    assert near(z) < 0.8 * near(normal), (near(z), near(normal))
 
 
 def test_emoji_sketch2color_reproduces_its_card_and_beats_the_line_drawing():

@@ -4,6 +4,14 @@ Likelihood: independent Bernoulli per pixel on intensities in [0, 1] (the usual 
 cross-entropy" VAE on grey-level MNIST). Grey targets make it a cross-entropy rather than a
 normalised density, so the negative ELBO in nats is comparable across genlab VAEs, not with
 published binarised-MNIST NLLs.
+
+Prior samples: decoding z ~ N(0, I) shows the regions of latent space that no training image
+encodes to (the "holes" between the aggregate posterior's clusters), so prior samples look
+like noise even when reconstructions are good. An ex-post density (Ghosh et al. 2020, "From
+Variational to Deterministic Autoencoders") fixes that without retraining: a Gaussian
+mixture fitted to the training images' codes, stored in the checkpoint as three buffers
+(``prior_weights`` (K,), ``prior_means`` (K, D), ``prior_scale_tril`` (K, D, D)).
+``sample_prior`` draws from it; ``prior="normal"`` keeps N(0, I) for comparison.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
         image_channels: int = 1,  # 1: grey, 3: RGB
         resolution: int = 28,  # image side in px: base x 2^n (28, 32, 48, 64, 96, 128, 256, ...)
         preprocess: str = "mnist",  # how uploads are prepared: "mnist" (digit centring), "crop" or "pad"
+        prior_components: int = 0,  # Gaussian mixture fitted to the training codes (0: the N(0, I) prior only)
     ):
         super().__init__()
         check_shape_config(resolution, image_channels, preprocess=preprocess)
@@ -73,6 +82,41 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
         # Average KL per latent dimension on held-out data, stored with the weights so the app
         # can rank dimensions without the dataset. Filled in by training.
         self.register_buffer("kl_per_dim", torch.zeros(latent_dim))
+        self.prior_components = prior_components
+        if prior_components:  # the fitted prior (filled in after training; see genlab/train/prior.py)
+            self.register_buffer("prior_weights", torch.full((prior_components,), 1.0 / prior_components))
+            self.register_buffer("prior_means", torch.zeros(prior_components, latent_dim))
+            self.register_buffer("prior_scale_tril", torch.eye(latent_dim).repeat(prior_components, 1, 1))
+
+    @property
+    def priors(self) -> tuple[str, ...]:
+        """The priors this model can sample: "fitted" (when it has one) and "normal" (N(0, I))."""
+        return ("fitted", "normal") if self.prior_components else ("normal",)
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None, prior: str = "fitted") -> torch.Tensor:
+        """n latents (n, latent_dim) on the CPU: from the fitted mixture, or N(0, I) (``prior="normal"``, and
+        for a model without a fitted prior). The same generator state gives the same latents."""
+        if prior not in ("fitted", "normal"):
+            raise ValueError(f"prior must be 'fitted' or 'normal', got {prior!r}")
+        eps = torch.randn(n, self.latent_dim, generator=generator)
+        if prior == "normal" or not self.prior_components:
+            return eps
+        k = torch.multinomial(self.prior_weights.detach().cpu().float(), n, replacement=True, generator=generator)
+        means, tril = self.prior_means.detach().cpu().float(), self.prior_scale_tril.detach().cpu().float()
+        return means[k] + (tril[k] @ eps.unsqueeze(-1)).squeeze(-1)  # (n, D): mu_k + L_k eps
+
+    def prior_spread(self, prior: str = "fitted") -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-dimension mean and standard deviation of the prior (latent_dim,) each: where a traversal of one
+        dimension should run (mean +- span * std), so it stays where the decoder has seen codes."""
+        if prior == "normal" or not self.prior_components:
+            return torch.zeros(self.latent_dim), torch.ones(self.latent_dim)
+        w = self.prior_weights.detach().cpu().float()[:, None]  # (K, 1)
+        means = self.prior_means.detach().cpu().float()
+        tril = self.prior_scale_tril.detach().cpu().float()
+        var_k = tril.pow(2).sum(-1)  # (K, D): diagonal of L L^T
+        mean = (w * means).sum(0)
+        var = (w * (var_k + means.pow(2))).sum(0) - mean.pow(2)  # law of total variance
+        return mean, var.clamp_min(1e-12).sqrt()
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (B, C, H, W) in [-1, 1] -> mu, logvar, each (B, latent_dim)."""

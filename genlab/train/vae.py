@@ -10,11 +10,13 @@ samples (with a feature net) and the per-dimension KL the app ranks dimensions b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from ..cards import card_license, data_lines
-from ..eval import MAX_REAL, feature_net_for, prior_sample_fid, reconstruction_accuracy
+from ..errors import DatasetError
+from ..eval import MAX_REAL, feature_net_for, prior_fids, reconstruction_accuracy
 from ..images import to_pil_grid
 from ..metrics import vae_metrics
 from ..models.vae import ConvVAE, negative_elbo
@@ -35,6 +37,8 @@ class VAETrainConfig(CommonConfig):
     eval_samples: int = 5000  # prior samples for FID/KID (0 skips)
     feature_net: str = ""  # classifier for FID/KID; default mnist-classifier on digits, none on folders
     mixed_precision: str = "no"  # the ELBO's sums want float32 (bf16 is offered, not the default)
+    prior_components: str = "1,5,10,20,40"  # ex-post prior: mixture sizes to choose from by held-back likelihood ("10": fixed; "0": N(0, I) only)
+    refit: str = ""  # a VAE checkpoint folder: fit only its ex-post prior on --data (no training), rewrite its weights, samples and card section
 
 
 PRESETS = {
@@ -42,11 +46,118 @@ PRESETS = {
     # The OpenMoji emoji (python -m genlab.data emoji is made on first use), colour, a wider latent than the digits'
     "emoji-vae": VAETrainConfig(name="emoji-vae", data="emoji", resolution=64, channels=3, steps=6000, batch_size=64,
                                 latent_dim=32, hidden=256, sample_every=1000, feature_net="emoji-classifier"),
-    "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35),
+    "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35, prior_components="4"),
 }
 
 
+def components(cfg: VAETrainConfig) -> tuple[int, ...]:
+    """--prior-components as numbers: () for none."""
+    try:
+        ks = tuple(int(k) for k in cfg.prior_components.split(",") if k.strip())
+    except ValueError:
+        raise DatasetError(f"--prior-components must be comma-separated whole numbers, got {cfg.prior_components!r}")
+    if any(not 0 <= k <= 256 for k in ks):
+        raise DatasetError(f"--prior-components must be between 0 and 256, got {cfg.prior_components!r}")
+    return tuple(k for k in ks if k)
+
+
+def release_prior(model: ConvVAE, train, cfg: VAETrainConfig, run: Run) -> tuple[ConvVAE, dict]:
+    """Fit the ex-post prior on the training images' codes (see train/prior.py); log what was chosen."""
+    from .prior import fit_prior
+
+    ks = components(cfg)
+    if not ks:
+        return model, {}
+    x_train = train.tensors(20000)[0]  # (N, C, R, R): the codes of up to 20,000 training images
+    ks = tuple(k for k in ks if k <= max(1, len(x_train) // 10)) or (1,)  # >= 10 codes per component
+    model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed)
+    run.print(f"prior: a {report['components']}-component Gaussian mixture on {report['codes']} training codes"
+              + (f" (held-back log-likelihood by K: {report['held_back_log_likelihood']})"
+                 if report["held_back_log_likelihood"] else ""))
+    return model, report
+
+
+def refit_prior(cfg: VAETrainConfig, command: str | None = None):
+    """--refit CHECKPOINT: the same prior fit as at the end of training, on an already trained VAE."""
+    from ..hub import load
+
+    run = Run(cfg, "vae", command)
+    train, held_out = run.data()
+    model = load(cfg.refit, model_type="vae", device="cpu").float().eval()
+    model, report = release_prior(model, train, cfg, run)
+    out = Path(cfg.refit)
+    model.save_pretrained(out)
+    metrics = {}
+    feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
+    if cfg.eval_samples and feature_net:
+        metrics = prior_fids(model, feature_net_for(feature_net, cfg.data, model), train, held_out,
+                             cfg.eval_samples, cfg.seed)
+    write_prior_samples(model, out, cfg.seed)
+    update_prior_section(out, prior_text(report, metrics, cfg, run.command))
+    run.print(f"wrote the prior into {out}: {report} {metrics}")
+    return out
+
+
+def write_prior_samples(model: ConvVAE, out, seed: int) -> None:
+    """samples.png: 100 draws of the model's own prior; with a fitted one, samples_normal.png: N(0, I)."""
+    pngs = {"samples.png": "fitted", "samples_normal.png": "normal"} if model.prior_components else \
+        {"samples.png": "normal"}
+    with torch.no_grad():
+        for name, prior in pngs.items():
+            z = model.sample_prior(100, torch.Generator().manual_seed(seed), prior)
+            to_pil_grid(model.decode(z), nrow=10).save(Path(out) / name)
+
+
+def prior_text(report: dict, m: dict, cfg: VAETrainConfig, command: str) -> str:
+    """The card's prior section: what was fitted, how it was chosen, and the FID of both priors."""
+    if not report:
+        return "Prior samples come from N(0, I) (no ex-post prior fitted: --prior-components 0)."
+    lines = [f"A {report['components']}-component full-covariance Gaussian mixture fitted by EM to the posterior "
+             f"means of the {report['codes']} training images (Ghosh et al. 2020), stored in the checkpoint "
+             "(`prior_weights`, `prior_means`, `prior_scale_tril`); 'Random from prior', the prior samples and the "
+             "prior FID use it, and N(0, I) stays available for comparison."]
+    if report["held_back_log_likelihood"]:
+        scores = ", ".join(f"K={k}: {v:.2f}" for k, v in report["held_back_log_likelihood"].items())
+        lines.append(f"K was chosen by the mean log-likelihood of a held-back fifth of the training codes ({scores}); "
+                     "the evaluation split is never used for the choice.")
+    if "fid" in m:
+        lines += ["", "| prior | FID | FID / floor | KID |", "|---|---:|---:|---:|",
+                  f"| fitted mixture | {m['fid']:.2f} | {m['fid'] / m['floor_fid']:.2f}x | {m['kid']:.4f} ± "
+                  f"{m['kid_std']:.4f} |"]
+        if "fid_normal" in m:
+            lines.append(f"| N(0, I) | {m['fid_normal']:.2f} | {m['fid_normal'] / m['floor_fid']:.2f}x | "
+                         f"{m['kid_normal']:.4f} ± {m['kid_std_normal']:.4f} |")
+        lines.append(f"\n{cfg.eval_samples} samples each (seed {cfg.seed}) against the held-out images; real floor "
+                     f"(train vs held-out) {m['floor_fid']:.2f}.")
+    lines.append(f"\nFitted by: `{command}`. Samples from the fitted prior: ![samples](samples.png) "
+                 "from N(0, I), same seeds: ![samples from N(0, I)](samples_normal.png)")
+    return "\n".join(lines)
+
+
+PRIOR_HEADING = "## Prior"
+
+
+def update_prior_section(out, text: str) -> None:
+    """Put ``text`` under the card's "## Prior" heading (replacing an older one), before "## Samples"."""
+    card = Path(out) / "README.md"
+    body = card.read_text()
+    nl = chr(10)
+    section = f"{PRIOR_HEADING}{nl}{nl}{text}{nl}{nl}"
+    if PRIOR_HEADING + nl in body:
+        start = body.index(PRIOR_HEADING + nl)
+        nxt = body.find(nl + "## ", start + len(PRIOR_HEADING))
+        body = body[:start] + section + (body[nxt + 1 :] if nxt >= 0 else "")
+    elif nl + "## Samples" in body:
+        i = body.index(nl + "## Samples") + 1
+        body = body[:i] + section + body[i:]
+    else:
+        body = body.rstrip(nl) + nl + nl + section
+    card.write_text(body)
+
+
 def train_vae(cfg: VAETrainConfig, command: str | None = None):
+    if cfg.refit:
+        return refit_prior(cfg, command)
     run = Run(cfg, "vae", command)
     train, held_out = run.data()
     torch.manual_seed(cfg.seed)
@@ -93,9 +204,10 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     x_eval = held_out.tensors(MAX_REAL)[0]
     metrics = vae_metrics(model, x_eval)
     model.kl_per_dim.copy_(metrics.pop("kl_per_dim"))  # ships with the weights
+    model, prior_report = release_prior(model, train, cfg, run)
     model.save_pretrained(run.out)
+    write_prior_samples(model, run.out, cfg.seed)
     with torch.no_grad():
-        to_pil_grid(model.decode(fixed_z.cpu()), nrow=10).save(run.out / "samples.png")
         show = x_eval[:50]
         labels = held_out.labels[: len(x_eval)]
         if 1 < held_out.num_classes <= 10:  # one row per class: its first 5 held-out images and their reconstructions
@@ -105,12 +217,13 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
     if cfg.eval_samples and feature_net:
         classifier = feature_net_for(feature_net, cfg.data, model)
-        metrics.update(prior_sample_fid(model, classifier, train, held_out, cfg.eval_samples, cfg.seed),
+        metrics.update(prior_fids(model, classifier, train, held_out, cfg.eval_samples, cfg.seed),
                        feature_net=feature_net)
         if held_out.num_classes and classifier.labels == held_out.class_names:
             metrics["recon_accuracy"] = reconstruction_accuracy(model, classifier, held_out)
     metrics["held_out"] = len(x_eval)
     _write_card(run.out, cfg, metrics, meta)
+    update_prior_section(run.out, prior_text(prior_report, metrics, cfg, meta["command"]))
     run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training): {metrics}")
     return run.out
 
@@ -128,9 +241,11 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
         rows.append(f"| reconstructions the classifier reads as the original's class | {m['recon_accuracy']:.2%} |")
     if "fid" in m:
         rows += [
-            f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`) | {m['fid']:.2f} |",
+            f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`; the {'fitted mixture' if m.get('prior') == 'fitted' else 'N(0, I)'} prior) | {m['fid']:.2f} |",
             f"| KID of prior samples (features scaled to unit RMS) | {m['kid']:.4f} ± {m['kid_std']:.4f} |",
         ]
+        if "fid_normal" in m:
+            rows.append(f"| FID of {cfg.eval_samples} samples from N(0, I) instead | {m['fid_normal']:.2f} |")
     floor = f" (the real-vs-real floor, train vs held-out, is {m['floor_fid']:.2f})" if "fid" in m else ""
     write_card(
         out,

@@ -111,10 +111,17 @@ def traversal_at(image_a, image_b, t: float, mode: str, model: str) -> Image.Ima
     return to_pil_grid(grid, nrow=7, display_size=7 * 56)
 
 
-def random_digit(seed: float, model: str) -> Image.Image:
-    """A prior sample, decoded; Gradio stores it as a PNG endpoint like any upload."""
+PRIOR_CHOICES = {"fitted to the training codes": "fitted", "N(0, I)": "normal"}
+
+
+def random_digit(seed: float, model: str, prior: str = "fitted to the training codes") -> Image.Image:
+    """A prior sample, decoded; Gradio stores it as a PNG endpoint like any upload. The fitted prior is the
+    model's Gaussian mixture over its training codes (N(0, I) for a checkpoint without one)."""
+    if prior not in PRIOR_CHOICES:
+        raise gr.Error(f"prior must be one of {', '.join(PRIOR_CHOICES)}, got {prior!r}")
     vae = vae_model(model)
-    return to_pil_grid(decode(vae, prior_sample(vae, int(seed))), display_size=DISPLAY)
+    seed = check_int(seed, "prior seed", 0, 2**31 - 1)
+    return to_pil_grid(decode(vae, prior_sample(vae, seed, PRIOR_CHOICES[prior])), display_size=DISPLAY)
 
 
 def kind(name: str) -> str:
@@ -168,6 +175,8 @@ def render():
         model = model_picker("vae", scale=1, elem_id="vae-model")
         mode = gr.Radio(list(MODES), value="spherical", label="Interpolation", scale=1)
         frames = gr.Slider(3, 16, value=8, step=1, label="Frames in the strip / GIF", scale=2)
+        prior = gr.Radio(list(PRIOR_CHOICES), value=next(iter(PRIOR_CHOICES)), label="'Random from prior' draws from",
+                         scale=2, elem_id="vae-prior")
     with gr.Row():
         image_a, sketch_a, seed_a, rand_a = _endpoint_column("A", 1)
         with gr.Column(min_width=260):
@@ -221,7 +230,7 @@ def render():
                       show_progress="hidden", api_visibility="private")
     for seed, rand, image in ((seed_a, rand_a, image_a), (seed_b, rand_b, image_b)):
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
-            random_digit, inputs=[seed, model], outputs=image, api_visibility="private", **LIGHT)
+            random_digit, inputs=[seed, model, prior], outputs=image, api_visibility="private", **LIGHT)
 
     # Picking a model of the other kind (digits <-> colour) shows two held-out examples of its kind
     shown = gr.State(kind(model.value))
