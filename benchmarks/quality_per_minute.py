@@ -57,8 +57,8 @@ DEFAULT = "baseline,spectral-norm,lecam,r1,nearest-upsample,ema-10kimg,all-with-
 def measure(path: Path, data: str, feature_net: str, samples: int, train, held_out) -> dict:
     """FID/KID/accuracy of the conditional samples, and the FID of the "any class" label's samples."""
     import genlab
-    from genlab.eval import MAX_REAL, any_class_fid, feature_net_for
-    from genlab.metrics import evaluate_generator
+    from genlab.eval import MAX_REAL, feature_net_for
+    from genlab.metrics import any_class_fid, evaluate_generator
 
     g = genlab.load(str(path), model_type="gan", device="cpu").eval()
     classifier = feature_net_for(feature_net, data, g)

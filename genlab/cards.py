@@ -6,6 +6,7 @@ measured figures) share it without importing each other.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -100,6 +101,18 @@ pixels, intensities in [0, 1]):
 
 
 NO_CLASS_LIMIT = 1.5  # a GAN's no-class mode is offered while its FID is at most this many times the classes'
+
+
+def set_no_class_mode(folder: Path, metrics: dict) -> bool:
+    """Record in a GAN checkpoint's config whether its no-class mode is offered (measured FID of the "any" label at
+    most NO_CLASS_LIMIT x the conditional FID); the UI and API then stop offering a mode that draws blobs."""
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    if "fid_any" not in metrics:  # not measured (an unconditional model): the config stays as it is
+        return bool(config.get("no_class_mode", True))
+    config["no_class_mode"] = bool(metrics["fid_any"] <= NO_CLASS_LIMIT * metrics["fid"])
+    path.write_text(json.dumps(config, sort_keys=True, indent=2))
+    return config["no_class_mode"]
 
 
 def ema_text(cfg) -> str:

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import torch
 
-from .cards import NO_CLASS_LIMIT
+from .cards import set_no_class_mode  # noqa: F401 (the eval CLI and train/gan.py apply it)
 from .datasets import EVAL_FRACTION, ImageSet, digit_set, image_folder, paired_digit_set, paired_folder
 from .errors import DatasetError
 from .hub import load
-from .metrics import accuracy, evaluate_generator, fid_kid, image_quality, vae_metrics
+from .metrics import accuracy, any_class_fid, evaluate_generator, fid_kid, image_quality, vae_metrics
 
 MAX_REAL = 10_000  # real images held in memory for FID (the held-out split, and the train side of the floor)
 
@@ -138,26 +138,6 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
         result["memorisation"] = memorisation_check(g, train, held_out, figure, seed)
     return {**result, "floor_fid": floor["fid"], "floor_kid": floor["kid"], "floor_kid_std": floor["kid_std"],
             "feature_net": feature_net or "mnist-classifier", "held_out": len(held_out), "data": data}
-
-
-def set_no_class_mode(folder: Path, metrics: dict) -> bool:
-    """Record in a GAN checkpoint's config whether its no-class mode is offered (measured FID of the "any" label at
-    most NO_CLASS_LIMIT x the conditional FID); the UI and API then stop offering a mode that draws blobs."""
-    path = Path(folder) / "config.json"
-    config = json.loads(path.read_text())
-    if "fid_any" not in metrics:  # not measured (an unconditional model): the config stays as it is
-        return bool(config.get("no_class_mode", True))
-    config["no_class_mode"] = bool(metrics["fid_any"] <= NO_CLASS_LIMIT * metrics["fid"])
-    path.write_text(json.dumps(config, sort_keys=True, indent=2))
-    return config["no_class_mode"]
-
-
-def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0) -> float:
-    """FID of ``samples`` draws with the "any class" label (same latents as the conditional ones) against real."""
-    with torch.no_grad():
-        z = torch.randn(samples, g.latent_dim, generator=torch.Generator().manual_seed(seed))
-        fake = torch.cat([g(z[i : i + 500], torch.full((len(z[i : i + 500]),), g.any_class)) for i in range(0, samples, 500)])
-    return fid_kid(real, fake, classifier)["fid"]
 
 
 def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0,

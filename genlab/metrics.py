@@ -91,6 +91,14 @@ def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Te
     return {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n}
 
 
+def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0) -> float:
+    """FID of ``samples`` draws with the "any class" label (same latents as the conditional ones) against real."""
+    with torch.no_grad():
+        z = torch.randn(samples, g.latent_dim, generator=torch.Generator().manual_seed(seed))
+        fake = torch.cat([g(z[i : i + 500], torch.full((len(z[i : i + 500]),), g.any_class)) for i in range(0, samples, 500)])
+    return fid_kid(real, fake, classifier)["fid"]
+
+
 @torch.no_grad()
 def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
                   classifier: DigitClassifier | None) -> dict:
