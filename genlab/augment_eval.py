@@ -67,7 +67,7 @@ def augmentation_experiment(g: Generator, n_real=(10, 50), k_generated: int = 10
     training split (redrawn per seed); accuracy is on the held-out split. Every run takes the same
     number of steps.
     """
-    from .eval import folder_for
+    from .eval_data import folder_for
     from .metrics import accuracy
 
     if not g.num_classes:

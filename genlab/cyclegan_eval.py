@@ -13,7 +13,7 @@ import torch
 
 from .datasets import EVAL_FRACTION, image_folder
 from .errors import DatasetError
-from .eval import MAX_REAL
+from .eval_data import MAX_REAL
 from .hub import load
 from .metrics import accuracy, fid_kid, image_quality
 

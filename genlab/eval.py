@@ -32,19 +32,7 @@ from .errors import DatasetError
 from .hub import load
 from .metrics import accuracy, any_class_fid, evaluate_generator, fid_kid, image_quality, vae_metrics
 
-MAX_REAL = 10_000  # real images held in memory for FID (the held-out split, and the train side of the floor)
-
-
-def folder_for(model, data: str) -> tuple[ImageSet, ImageSet]:
-    """(train, held-out) of ``data`` ("mnist" or a folder) as the checkpoint saw it in training."""
-    if data == "mnist":
-        return digit_set("train"), digit_set("eval")
-    if data == "emoji":
-        from .datasets.emoji import emoji_set
-
-        return emoji_set(model.resolution)
-    fit = model.preprocess if model.preprocess in ("crop", "pad") else "crop"
-    return image_folder(data, model.resolution, model.image_channels, fit, EVAL_FRACTION)
+from .eval_data import MAX_REAL, folder_for  # noqa: E402,F401 (shared with augment_eval, cyclegan_eval)
 
 
 def feature_net_for(name: str, data: str, like) -> torch.nn.Module:
