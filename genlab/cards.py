@@ -80,7 +80,8 @@ def data_lines(meta: dict) -> str:
 def memorisation_text(m: dict, what: str, baseline: dict | None = None) -> str:
     """The card's memorisation paragraph (eval.memorisation_check) and its figure."""
     b = (baseline or {}).get("memorisation")
-    other = (f" Without DiffAugment: samples {b['sample_to_train_median']:.4f}, ratio {b['ratio']:.2f}, near-copies "
+    label = (baseline or {}).get("label", BASELINE_LABEL)
+    other = (f" {label[0].upper() + label[1:]}: samples {b['sample_to_train_median']:.4f}, ratio {b['ratio']:.2f}, near-copies "
              f"{b['near_copies']:.2%}." if b else "")
     return f"""
 ### Memorisation
@@ -100,6 +101,7 @@ pixels, intensities in [0, 1]):
 """
 
 
+BASELINE_LABEL = "without DiffAugment, same budget"  # the GAN card's comparison column, unless told otherwise
 NO_CLASS_LIMIT = 1.5  # a GAN's no-class mode is offered while its FID is at most this many times the classes'
 
 
@@ -157,10 +159,13 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
             (f"FID ({feature})", "fid", "{:.2f}"),
             ("KID (features scaled to unit RMS)", "kid", "{:.4f}"),
         ]
-        head = "| metric | this model |" + (" without DiffAugment, same budget |" if baseline else "")
+        head = "| metric | this model |" + (f" {baseline.get('label', BASELINE_LABEL)} |" if baseline else "")
         table = [head, "|---|---|" + ("---|" if baseline else "")]
         if "fid_any" in metrics:
             rows.append(("FID of the no-class ('any') label's samples", "fid_any", "{:.2f}"))
+        if "spread" in metrics:
+            rows.append(("within-class spread: the samples' mean pairwise feature distance over the real images' "
+                         "(per class; 1: as varied, near 0: one picture per class)", "spread", "{:.3f}"))
         for label, key, fmt in rows:
             if key not in metrics:
                 continue
@@ -193,7 +198,8 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
         out,
         license=card_license(meta),
         title=f"genlab {cfg.name}",
-        summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} DCGAN (projection "
+        summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} DCGAN ("
+        f"{'spectrally normalised ' if getattr(cfg, 'spectral_norm', False) else ''}projection "
         f"discriminator, non-saturating loss) for {cfg.resolution}x{cfg.resolution} "
         f"{'grey' if cfg.channels == 1 else 'colour'} {what}, with an 'any class' label. Load with `genlab.load(...)`.",
         tags=["gan", "image-generation"] + (["mnist"] if digits else []),
@@ -213,7 +219,7 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
             "Usage": f"""
 ```python
 import genlab
-g = genlab.load("{cfg.name if digits else out}")
+g = genlab.load("{shown}")
 from genlab.sampling import sample_image
 sample_image(g, seed=0, label={7 if digits else 0}, n=16).save("samples.png")
 ```

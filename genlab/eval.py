@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from .cards import set_no_class_mode  # noqa: F401 (the eval CLI and train/gan.py apply it)
+from .cards import BASELINE_LABEL, set_no_class_mode  # noqa: F401 (the eval CLI and train/gan.py apply it)
 from .datasets import EVAL_FRACTION, ImageSet, digit_set, image_folder, paired_digit_set, paired_folder
 from .errors import DatasetError
 from .hub import load
@@ -115,8 +115,8 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
     if held_out.class_names and g.num_classes and g.labels != held_out.class_names and data != "mnist":
         raise DatasetError(f"{name} was trained on classes {g.labels}, but {data} has {held_out.class_names}.")
     classifier = feature_net_for(feature_net, data, g)
-    real = held_out.tensors(MAX_REAL)[0]
-    result = evaluate_generator(g, classifier, real, n=samples, seed=seed)
+    real, real_labels = held_out.tensors(MAX_REAL)
+    result = evaluate_generator(g, classifier, real, n=samples, seed=seed, real_labels=real_labels)
     if not g.num_classes:
         result.pop("accuracy", None)  # unconditional: no class to agree with
     else:  # the no-class ("any") label: does it sample the data as a whole as well as the classes do?
@@ -224,6 +224,9 @@ def _print_gan(name: str, r: dict) -> None:
     print(f"  KID                         {r['kid']:.5f} ± {r['kid_std']:.5f}   (floor: {r['floor_kid']:.5f})")
     if "fid_any" in r:
         print(f"  FID of the no-class label   {r['fid_any']:.3f}")
+    if "spread" in r:
+        print(f"  within-class spread         {r['spread']:.3f}   (samples' feature spread over the real images'; 1: "
+              "as varied)")
     if "memorisation" in r:
         m = r["memorisation"]
         print(f"  nearest training image      samples {m['sample_to_train_median']:.4f}, held-out real "
@@ -251,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
                    "mnist-classifier)")
     p.add_argument("--baseline", help="a second GAN to evaluate beside it (e.g. the run without DiffAugment)")
     p.add_argument("--baseline-run", metavar="RUN_DIR", help="the baseline's run folder (its command goes in the card)")
+    p.add_argument("--baseline-command", help="the baseline's command for the card, when its run folder is gone")
+    p.add_argument("--baseline-label", default=BASELINE_LABEL, help="the card's header for the baseline column")
     p.add_argument("--write-card", metavar="RUN_DIR",
                    help="rewrite the model folder's README.md from RUN_DIR/training_state.json and these metrics")
     v = family("vae", "held-out ELBO, reconstruction error, prior-sample FID/KID")
@@ -368,10 +373,12 @@ def main(argv: list[str] | None = None) -> None:
 
         baseline = None
         if args.baseline:
-            if not args.baseline_run:
-                parser.error("--write-card with --baseline needs --baseline-run (for the baseline's command)")
-            meta = json.loads((Path(args.baseline_run) / "training_state.json").read_text())
-            baseline = {**results[args.baseline], "command": meta["command"]}
+            if not (args.baseline_run or args.baseline_command):
+                parser.error("--write-card with --baseline needs --baseline-run or --baseline-command (the baseline's "
+                             "command goes in the card)")
+            command = args.baseline_command or json.loads(
+                (Path(args.baseline_run) / "training_state.json").read_text())["command"]
+            baseline = {**results[args.baseline], "command": command, "label": args.baseline_label}
         meta = json.loads((Path(args.write_card) / "training_state.json").read_text())
         set_no_class_mode(resolve(args.model), results[args.model])
         write_gan_card(resolve(args.model), meta, results[args.model], baseline)

@@ -84,11 +84,36 @@ def generate(g: Generator, n: int, seed: int = 0, batch: int = 500) -> tuple[tor
     return images, labels
 
 
-def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Tensor, n: int = 5000, seed: int = 0) -> dict:
-    """Class-consistency accuracy of n conditional samples and FID/KID against ``real``."""
+def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Tensor, n: int = 5000, seed: int = 0,
+                       real_labels: torch.Tensor | None = None) -> dict:
+    """Class-consistency accuracy of n conditional samples and FID/KID against ``real``; with ``real_labels``
+    also the within-class spread of the samples (``class_spread``)."""
     fake, labels = generate(g, n, seed)
     cpu_classifier = classifier.cpu()
-    return {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n}
+    out = {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n}
+    if real_labels is not None:
+        if not g.num_classes:  # unconditional: the spread of all samples against all real images
+            labels, real_labels = torch.zeros_like(labels), torch.zeros_like(real_labels)
+        out["spread"] = class_spread(cpu_classifier, fake, labels, real, real_labels)
+    return out
+
+
+@torch.no_grad()
+def class_spread(classifier: DigitClassifier, fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor,
+                 real_labels: torch.Tensor, per_class: int = 200) -> float:
+    """Within-class variety, the mode-collapse measure FID mixes with everything else: per class, the mean
+    pairwise distance between the features of (up to ``per_class``) samples over the same for the real images
+    of that class, averaged over the classes. 1: samples as varied as real images of their class; near 0: one
+    picture per class. Classes with fewer than 2 real images or samples are left out."""
+    classifier.eval()
+    ratios = []
+    for c in real_labels.unique().tolist():
+        r, f = real[real_labels == c], fake[fake_labels == c][:per_class]
+        if len(r) < 2 or len(f) < 2:
+            continue
+        fr, ff = classifier.features(r.float()), classifier.features(f.float())
+        ratios.append((torch.pdist(ff).mean() / torch.pdist(fr).mean().clamp_min(1e-8)).item())
+    return sum(ratios) / len(ratios) if ratios else float("nan")
 
 
 def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0) -> float:

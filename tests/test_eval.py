@@ -55,3 +55,28 @@ def test_memorisation_tells_copies_from_new_images():
     fresh = memorisation(torch.rand(50, 3, 8, 8, generator=g) * 2 - 1, train, held)
     assert copies["ratio"] < 0.1 and copies["near_copies"] > 0.9
     assert 0.8 < fresh["ratio"] < 1.25 and fresh["near_copies"] < 0.1
+
+
+def test_class_spread_tells_a_collapsed_generator_from_a_varied_one():
+    """The collapse measure: samples drawn like the real images of their class score about 1; one picture per
+    class scores 0; a picture per class plus a little noise stays far below 1."""
+    import torch
+
+    from genlab.metrics import class_spread
+
+    class Features(torch.nn.Module):  # the identity feature net: pixels as features
+        def features(self, x):
+            return x.flatten(1)
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.rand(3, 1, 6, 6, generator=g) * 2 - 1
+    labels = torch.arange(300) % 3
+
+    def draw(n_labels, noise):
+        return (centres[n_labels] + noise * torch.randn(len(n_labels), 1, 6, 6, generator=g)).clamp(-1, 1)
+
+    real, real_labels = draw(labels[:90], 0.3), labels[:90]
+    varied = class_spread(Features(), draw(labels, 0.3), labels, real, real_labels)
+    collapsed = class_spread(Features(), centres[labels], labels, real, real_labels)
+    nearly = class_spread(Features(), draw(labels, 0.03), labels, real, real_labels)
+    assert 0.9 < varied < 1.1 and collapsed == 0.0 and nearly < 0.2, (varied, collapsed, nearly)
