@@ -11,7 +11,7 @@ app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
 
 test: $(VENV)/.dev ## install the test dependencies, Chromium and the Noto emoji font, run the test suite
 	bash scripts/ensure_system_packages.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup  # two workers; tests/conftest.py keeps the app tests on one
 
 bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)
 	$(BIN)/python benchmarks/latency.py

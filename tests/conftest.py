@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
+
+
+# `make test` runs the suite on 2 pytest-xdist workers (pyproject addopts). Tests that need the launched app or the
+# folder models trained once per session all go to one worker (--dist loadgroup), so the server starts and the
+# folder trains once; every other test goes to whichever worker is free. A worker computes with one torch thread:
+# two one-thread processes get more done on the 2 cores than one two-thread process.
+SHARED = {"app_url", "trained"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SHARED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("app"))
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
+    os.environ.setdefault("GENLAB_THREADS", "1")  # the launched app and other child processes too
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
