@@ -50,7 +50,7 @@ RECIPES = {
     "ema-10kimg": {"ema_kimg": 10.0},
     "sn+lecam": {"spectral_norm": True, "lecam": 0.3},
     "all-with-lecam": {"spectral_norm": True, "lecam": 0.3, "upsample": "nearest", "ema_kimg": 10.0},
-    # LeCam made both its rows worse at this budget, so the shipped recipe leaves it out
+    # LeCam made both its rows worse at this budget, so "final" leaves it out
     "final": {"spectral_norm": True, "r1_gamma": None, "upsample": "nearest", "ema_kimg": 10.0},
 }
 DEFAULT = "baseline,spectral-norm,lecam,r1,nearest-upsample,ema-10kimg,all-with-lecam,final"
