@@ -1,16 +1,15 @@
-"""genlab's Gradio app. ``python app.py`` serves it at http://127.0.0.1:7860.
+"""genlab's Gradio app. ``python app.py`` (or ``genlab app``) serves it at http://127.0.0.1:7860.
 
 Honours GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them); a Hugging Face Space
-runs this file as is.
+runs this file as is: CPU Spaces, ZeroGPU Spaces (see genlab/zerogpu.py) and locally.
 """
 
-import os
+from genlab.cli import configure_threads
 
-# Torch threads per computation. Gradio runs events in worker threads, and OpenMP's thread count
-# is per thread, so it is set through the environment (the default for every thread) before
-# torch starts, as well as for this one. More threads than cores only spin.
-THREADS = int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count() or 1)))
-os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+# Torch threads per computation, set before torch starts (see configure_threads).
+THREADS = configure_threads()
+
+from genlab import zerogpu  # noqa: E402,F401  (on ZeroGPU: `spaces` is imported before torch touches CUDA)
 
 import torch  # noqa: E402
 

@@ -17,8 +17,8 @@ from .datasets import __all__  # noqa: F401
 from .datasets import export_examples
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m genlab.data", description=__doc__)
+def main(argv: list[str] | None = None, prog: str = "python -m genlab.data") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("examples", help="write held-out digits and emoji (one per group) as the app's example PNGs")
     emoji = sub.add_parser("emoji", help="render the OpenMoji emoji (9 Unicode groups) into the data cache")

@@ -234,8 +234,8 @@ def _print_gan(name: str, r: dict) -> None:
               f"{m['near_copies']:.2%}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m genlab.eval", description=__doc__,
+def main(argv: list[str] | None = None, prog: str = "python -m genlab.eval") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
 

@@ -40,9 +40,35 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "cyclegan-discriminator": CycleDiscriminator,
 }
 
+
+
+def _checkpoints_dir() -> Path:
+    """Where shipped checkpoints are read from, first match wins:
+    1. ``GENLAB_CHECKPOINTS`` (a folder of ``<name>/`` checkpoint folders), if set;
+    2. ``checkpoints/`` beside the package: a source checkout, or a Space;
+    3. ``genlab/checkpoints/`` inside the installed package (``pip install .`` puts them there)."""
+    env = os.environ.get("GENLAB_CHECKPOINTS", "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve().parent
+    source = here.parent / "checkpoints"
+    return source if source.is_dir() else here / "checkpoints"
+
+
+CHECKPOINTS_DIR = _checkpoints_dir()
+
+
+def output_dir() -> Path:
+    """Where training writes ``<name>/`` by default: CHECKPOINTS_DIR in a source checkout (or where
+    GENLAB_CHECKPOINTS points); for an installed package, whose folder is not the user's,
+    ``./checkpoints`` in the working directory."""
+    if CHECKPOINTS_DIR == Path(__file__).resolve().parent / "checkpoints":
+        return Path.cwd() / "checkpoints"
+    return CHECKPOINTS_DIR
+
+
 # Checkpoints shipped in checkpoints/<name>/, name -> model_type. A name is only ever a key
-# here: it is never joined onto a path as given.
-CHECKPOINTS_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+# here (or a folder name found in CHECKPOINTS_DIR): it is never joined onto a path as given.
 SHIPPED: dict[str, str] = {
     "mnist-cgan": "gan",  # conditional DCGAN + DiffAugment on the 4,500 training digits
     "mnist-classifier": "classifier",  # feature net for FID/KID and class accuracy
@@ -61,9 +87,34 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
 
 
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def available() -> dict[str, str]:
+    """Checkpoints this installation serves by name -> model_type: the shipped ones that are present
+    (a Space may carry only some, see ``genlab publish space --models``), then any other
+    ``CHECKPOINTS_DIR/<name>/`` with a valid config.json (a model you trained into checkpoints/,
+    or added to a Space). Read from the folder on each call, so a new model shows up at once."""
+    found = {n: t for n, t in SHIPPED.items() if (CHECKPOINTS_DIR / n / "config.json").is_file()}
+    try:
+        extra = sorted(p for p in CHECKPOINTS_DIR.iterdir() if p.is_dir() and p.name not in SHIPPED)
+    except OSError:
+        extra = []
+    for folder in extra:
+        if not _LOCAL_NAME.fullmatch(folder.name) or ".." in folder.name:
+            continue
+        try:
+            kind = json.loads((folder / "config.json").read_text()).get("model_type")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if kind in MODEL_TYPES and not kind.endswith("discriminator") and (folder / "model.safetensors").is_file():
+            found[folder.name] = kind
+    return found
+
+
 def shipped_names(model_type: str | None = None) -> list[str]:
-    """Shipped checkpoint names, optionally only those of one family."""
-    return [n for n, t in SHIPPED.items() if model_type in (None, t)]
+    """Checkpoint names served from CHECKPOINTS_DIR (``available()``), optionally only one family's."""
+    return [n for n, t in available().items() if model_type in (None, t)]
 
 
 def best_device() -> torch.device:
@@ -92,13 +143,18 @@ def resolve(name: str, allow_local: bool = True) -> Path:
     nothing about the server's files.
     """
     name = str(name).strip()
+    served = available() if name in SHIPPED or _LOCAL_NAME.fullmatch(name) else {}
+    if name in served:
+        return CHECKPOINTS_DIR / name  # only ever a name found in the folder's own listing
     if name in SHIPPED:
-        return CHECKPOINTS_DIR / name
+        raise UnknownModelError(f"{name!r} is one of genlab's models, but this installation does not carry it "
+                                f"(it has: {', '.join(served) or 'none'}; folder {CHECKPOINTS_DIR.name}/). Add its "
+                                "folder to checkpoints/, or publish the Space with it (genlab publish space --models).")
     if not allow_local:
         if _REPO_ID.fullmatch(name) and ".." not in name and not name.startswith((".", "/", "~")):
             return _from_hub(name, token=False)  # a public server never lends its own token to a caller's id
         raise UnknownModelError(
-            f"Unknown model {name!r}. This server loads only its shipped models ({', '.join(SHIPPED)}) and Hub "
+            f"Unknown model {name!r}. This server loads only its shipped models ({', '.join(available())}) and Hub "
             "repo ids like 'user/model'; folders on the server are not available here."
         )
     if ".." in Path(name).parts:
@@ -114,7 +170,7 @@ def resolve(name: str, allow_local: bool = True) -> Path:
     if _REPO_ID.fullmatch(name) and ".." not in name:
         return _from_hub(name)
     raise UnknownModelError(
-        f"Unknown model {name!r}. Shipped models: {', '.join(SHIPPED)}; "
+        f"Unknown model {name!r}. Shipped models: {', '.join(available())}; "
         "or give an existing checkpoint folder, or a Hub repo id like 'user/model'."
     )
 

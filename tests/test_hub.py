@@ -117,3 +117,24 @@ def test_loads_on_cpu_float32_by_default(tmp_path):
     c.half().save_pretrained(tmp_path)  # e.g. saved by a GPU run in half precision
     loaded = genlab.load(str(tmp_path), device=None)
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in loaded.parameters())
+
+
+def test_checkpoints_folder_lists_what_it_holds(tmp_path, monkeypatch, tiny_gan):
+    """GENLAB_CHECKPOINTS (a Space carrying some models, or an installed package): the names served are the
+    folders there; a model trained into it is listed by name; a shipped name it lacks says so."""
+    import shutil
+
+    shutil.copytree(hub.CHECKPOINTS_DIR / "mnist-cgan", tmp_path / "mnist-cgan")
+    tiny_gan.save_pretrained(tmp_path / "my_photos-gan")
+    (tmp_path / "not-a-model").mkdir()
+    (tmp_path / "bad name!").mkdir()
+    tiny_gan.save_pretrained(tmp_path / "bad name!")
+    monkeypatch.setattr(hub, "CHECKPOINTS_DIR", tmp_path)
+    assert hub.available() == {"mnist-cgan": "gan", "my_photos-gan": "gan"}
+    assert genlab.shipped_names("gan") == ["mnist-cgan", "my_photos-gan"] and genlab.shipped_names("vae") == []
+    assert hub.resolve("my_photos-gan", allow_local=False) == tmp_path / "my_photos-gan"
+    assert isinstance(genlab.load("my_photos-gan", device=None), Generator)
+    with pytest.raises(genlab.UnknownModelError, match="does not carry it"):
+        genlab.load("mnist-vae")
+    with pytest.raises(genlab.UnknownModelError):
+        hub.resolve("bad name!", allow_local=False)

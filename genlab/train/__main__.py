@@ -77,9 +77,9 @@ def _check(cfg, parser: argparse.ArgumentParser) -> None:
         parser.error("--steps, --batch-size and --sample-every must be at least 1")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m genlab.train") -> None:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m genlab.train", description=__doc__, add_help=False,
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, add_help=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("family", choices=sorted(FAMILIES), help="model family to train")
     parser.add_argument("--preset", help="starting config (default: the shipped model's)")
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     if preset_name not in presets:
         parser.error(f"unknown preset {preset_name!r} for {known.family}; choose from {', '.join(presets)}")
     base = presets[preset_name]
-    sub = argparse.ArgumentParser(prog=f"python -m genlab.train {known.family}",
+    sub = argparse.ArgumentParser(prog=f"{prog} {known.family}",
                                   description=f"Train a {known.family} (preset {preset_name!r}).")
     helps = _help_texts(type(base))
     for f in dataclasses.fields(base):

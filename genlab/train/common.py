@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..cards import command_line, machine
 from ..datasets import EVAL_FRACTION, MEMORY_BUDGET_MB, ImageSet, describe_skipped, load_data
 from ..errors import DatasetError
-from ..hub import CHECKPOINTS_DIR
+from ..hub import output_dir
 from .report import plot_losses
 from .state import load_state, save_state
 
@@ -85,7 +85,7 @@ class Run:
             AcceleratorState._reset_state()
         self.accelerator = Accelerator(mixed_precision=precision)
         self.device = self.accelerator.device
-        self.out = Path(cfg.out) if cfg.out else CHECKPOINTS_DIR / cfg.name
+        self.out = Path(cfg.out) if cfg.out else output_dir() / cfg.name
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else Path("runs") / cfg.name
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.state_path = self.run_dir / "training_state"

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import GenlabError
 from ..hub import SHIPPED, load, local_models_allowed, shipped_names
+from ..zerogpu import load_device, on_gpu
 
 
 # Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
@@ -72,7 +73,7 @@ def check_int(value, name: str, lo: int, hi: int) -> int:
 
 @lru_cache(maxsize=8)
 def _cached(name: str, model_type: str, version: int, allow_local: bool):
-    return load(name, model_type=model_type, allow_local=allow_local)
+    return load(name, model_type=model_type, allow_local=allow_local, device=load_device())
 
 
 def cached_model(name: str, model_type: str):
@@ -97,7 +98,8 @@ def model_picker(model_type: str, label: str = "Model", value: str | None = None
 
     names = shipped_names(model_type)
     where = "a checkpoint folder / Hub repo id" if local_models_allowed() else "a Hub repo id"
-    return gr.Dropdown(names, value=value or names[0], label=label, allow_custom_value=True,
+    value = value if value in names else (names[0] if names else None)  # a Space may carry only some models
+    return gr.Dropdown(names, value=value, label=label, allow_custom_value=True,
                        info=f"a shipped model, or type {where} and press Enter", **kwargs)
 
 
@@ -108,7 +110,7 @@ def get_model(name, model_type: str):
     if not isinstance(name, str) or not name.strip():
         raise gr.Error(f"Pick a {model_type} model, or type a checkpoint folder / Hub repo id.")
     try:
-        return cached_model(name, model_type)
+        return on_gpu(cached_model(name, model_type))  # inside a ZeroGPU call: that worker's CUDA copy
     except GenlabError as e:
         raise gr.Error(str(e)) from None
 

@@ -18,6 +18,7 @@ from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
 from ..sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
 from ..web import gan_spec
+from ..zerogpu import gpu, on_gpu
 from .common import LIGHT, cached_model, get_model, matching_classifier, page_js, web_html, with_graph
 
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
@@ -81,6 +82,7 @@ def web_spec(model: str, repo: str, seed, label: str) -> dict:
         raise gr.Error(str(e)) from None
 
 
+@gpu(15)
 def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *offsets: float):
     """The /sample endpoint: returns one PNG grid (28-px digits upscaled crisply)."""
     name = (repo or "").strip() or model
@@ -92,7 +94,7 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *off
     try:
         g, directions = generator(name)
         return sample_image(
-            g, seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
+            on_gpu(g), seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
             offsets=[float(o) for o in offsets], directions=directions,
         )
     except (GenlabError, SamplingError) as e:
@@ -112,7 +114,8 @@ def warm_up(name: str) -> None:
         except Exception:  # noqa: BLE001 - the first request reports any problem itself
             pass
 
-    threading.Thread(target=work, name="genlab-warm-up", daemon=True).start()
+    # not a daemon: the interpreter waits for it at exit (a daemon thread inside torch aborts the process then)
+    threading.Thread(target=work, name="genlab-warm-up", daemon=False).start()
 
 
 def render():
@@ -120,7 +123,7 @@ def render():
 
     Returns a function that wires the page-load events (classes, direction names, first picture).
     """
-    default = DEFAULT_GAN if DEFAULT_GAN in shipped_names("gan") else shipped_names("gan")[0]
+    default = DEFAULT_GAN if DEFAULT_GAN in shipped_names("gan") else (shipped_names("gan") or [None])[0]
     warm_up(default)
     with gr.Row():
         with gr.Column(scale=1, min_width=320):

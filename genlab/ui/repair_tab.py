@@ -17,6 +17,7 @@ from ..augment_eval import markdown_table
 from ..errors import GenlabError
 from ..hub import shipped_names
 from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
+from ..zerogpu import gpu
 from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
 from .uploads import upload_editor, upload_image
 
@@ -82,6 +83,7 @@ def latent_model(method: str, name: str | None):
     return get_model(name, method)
 
 
+@gpu(90)
 def repair(editor, method: str = "dip", iterations: int = 300, seed: int = 0, model: str = DEFAULT_LATENT):
     """The /inpaint endpoint: editor value (background + painted layers) + method + iterations + seed, and for
     the latent methods the VAE/GAN to search ("default": the shipped digit models; or a folder/Hub id).
@@ -126,6 +128,7 @@ def _class_names(g) -> list[str]:
     return g.labels if g.num_classes else ["generated"]
 
 
+@gpu(30)
 def generate(classes, per_class: int = 16, seed: int = 0, model: str = "mnist-cgan"):
     """The /augment endpoint: class names + images per class + seed (+ GAN) -> (gallery, ZIP in ImageFolder
     layout, one folder per class name)."""

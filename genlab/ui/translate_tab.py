@@ -13,6 +13,7 @@ from ..sampling import MAX_SEED
 from ..hub import shipped_names
 from ..images import prepare
 from ..translation import TASKS, input_for, translate, translate_unpaired
+from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, sketch_to_image
 from .uploads import upload_image
 
@@ -35,6 +36,7 @@ def translator(task: str):
     return get_model(TASKS.get(task, task), "pix2pix")
 
 
+@gpu(15)
 def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0):
     """The /translate endpoint: image + task or model + k + seed -> (model input, k outputs side by side)."""
     if image is None:
@@ -50,6 +52,7 @@ def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0
     return to_pil_grid(x, display_size=168), to_pil_grid(outputs, nrow=k, display_size=168 * k)
 
 
+@gpu(15)
 def translate_unpaired_image(image, model: str = "emoji-openmoji2noto", direction: str = "A->B"):
     """The /translate_unpaired endpoint: image + CycleGAN model + direction ("A->B" or "B->A") -> (output,
     cycle reconstruction), each at the model's size shown 4-8x larger."""

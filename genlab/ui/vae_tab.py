@@ -14,6 +14,7 @@ from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
 from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
 from ..web import vae_spec
+from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
 from .uploads import upload_image
 
@@ -61,6 +62,7 @@ def _check(t, mode: str):
         raise gr.Error(f"t must be between 0 and 1, got {t!r}")
 
 
+@gpu(15)
 def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str = "mnist-vae") -> Image.Image:
     """The /interpolate endpoint: two images + t + mode -> the decoded image at t (PNG)."""
     _check(t, mode)
@@ -69,6 +71,7 @@ def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str 
     return to_pil_grid(decode(vae, interpolate_latent(za, zb, float(t), mode)), display_size=DISPLAY)
 
 
+@gpu(20)
 def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae") -> str:
     """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file."""
     _check_mode(mode)
@@ -87,6 +90,7 @@ def web_spec(image_a, image_b, mode: str, model: str) -> dict:
     return with_graph(vae_spec(vae, za, zb, mode), vae)
 
 
+@gpu(20)
 def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
     """Everything the tab shows for the current inputs (private UI event)."""
     _check(t, mode)
@@ -102,6 +106,7 @@ def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
             to_pil_grid(grid, nrow=7, display_size=7 * 56), table)
 
 
+@gpu(15)
 def traversal_at(image_a, image_b, t: float, mode: str, model: str) -> Image.Image:
     """The traversal grid at t, drawn by the server (private event; only where the page cannot draw it)."""
     _check(t, mode)
@@ -114,6 +119,7 @@ def traversal_at(image_a, image_b, t: float, mode: str, model: str) -> Image.Ima
 PRIOR_CHOICES = {"fitted to the training codes": "fitted", "N(0, I)": "normal"}
 
 
+@gpu(15)
 def random_digit(seed: float, model: str, prior: str = "fitted to the training codes") -> Image.Image:
     """A prior sample, decoded; Gradio stores it as a PNG endpoint like any upload. The fitted prior is the
     model's Gaussian mixture over its training codes (N(0, I) for a checkpoint without one)."""

@@ -1,0 +1,105 @@
+"""The one ``genlab`` command (installed by ``pip install .``; ``python -m genlab`` is the same).
+
+    genlab app [--host H] [--port P] [--share]   serve the app (what ``python app.py`` serves)
+    genlab train FAMILY [--preset NAME] ...      = python -m genlab.train
+    genlab eval TASK MODEL ...                   = python -m genlab.eval
+    genlab data {emoji,examples} ...             = python -m genlab.data
+    genlab publish {model,space} ...             = python -m genlab.publish
+
+Each subcommand's ``--help`` lists its own flags. Nothing heavy is imported until a
+subcommand runs, so ``genlab --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = {
+    "app": "serve the Gradio app locally (http://127.0.0.1:7860 by default)",
+    "train": "train a model family on the bundled data or your own folder (genlab train gan --help)",
+    "eval": "measure a checkpoint: FID/KID, accuracy, ELBO, PSNR... (genlab eval gan --help)",
+    "data": "render the bundled data sets into the cache, or the app's example images",
+    "publish": "upload a checkpoint or the whole app (a Space) to the Hugging Face Hub, dry run first",
+}
+
+
+def configure_threads() -> int:
+    """Torch threads per computation, set before torch starts (GENLAB_THREADS, default min(2, cores)).
+
+    Gradio runs events in worker threads and OpenMP's thread count is per thread, so it goes
+    through the environment (every thread's default) as well as torch.set_num_threads later.
+    More threads than cores only spin.
+    """
+    threads = int(os.environ.get("GENLAB_THREADS", min(2, os.cpu_count() or 1)))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    return threads
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """``genlab app``: build and launch the app (the same Blocks as app.py)."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="genlab app", description="Serve genlab's Gradio app.")
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="interface to listen on (0.0.0.0: every one; default %(default)s)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    args = p.parse_args(argv)
+    threads = configure_threads()
+    from . import zerogpu  # noqa: F401  (imports `spaces`, where present, before torch touches CUDA)
+
+    import torch
+
+    from .ui import CSS, HEAD, build_app
+    from .ui.common import MAX_FILE_SIZE
+
+    torch.set_num_threads(threads)
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS, head=HEAD,
+                       max_file_size=MAX_FILE_SIZE)
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {text}" for name, text in COMMANDS.items()]
+    return ("usage: genlab {" + ",".join(COMMANDS) + "} ...\n\n"
+            "genlab: explore, train and share deep generative models for image analysis.\n\n"
+            "commands:\n" + "\n".join(lines) + "\n\n'genlab COMMAND --help' lists a command's flags.\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(_usage())
+        return
+    if argv[0] in ("-V", "--version"):
+        from . import __version__
+
+        print(f"genlab {__version__}")
+        return
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        sys.stderr.write(f"genlab: unknown command {command!r}; choose from {', '.join(COMMANDS)}\n\n{_usage()}")
+        raise SystemExit(2)
+    if command == "app":
+        serve(rest)
+    elif command == "train":
+        from .train.__main__ import main as train
+
+        train(rest, prog="genlab train")
+    elif command == "eval":
+        from .eval import main as evaluate
+
+        evaluate(rest, prog="genlab eval")
+    elif command == "data":
+        from .data import main as data
+
+        data(rest, prog="genlab data")
+    else:
+        from .publish import main as publish
+
+        publish(rest, prog="genlab publish")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,421 @@
+"""Share on the Hugging Face Hub: one checkpoint as a model repo, or the whole app as a Space.
+
+    genlab publish model CHECKPOINT --repo USER/NAME [--private] [--dry-run]
+    genlab publish space --repo USER/NAME [--hardware cpu-basic|zero-a10g] [--models a,b] [--private] [--dry-run]
+
+Always try ``--dry-run`` first: it prints every file that would be sent (with its size) and the
+card's or Space README's metadata, and sends nothing. Without it, the upload goes through
+``huggingface_hub.HfApi`` (``create_repo`` + ``upload_folder``, which stores large files itself,
+no git-lfs needed). The token is your login (``hf auth login``) or ``HF_TOKEN``.
+
+A model repo gets the checkpoint folder as it is (config.json, model.safetensors, genlab's own
+card and its figures), after the checks ``genlab.load`` applies; the card's YAML header gains the
+Hub metadata (library, licence, tags, pipeline, datasets where known, and the card's measured
+figures as ``model-index`` results). Resume state (``training_state.*``) never goes.
+
+A Space gets app.py, requirements.txt, the genlab package and the chosen checkpoints only (not
+tests/, runs/, benchmarks/, .venv or caches), and a README whose front matter is filled in from
+this installation (Gradio version, Python version, hardware, licence, the OpenMoji credit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import GenlabError
+
+ROOT = Path(__file__).resolve().parent.parent  # a source checkout: app.py, requirements.txt, README.md
+PACKAGE = Path(__file__).resolve().parent
+MAX_WEIGHTS_MB = 200  # the largest model.safetensors genlab itself fetches from the Hub (hub.HUB_MAX_MB's default)
+HARDWARE = ("cpu-basic", "zero-a10g")  # CPU Space (free), ZeroGPU Space (shared GPUs; see genlab/zerogpu.py)
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")  # what every checkpoint folder must hold
+SENT_SUFFIXES = {".json", ".safetensors", ".md", ".png", ".gif", ".jpg", ".txt"}  # what else a checkpoint may carry
+SKIPPED_PREFIXES = ("training_state",)  # resume state: a training artefact, never shipped
+SPACE_TOP_FILES = ("app.py", "requirements.txt", ".gitattributes", "LICENSE")
+PACKAGE_DATA = ("*.py", "web/genlab.js", "web/vendor/*/*", "ui/*.json", "ui/examples/*", "datasets/*.tsv")
+PIPELINE = {"gan": "unconditional-image-generation", "vae": "unconditional-image-generation",
+            "pix2pix": "image-to-image", "cyclegan": "image-to-image", "classifier": "image-classification"}
+SPACE_TITLE = "genlab"
+SPACE_SHORT = "Explore deep generative models for images in the browser"  # the Hub allows 60 characters
+OPENMOJI_CREDIT = ("Emoji images: OpenMoji (https://openmoji.org), the open-source emoji and icon project, "
+                   "CC BY-SA 4.0. The emoji-* weights are a derivative of that material: CC BY-SA 4.0.")
+
+
+class PublishError(GenlabError):
+    """Something about the folder, the repo id or the login stops an upload; the message names the fix."""
+
+
+@dataclass
+class Plan:
+    """What one publish would send: a repo, its type, and (path in repo, local file) pairs."""
+
+    repo_id: str
+    repo_type: str  # "model" or "space"
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    generated: dict[str, str] = field(default_factory=dict)  # path in repo -> text written for the upload
+    private: bool = False
+    hardware: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def size(self, path: str) -> int:
+        if path in self.generated:
+            return len(self.generated[path].encode())
+        return dict(self.files)[path].stat().st_size
+
+    def paths(self) -> list[str]:
+        return sorted({p for p, _ in self.files} | set(self.generated))
+
+    def describe(self) -> str:
+        """The dry run's report: every file with its size, the total, and the card's metadata."""
+        lines = [f"{self.repo_type} repo {self.repo_id}" + (" (private)" if self.private else "")
+                 + (f", hardware {self.hardware}" if self.hardware else "")]
+        total = 0
+        for p in self.paths():
+            size = self.size(p)
+            total += size
+            lines.append(f"  {size / 2**20:9.2f} MB  {p}" + ("  (written for the upload)" if p in self.generated else ""))
+        lines.append(f"  {total / 2**20:9.2f} MB  in {len(self.paths())} files")
+        readme = self.generated.get("README.md")
+        if readme and readme.startswith("---\n"):
+            lines += ["README.md metadata:", readme.split("---\n")[1].rstrip()]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def stage(self, folder: Path) -> Path:
+        """Copy every file (and write the generated ones) into ``folder``, laid out as in the repo."""
+        for path, src in self.files:
+            dst = folder / path
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+        for path, text in self.generated.items():
+            dst = folder / path
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(text)
+        return folder
+
+
+def check_repo_id(repo_id: str) -> str:
+    from .hub import _REPO_ID
+
+    repo_id = str(repo_id or "").strip()
+    if not _REPO_ID.fullmatch(repo_id) or ".." in repo_id:
+        raise PublishError(f"--repo must be a Hub repo id like 'your-name/my-model', got {repo_id!r}.")
+    return repo_id
+
+
+def checkpoint_folder(name: str) -> Path:
+    """A served checkpoint name (``genlab.shipped_names()``) or a folder on this machine -> its folder."""
+    from .hub import CHECKPOINTS_DIR, available
+
+    name = str(name).strip()
+    if name in available():
+        return CHECKPOINTS_DIR / name
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return folder
+    raise PublishError(f"{name!r} is neither a checkpoint name ({', '.join(available())}) nor a folder; give the "
+                       "folder that save_pretrained wrote (e.g. checkpoints/my_photos-gan).")
+
+
+def checkpoint_files(folder: Path) -> list[Path]:
+    """The files of a checkpoint folder that go to the Hub, after refusing what must not go.
+
+    Refused: a pickle anywhere in the folder, a link, a missing config/weights/card, weights over
+    MAX_WEIGHTS_MB, and anything ``genlab.load`` refuses (bad config, mismatched or non-finite weights).
+    """
+    from .hub import PICKLE_SUFFIXES, load
+
+    near = [*folder.glob("*"), *folder.glob("*/*")]  # a checkpoint is flat; one level down catches stray copies
+    pickles = [p.relative_to(folder).as_posix() for p in near if p.suffix.lower() in PICKLE_SUFFIXES]
+    if pickles:
+        raise PublishError(f"{folder} holds pickle files ({', '.join(sorted(pickles)[:5])}): genlab never publishes "
+                           "pickles (loading one can run any code). Remove them; the safetensors weights are enough.")
+    missing = [f for f in CHECKPOINT_FILES if not (folder / f).is_file()]
+    if "README.md" in missing:
+        raise PublishError(f"{folder} has no model card (README.md). genlab's training writes one; write it with "
+                           "`genlab eval gan <folder> --write-card RUN_DIR`, or add a README.md that says what the "
+                           "model is and how it was trained.")
+    if missing:
+        raise PublishError(f"{folder} has no {', '.join(missing)}: not a genlab checkpoint folder (save_pretrained).")
+    size = (folder / "model.safetensors").stat().st_size
+    if size > MAX_WEIGHTS_MB * 2**20:
+        raise PublishError(f"{folder}/model.safetensors is {size / 2**20:.0f} MB; genlab publishes (and loads from "
+                           f"the Hub) at most {MAX_WEIGHTS_MB} MB.")
+    try:
+        load(str(folder), device=None)
+    except GenlabError as e:
+        raise PublishError(f"{folder} does not load, so it is not published: {e}") from None
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.is_symlink():
+            raise PublishError(f"{p} is a link; publish real files only (copy it into the folder).")
+        if p.is_file() and not p.name.startswith(".") and not p.name.startswith(SKIPPED_PREFIXES) \
+                and p.suffix.lower() in SENT_SUFFIXES:
+            files.append(p)
+    return files
+
+
+# --- The model card's Hub metadata --------------------------------------------------------------------
+
+_METRIC_TYPES = [("accuracy", "accuracy"), ("fid", "fid"), ("kid", "kid"), ("psnr", "psnr"), ("ssim", "ssim"),
+                 ("elbo", "elbo"), ("mse", "mse"), ("l1", "l1"), ("spread", "within-class-spread")]
+
+
+def _number(cell: str) -> float | None:
+    m = re.match(r"\s*\**(-?\d[\d,]*(?:\.\d+)?)\s*(%?)", cell)
+    if not m:
+        return None
+    return float(m.group(1).replace(",", ""))
+
+
+def card_figures(card_text: str) -> list[tuple[str, str, float]]:
+    """(metric type, metric name, value) for each measured figure of this model in a genlab card: the first
+    value column of every "| metric | ..." table under "## Results", and "name: **value**" lines there."""
+    results = card_text.split("\n## Results", 1)
+    if len(results) < 2:
+        return []
+    body = results[1].split("\n## ", 1)[0]
+    found: list[tuple[str, str, float]] = []
+    section, in_table = "", False
+    for line in body.splitlines():
+        if line.startswith("### "):
+            section = line[4:].strip()
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        if cells and cells[0] == "metric":
+            in_table = True
+            continue
+        if not cells:
+            in_table = False
+            m = re.match(r"\s*([^|]+?):\s*\*\*(-?[\d.]+)%?\*\*", line)
+            if m:
+                found.append((_metric_type(m.group(1)), m.group(1).strip(), float(m.group(2))))
+            continue
+        if not in_table or set(cells[0]) <= {"-", ":"} or cells[0].startswith("floor") or len(cells) < 2:
+            continue
+        value = _number(cells[1])
+        if value is not None:
+            name = f"{section}: {cells[0]}" if section else cells[0]
+            found.append((_metric_type(cells[0]), name[:120], value))
+    return found
+
+
+def _metric_type(name: str) -> str:
+    low = name.lower()
+    for key, kind in _METRIC_TYPES:
+        if re.search(rf"\b{key}\b", low):
+            return kind
+    return re.sub(r"[^a-z0-9]+", "-", low).strip("-")[:40] or "metric"
+
+
+def _dataset(card_text: str) -> tuple[str, str, list[str]]:
+    """(dataset type, dataset name, Hub dataset ids) of a genlab card's "Data:" line."""
+    m = re.search(r"^- Data: (.+)$", card_text, re.M)
+    line = m.group(1) if m else "the training folder"
+    name = re.sub(r"\s*\(`[^`]*`\)", "", line.split(":")[0]).strip()[:100] or "training data"
+    if "openmoji" in line.lower() and "noto" in line.lower():
+        return "openmoji-noto", name, []
+    if "openmoji" in line.lower():
+        return "openmoji", name, []
+    if "mnist" in line.lower() or "digit" in line.lower():
+        return "mnist", name, ["ylecun/mnist"]
+    return "imagefolder", name, []
+
+
+def model_card(folder: Path, repo_id: str) -> str:
+    """The folder's README.md with the Hub metadata added to its YAML header (the text is otherwise kept)."""
+    from huggingface_hub import EvalResult, ModelCard
+
+    text = (folder / "README.md").read_text()
+    card = ModelCard(text, ignore_metadata_errors=True)
+    config = json.loads((folder / "config.json").read_text())
+    family = config.get("model_type", "")
+    kind, data_name, hub_datasets = _dataset(text)
+    data = card.data
+    data.library_name = "genlab"
+    data.license = data.license or "mit"
+    data.tags = list(dict.fromkeys([*(data.tags or []), "genlab", family, "safetensors"]))
+    data.pipeline_tag = PIPELINE.get(family)
+    if hub_datasets:
+        data.datasets = hub_datasets
+    data.model_name = repo_id.split("/")[-1]
+    figures = card_figures(text)
+    if figures:
+        data.eval_results = [
+            EvalResult(task_type=PIPELINE.get(family, "image-to-image"), dataset_type=kind, dataset_name=data_name,
+                       dataset_split="held-out", metric_type=mtype, metric_name=mname, metric_value=value)
+            for mtype, mname, value in figures
+        ]
+    return str(card)
+
+
+def plan_model(checkpoint: str, repo_id: str, private: bool = False) -> Plan:
+    """What ``genlab publish model`` sends, checked; nothing is sent."""
+    repo_id = check_repo_id(repo_id)
+    folder = checkpoint_folder(checkpoint)
+    plan = Plan(repo_id, "model", private=private)
+    for p in checkpoint_files(folder):
+        if p.name != "README.md":
+            plan.files.append((p.name, p))
+    plan.generated["README.md"] = model_card(folder, repo_id)
+    return plan
+
+
+# --- The Space ------------------------------------------------------------------------------------------
+
+def _package_files() -> list[tuple[str, Path]]:
+    """genlab/ as the Space needs it: its code and data, never caches."""
+    files = set()
+    for pattern in PACKAGE_DATA:
+        files |= {p for p in PACKAGE.rglob(pattern) if "__pycache__" not in p.parts} if pattern == "*.py" else \
+            set(PACKAGE.glob(pattern))
+    return sorted((f"genlab/{p.relative_to(PACKAGE).as_posix()}", p) for p in files if p.is_file())
+
+
+def space_readme(models: dict[str, str], hardware: str) -> str:
+    """The Space's README.md: front matter from this installation, then the repo README's text."""
+    import gradio
+
+    emoji = any(n.startswith("emoji-") for n in models)
+    front = {
+        "title": SPACE_TITLE,
+        "emoji": "🧪",
+        "colorFrom": "indigo",
+        "colorTo": "purple",
+        "sdk": "gradio",
+        "sdk_version": gradio.__version__,
+        "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "app_file": "app.py",
+        "suggested_hardware": hardware,
+        "pinned": False,
+        # The strictest licence of what goes: the code is MIT; weights trained on OpenMoji are CC BY-SA 4.0.
+        "license": "cc-by-sa-4.0" if emoji else "mit",
+        "short_description": SPACE_SHORT,
+        "tags": ["gan", "vae", "pix2pix", "cyclegan", "inpainting", "image-generation", "genlab"],
+    }
+    from huggingface_hub import SpaceCardData
+
+    yaml = SpaceCardData(**front).to_yaml()
+    body = (ROOT / "README.md").read_text() if (ROOT / "README.md").is_file() else "# genlab\n"
+    if body.startswith("---\n"):
+        body = body.split("---\n", 2)[2]
+    credit = (f"\n> {OPENMOJI_CREDIT} The genlab code is MIT-licensed.\n" if emoji else "")
+    served = ", ".join(f"`{n}`" for n in models)
+    return f"---\n{yaml}\n---\n{credit}\n> This Space serves: {served}.\n{body}"
+
+
+def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | None = None,
+               private: bool = False) -> Plan:
+    """What ``genlab publish space`` sends, checked; nothing is sent."""
+    from .hub import _LOCAL_NAME, available
+
+    repo_id = check_repo_id(repo_id)
+    if hardware not in HARDWARE:
+        raise PublishError(f"--hardware must be one of {', '.join(HARDWARE)}, got {hardware!r}.")
+    missing = [f for f in ("app.py", "requirements.txt") if not (ROOT / f).is_file()]
+    if missing:
+        raise PublishError(f"{', '.join(missing)} not found beside the genlab package ({ROOT}): publish a Space from "
+                           "a source checkout of genlab (git clone), not from an installed package.")
+    served = available()
+    chosen = list(served) if not models else [m.strip() for m in models if m.strip()]
+    if not chosen:
+        raise PublishError("No checkpoints to ship: name some with --models (genlab's: " + ", ".join(served) + ").")
+    plan = Plan(repo_id, "space", private=private, hardware=hardware)
+    kinds: dict[str, str] = {}
+    for name in chosen:
+        folder = checkpoint_folder(name)
+        target = name if name in served else folder.name
+        if not _LOCAL_NAME.fullmatch(target) or target in kinds:
+            raise PublishError(f"{folder}: its folder name {target!r} is not a usable model name, or is taken; "
+                               "rename the folder (letters, digits, '-', '_', '.').")
+        for p in checkpoint_files(folder):
+            plan.files.append((f"checkpoints/{target}/{p.name}", p))
+        kinds[target] = json.loads((folder / "config.json").read_text())["model_type"]
+    for f in SPACE_TOP_FILES:
+        if (ROOT / f).is_file():
+            plan.files.append((f, ROOT / f))
+    plan.files += _package_files()
+    plan.generated["README.md"] = space_readme(kinds, hardware)
+    tabs = {"GAN sampling": "gan", "VAE interpolation": "vae", "Translation": "pix2pix"}
+    for tab, family in tabs.items():
+        if family not in kinds.values():
+            plan.notes.append(f"no {family} model goes, so the {tab} tab will have none to show")
+    if hardware == "zero-a10g":
+        plan.notes.append("ZeroGPU: each compute event asks for its genlab.zerogpu duration; a visitor's daily "
+                          "quota / that duration is how many such calls they get (README, 'Share it')")
+    return plan
+
+
+# --- Sending --------------------------------------------------------------------------------------------
+
+def _api():
+    from huggingface_hub import HfApi, get_token
+
+    token = get_token()
+    if not token:
+        raise PublishError("No Hugging Face token: log in with `hf auth login` (it stores one), or set HF_TOKEN "
+                           "to a token with write access (https://huggingface.co/settings/tokens).")
+    return HfApi(token=token)
+
+
+def send(plan: Plan) -> str:
+    """Create the repo if needed and upload the plan's files in one commit; returns the repo's URL."""
+    api = _api()
+    kwargs = {"space_sdk": "gradio", "space_hardware": plan.hardware} if plan.repo_type == "space" else {}
+    url = api.create_repo(plan.repo_id, repo_type=plan.repo_type, private=plan.private, exist_ok=True, **kwargs)
+    with tempfile.TemporaryDirectory(prefix="genlab-publish-") as tmp:
+        folder = plan.stage(Path(tmp))
+        api.upload_folder(
+            repo_id=plan.repo_id, repo_type=plan.repo_type, folder_path=folder,
+            commit_message=f"genlab publish {plan.repo_type}",
+            # files removed since the last publish (a model dropped from a Space) go too
+            delete_patterns=["checkpoints/**", "genlab/**"] if plan.repo_type == "space" else ["*.png"],
+        )
+    return str(url)
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m genlab.publish") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("model", help="upload one checkpoint folder as a model repo, its genlab card included")
+    m.add_argument("checkpoint", help="a checkpoint name (genlab.shipped_names()) or folder")
+    s = sub.add_parser("space", help="create or update a Gradio Space with the app and chosen checkpoints")
+    s.add_argument("--hardware", default="cpu-basic", choices=HARDWARE,
+                   help="cpu-basic (free CPU) or zero-a10g (ZeroGPU, shared GPUs); default %(default)s")
+    s.add_argument("--models", default="", help="comma-separated checkpoint names or folders (default: all served)")
+    for p in (m, s):
+        p.add_argument("--repo", required=True, help="USER/NAME on the Hub")
+        p.add_argument("--private", action="store_true", help="create the repo private")
+        p.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
+    args = parser.parse_args(argv)
+    try:
+        if args.what == "model":
+            plan = plan_model(args.checkpoint, args.repo, args.private)
+        else:
+            plan = plan_space(args.repo, args.hardware, args.models.split(",") if args.models else None, args.private)
+        print(plan.describe())
+        if args.dry_run:
+            print("dry run: nothing was sent")
+            return
+        print(f"sent: {send(plan)}")
+    except GenlabError as e:
+        parser.exit(2, f"error: {e}\n")
+    except Exception as e:  # the Hub refused (rights, quota, network): say so without a traceback
+        from huggingface_hub.errors import HfHubHTTPError
+
+        if not isinstance(e, (HfHubHTTPError, OSError)):
+            raise
+        parser.exit(1, f"error: the Hub did not take the upload ({e}). Nothing was changed if the repo is new; "
+                       "check your token's write access and the repo id, then run it again.\n")
+
+        parser.exit(2, f"error: {e}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""ZeroGPU: the decorated event functions are the plain ones off ZeroGPU, no CUDA at import or start-up,
+and with the `spaces` package's ZeroGPU mode switched on (as far as it can be without the Hub's device API)
+every compute event is wrapped with its duration."""
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from genlab import zerogpu
+from genlab.ui import gan_tab, repair_tab, translate_tab, vae_tab
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = {gan_tab.sample_gan: 15, vae_tab.interpolate: 15, vae_tab.interpolation_gif: 20, vae_tab.explore: 20,
+          vae_tab.traversal_at: 15, vae_tab.random_digit: 15, translate_tab.translate_image: 15,
+          translate_tab.translate_unpaired_image: 15, repair_tab.repair: 90, repair_tab.generate: 30}
+
+
+def test_off_zerogpu_the_functions_are_the_plain_ones():
+    assert not zerogpu.on_zero_gpu() and zerogpu.spaces is None
+    for fn, seconds in EVENTS.items():
+        assert fn.gpu_duration == seconds
+        assert not hasattr(fn, "zerogpu") and not hasattr(fn, "__wrapped__"), fn.__name__
+    assert inspect.isgeneratorfunction(repair_tab.repair)  # still streams its progress
+    sentinel = object()
+    assert zerogpu.on_gpu(sentinel) is sentinel and zerogpu.load_device() == "auto"
+
+
+def test_durations_fit_a_zerogpu_call():
+    # The Hub allows at most 300 s a call, and a visitor's call only starts when their quota covers it.
+    assert all(0 < d <= 120 for d in EVENTS.values())
+
+
+def _run(code: str, **env) -> subprocess.CompletedProcess:
+    full = {**os.environ, "GENLAB_THREADS": "1", **env}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=full,
+                          timeout=300)
+
+
+def test_importing_the_app_does_not_initialise_cuda():
+    out = _run("import app, torch; print('R:', torch.cuda.is_initialized())")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "R: False" in out.stdout.splitlines()
+
+
+def test_simulated_zerogpu_wraps_every_compute_event():
+    """SPACES_ZERO_GPU=true makes `spaces` wrap decorated functions (attribute `zerogpu`) and patch torch; its
+    device API (the Hub's GPU scheduler) does not exist here, so the wrapped functions are not called."""
+    code = """
+import sys, inspect
+import genlab
+assert 'spaces' in sys.modules, 'spaces is imported first on ZeroGPU'
+import torch
+from genlab.ui import gan_tab, vae_tab, translate_tab, repair_tab
+from genlab.ui.common import cached_model
+fns = [gan_tab.sample_gan, vae_tab.interpolate, vae_tab.interpolation_gif, vae_tab.explore, vae_tab.traversal_at,
+       vae_tab.random_digit, translate_tab.translate_image, translate_tab.translate_unpaired_image,
+       repair_tab.repair, repair_tab.generate]
+print('R:', [hasattr(f, 'zerogpu') for f in fns])
+print('R:', [f.gpu_duration for f in fns])
+print('R:', inspect.isgeneratorfunction(repair_tab.repair))
+g = cached_model('mnist-cgan', 'gan')
+print('R:', next(g.parameters()).device.type, torch.cuda.is_initialized())
+"""
+    out = _run(code, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9/")
+    assert out.returncode == 0, out.stderr[-3000:]
+    wrapped, durations, streams, device = [line[3:] for line in out.stdout.splitlines() if line.startswith('R: ')]
+    assert wrapped == str([True] * 10)
+    assert durations == str(list(EVENTS.values()))
+    assert streams == "True"  # the progress stream survives the wrapper
+    assert device == "cpu False"  # models load on the CPU in the main process; CUDA untouched
