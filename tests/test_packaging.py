@@ -106,3 +106,16 @@ def test_installed_command_runs_outside_the_checkout(installed):
                          text=True, cwd=work, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert re.search(r"FID", out.stdout) and re.search(r"accuracy", out.stdout, re.I), out.stdout
+
+
+def test_a_missing_training_extra_is_named(monkeypatch, capsys):
+    from genlab import cli
+
+    def run(command, rest):
+        raise ModuleNotFoundError("No module named 'torchmetrics'", name="torchmetrics")
+
+    monkeypatch.setattr(cli, "_run", run)
+    with pytest.raises(SystemExit) as e:
+        cli.main(["eval", "gan", "mnist-cgan"])
+    assert e.value.code == 2
+    assert 'pip install "genlab[train]"' in capsys.readouterr().err
