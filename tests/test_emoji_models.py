@@ -75,6 +75,11 @@ def test_emoji_cgan_offers_no_unconditional_mode_because_its_card_measured_it_po
     g = genlab.load("emoji-cgan", device="cpu")
     assert not g.no_class_mode and "unconditional" not in class_choices(g)
     assert "do not offer that mode" in text
+    from genlab.ui.gan_tab import class_info
+
+    assert "unconditional" not in class_info(g)  # the picker's help line does not mention it either
+    digits = genlab.load("mnist-cgan", device="cpu")
+    assert ("unconditional" in class_info(digits)) == ("unconditional" in class_choices(digits))
 
 
 def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():

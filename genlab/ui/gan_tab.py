@@ -24,7 +24,14 @@ from .common import LIGHT, cached_model, get_model, matching_classifier, page_js
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
 # then the model's own class names (digits: 0-9), from its config.json
-CLASS_INFO = "any: a random class per image; unconditional: the model's no-class mode; or one of its classes"
+CLASS_INFO = "any: a random class per image; or one of its classes"
+CLASS_INFO_NO_CLASS = ("any: a random class per image; unconditional: the model's no-class mode (offered where its "
+                       "card measured it within 1.5x of the classes' FID); or one of its classes")
+
+
+def class_info(g) -> str:
+    """The class picker's help line: it names "unconditional" only for a model that offers it."""
+    return CLASS_INFO_NO_CLASS if "unconditional" in class_choices(g) else CLASS_INFO
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +65,7 @@ def classes_for(model: str, repo: str = ""):
     named = _named(g)
     sliders = [gr.update(label=f"Direction {k + 1}: {named[k]['label']}", info=named[k]["summary"])
                if k < len(named) else gr.update(label=f"Direction {k + 1}", info="") for k in range(N_DIRECTIONS)]
-    return gr.update(choices=class_choices(g), value="any"), *sliders, direction_table(named)
+    return gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named)
 
 
 def _seed(seed) -> int:
