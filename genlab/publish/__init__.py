@@ -216,7 +216,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
             plan.notes.append(f"no {family} model goes, so the {tab} tab will have none to show")
     if hardware == "zero-a10g":
         plan.notes.append("ZeroGPU: each compute event asks for its genlab.zerogpu duration; a visitor's daily "
-                          "quota / that duration is how many such calls they get (README, "Share it")")
+                          "quota / that duration is how many such calls they get (README, 'Share it')")
     return plan
 
 
