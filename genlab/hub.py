@@ -41,7 +41,6 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
 }
 
 
-
 def _checkpoints_dir() -> Path:
     """Where shipped checkpoints are read from, first match wins:
     1. ``GENLAB_CHECKPOINTS`` (a folder of ``<name>/`` checkpoint folders), if set;

@@ -12,14 +12,14 @@ anything touches CUDA), and arguments and results cross a process boundary (pick
   call, ``on_gpu(model)`` gives a CUDA copy that lives in that worker only. The cached CPU
   model in the main process is never moved or mutated.
 
-Durations are what each event needs on the GPU with margin (measured on the CPU, where they
-are much slower; see docs in the README, "Share it"). A visitor's daily ZeroGPU quota is spent
-by the duration asked for, not the time used, so they are kept tight.
+Durations are bounds chosen from the CPU timings in the README ("Performance"), with margin
+for the worker's start and the copy to the GPU; they were not measured on a GPU. A call only
+starts when the visitor's remaining ZeroGPU quota covers the duration it asks for, so they are
+kept tight (README, "Share it").
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import os
@@ -43,7 +43,9 @@ if on_zero_gpu():  # only there: `spaces` must come before anything initialises 
         spaces = None
 
 
-_inside = contextvars.ContextVar("genlab_inside_gpu_call", default=False)
+# True in a ZeroGPU worker: spaces runs every decorated call in a forked process that exists only for
+# GPU calls, so the flag is set there (never in the main process) and needs no resetting.
+_in_worker = False
 
 
 def gpu(duration: int) -> Callable[[F], F]:
@@ -59,18 +61,14 @@ def gpu(duration: int) -> Callable[[F], F]:
             return fn
         if inspect.isgeneratorfunction(fn):
             def inner(*args, **kwargs):  # runs in the ZeroGPU worker
-                token = _inside.set(True)
-                try:
-                    yield from fn(*args, **kwargs)
-                finally:
-                    _inside.reset(token)
+                global _in_worker
+                _in_worker = True
+                yield from fn(*args, **kwargs)
         else:
             def inner(*args, **kwargs):
-                token = _inside.set(True)
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    _inside.reset(token)
+                global _in_worker
+                _in_worker = True
+                return fn(*args, **kwargs)
         functools.update_wrapper(inner, fn)
         wrapped = spaces.GPU(duration=duration)(inner)
         wrapped.gpu_duration = duration
@@ -84,17 +82,14 @@ def load_device() -> str | None:
     return None if on_zero_gpu() else "auto"
 
 
-_copies: "weakref.WeakKeyDictionary" = None  # type: ignore[assignment]
+_copies: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # CPU model -> this worker's CUDA copy
 
 
 def on_gpu(model):
     """Inside a ZeroGPU call: a CUDA copy of ``model`` (kept for this worker's later calls); elsewhere the
     model itself, already on the device ``load`` chose."""
-    if not (on_zero_gpu() and _inside.get()):  # the main process never touches CUDA
+    if not (on_zero_gpu() and _in_worker):  # the main process never touches CUDA
         return model
-    global _copies
-    if _copies is None:
-        _copies = weakref.WeakKeyDictionary()
     copy = _copies.get(model)
     if copy is None:
         copy = deepcopy(model).to("cuda")

@@ -1,7 +1,6 @@
 """genlab publish: dry runs, the card's Hub metadata, the Space's files and front matter, and the upload
 path with HfApi replaced at the method level. Nothing here reaches the Hub."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +184,7 @@ def test_upload_path_calls_the_hub_with_the_right_arguments(monkeypatch, tmp_pat
     (_, repo, kw), (_, up, files, readme) = calls
     assert kw["repo_type"] == "model" and kw["private"] is True and "space_sdk" not in kw
     assert up["repo_type"] == "model" and files == plan.paths()
+    assert up["delete_patterns"] == ["*.png", "*.gif", "*.jpg"]  # a figure the card no longer has goes; nothing else
     assert "model-index:" in readme
 
 
@@ -214,13 +214,3 @@ def test_gitattributes_covers_every_tracked_binary_over_1mb():
     attrs = subprocess.run(["git", "check-attr", "filter", "--", *small], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout
     assert all(line.endswith(": lfs") for line in attrs.splitlines()), attrs
-
-
-def test_repo_readme_is_a_valid_space_card():
-    """`git push` of this folder to a Space: its README's front matter is what the Space reads."""
-    import gradio
-
-    data = SpaceCard((ROOT / "README.md").read_text()).data
-    assert data.sdk == "gradio" and data.sdk_version == gradio.__version__ and data.app_file == "app.py"
-    assert len(data.get("short_description", "")) <= 60
-    assert json.loads(json.dumps(data.to_dict()))  # plain YAML values only

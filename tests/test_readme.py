@@ -21,6 +21,12 @@ def test_front_matter_pins_the_installed_gradio():
     front = README.split("---\n")[1]
     assert f"sdk_version: {gradio.__version__}" in front and "app_file: app.py" in front and "sdk: gradio" in front
     assert f"gradio=={gradio.__version__}" in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text()
+    # the Hub reads it as a Space card (`git push` of this folder): closed, and a short_description it accepts
+    from huggingface_hub import SpaceCard
+
+    data = SpaceCard(README).data
+    assert data.sdk == "gradio" and data.sdk_version == gradio.__version__ and data.app_file == "app.py"
+    assert 0 < len(data.get("short_description", "")) <= 60 and "## Set-up" not in front
 
 
 def test_python_snippet_runs(tmp_path, monkeypatch):

@@ -38,10 +38,39 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+# Imports the app (its warm-up thread included) with torch.cuda's entry points recording who calls them.
+WATCH_CUDA = """
+import threading
+import genlab  # on ZeroGPU: `spaces` first
+import torch
+calls = []
+for name in ("_lazy_init", "init", "is_available", "device_count", "set_device", "current_device"):
+    def record(*a, _name=name, _orig=getattr(torch.cuda, name), **k):
+        calls.append(_name)
+        return _orig(*a, **k)
+    setattr(torch.cuda, name, record)
+import app
+for t in threading.enumerate():
+    if t.name == "genlab-warm-up":
+        t.join()
+print("R:", sorted(set(calls)), torch.cuda.is_initialized())
+"""
+
+
 def test_importing_the_app_does_not_initialise_cuda():
-    out = _run("import app, torch; print('R:', torch.cuda.is_initialized())")
+    """Locally, start-up may ask whether there is a GPU (to load onto it) but must not start CUDA."""
+    out = _run(WATCH_CUDA)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "R: False" in out.stdout.splitlines()
+    calls = next(line for line in out.stdout.splitlines() if line.startswith("R: "))
+    assert "_lazy_init" not in calls and "'init'" not in calls and calls.endswith("False"), calls
+
+
+def test_on_zerogpu_start_up_makes_no_cuda_call_at_all():
+    """With ZeroGPU simulated, importing the app (and loading the default GAN in the warm-up) does not even
+    ask torch.cuda whether a GPU exists: models load on the CPU, and only the decorated calls use CUDA."""
+    out = _run(WATCH_CUDA, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9/")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "R: [] False" in out.stdout.splitlines(), out.stdout[-2000:]
 
 
 def test_simulated_zerogpu_wraps_every_compute_event():

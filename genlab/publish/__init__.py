@@ -56,11 +56,14 @@ class Plan:
     private: bool = False
     hardware: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Remote files genlab owns in this repo: ones matching that this upload lacks are deleted (a model dropped
+    # from a Space, a figure a card no longer has); anything else already in the repo is left as it is.
+    replaces: list[str] = field(default_factory=list)
 
     def size(self, path: str) -> int:
         if path in self.generated:
             return len(self.generated[path].encode())
-        return dict(self.files)[path].stat().st_size
+        return next(src for p, src in self.files if p == path).stat().st_size
 
     def paths(self) -> list[str]:
         return sorted({p for p, _ in self.files} | set(self.generated))
@@ -159,7 +162,7 @@ def plan_model(checkpoint: str, repo_id: str, private: bool = False) -> Plan:
     """What ``genlab publish model`` sends, checked; nothing is sent."""
     repo_id = check_repo_id(repo_id)
     folder = checkpoint_folder(checkpoint)
-    plan = Plan(repo_id, "model", private=private)
+    plan = Plan(repo_id, "model", private=private, replaces=["*.png", "*.gif", "*.jpg"])
     for p in checkpoint_files(folder):
         if p.name != "README.md":
             plan.files.append((p.name, p))
@@ -194,7 +197,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
     chosen = list(served) if not models else [m.strip() for m in models if m.strip()]
     if not chosen:
         raise PublishError("No checkpoints to ship: name some with --models (genlab's: " + ", ".join(served) + ").")
-    plan = Plan(repo_id, "space", private=private, hardware=hardware)
+    plan = Plan(repo_id, "space", private=private, hardware=hardware, replaces=["checkpoints/**", "genlab/**"])
     kinds: dict[str, str] = {}
     for name in chosen:
         folder = checkpoint_folder(name)
@@ -242,8 +245,7 @@ def send(plan: Plan) -> str:
         api.upload_folder(
             repo_id=plan.repo_id, repo_type=plan.repo_type, folder_path=folder,
             commit_message=f"genlab publish {plan.repo_type}",
-            # files removed since the last publish (a model dropped from a Space) go too
-            delete_patterns=["checkpoints/**", "genlab/**"] if plan.repo_type == "space" else ["*.png"],
+            delete_patterns=plan.replaces,
         )
     return str(url)
 
