@@ -1,6 +1,7 @@
 """genlab publish: dry runs, the card's Hub metadata, the Space's files and front matter, and the upload
 path with HfApi replaced at the method level. Nothing here reaches the Hub."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -197,7 +198,8 @@ def test_missing_token_names_both_ways(monkeypatch, tmp_path):
         publish.send(publish.plan_model("mnist-cgan", "someone/mnist-cgan"))
 
 
-def test_gitattributes_covers_every_tracked_binary_over_1mb():
+def test_space_gitattributes_covers_every_tracked_binary_over_1mb(tmp_path, space_plan):
+    """The Space's LFS rules (sent as its .gitattributes) cover every big binary; genlab's own repo stays LFS-free."""
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     big = []
     for name in filter(None, tracked.decode().split("\0")):
@@ -205,12 +207,19 @@ def test_gitattributes_covers_every_tracked_binary_over_1mb():
         if path.is_file() and path.stat().st_size > 2**20 and b"\0" in path.read_bytes()[:8000]:
             big.append(name)
     assert big, "expected the shipped weights among the tracked binaries"
-    attrs = subprocess.run(["git", "check-attr", "filter", "--", *big], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout
+    # the rules as a Space would apply them: a scratch repository whose .gitattributes is the template
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy(publish.SPACE_GITATTRIBUTES, tmp_path / ".gitattributes")
+    small = ["genlab/web/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm.gz", "checkpoints/mnist-cgan/samples.png"]
+    attrs = subprocess.run(["git", "check-attr", "filter", "--", *big, *small], cwd=tmp_path, capture_output=True,
+                           text=True, check=True).stdout
     uncovered = [line for line in attrs.splitlines() if not line.endswith(": lfs")]
     assert not uncovered, uncovered
-    # and the smaller binaries a Space holds (PNG examples, the wasm runtime) are covered by pattern too
-    small = ["genlab/web/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm.gz", "checkpoints/mnist-cgan/samples.png"]
-    attrs = subprocess.run(["git", "check-attr", "filter", "--", *small], cwd=ROOT, capture_output=True, text=True,
+    assert dict(space_plan.files)[".gitattributes"] == publish.SPACE_GITATTRIBUTES
+    # ... while this repository applies none of them: a clone without git-lfs (CI's) must get real weights
+    attrs = subprocess.run(["git", "check-attr", "filter", "--", *big], cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout
-    assert all(line.endswith(": lfs") for line in attrs.splitlines()), attrs
+    assert not [line for line in attrs.splitlines() if line.endswith(": lfs")], attrs
+    for name in big:
+        head = subprocess.run(["git", "cat-file", "blob", f":{name}"], cwd=ROOT, capture_output=True, check=True).stdout
+        assert not head.startswith(b"version https://git-lfs"), f"{name} is stored as an LFS pointer"

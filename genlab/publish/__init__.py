@@ -37,7 +37,10 @@ HARDWARE = ("cpu-basic", "zero-a10g")  # CPU Space (free), ZeroGPU Space (shared
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")  # what every checkpoint folder must hold
 SENT_SUFFIXES = {".json", ".safetensors", ".md", ".png", ".gif", ".jpg", ".txt"}  # what else a checkpoint may carry
 SKIPPED_PREFIXES = ("training_state",)  # resume state: a training artefact, never shipped
-SPACE_TOP_FILES = ("app.py", "requirements.txt", ".gitattributes", "LICENSE")
+SPACE_TOP_FILES = ("app.py", "requirements.txt", "LICENSE")
+# The Space's .gitattributes (LFS for binaries, so a later `git push` to the Space is accepted); genlab's own
+# repository keeps its binaries as plain git objects and does not apply these rules to itself.
+SPACE_GITATTRIBUTES = Path(__file__).with_name("space.gitattributes")
 PACKAGE_DATA = ("*.py", "web/genlab.js", "web/vendor/*/*", "ui/*.json", "ui/examples/*", "datasets/*.tsv")
 
 
@@ -211,6 +214,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
     for f in SPACE_TOP_FILES:
         if (ROOT / f).is_file():
             plan.files.append((f, ROOT / f))
+    plan.files.append((".gitattributes", SPACE_GITATTRIBUTES))
     plan.files += _package_files()
     plan.generated["README.md"] = space_readme(kinds, hardware)
     tabs = {"GAN sampling": "gan", "VAE interpolation": "vae", "Translation": "pix2pix"}
