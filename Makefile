@@ -29,14 +29,14 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see 
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan --diffaugment "" --name emoji-cgan-noaug --out runs/emoji-cgan-noaug/checkpoint
-	$(BIN)/python -m genlab.eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/emoji-cgan-noaug/checkpoint --baseline-run runs/emoji-cgan-noaug --write-card runs/emoji-cgan
+	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/emoji-cgan-noaug/checkpoint --baseline-run runs/emoji-cgan-noaug --write-card runs/emoji-cgan
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 	bash scripts/ensure_system_packages.sh
 	$(BIN)/python -m genlab.train cyclegan --preset emoji-openmoji2noto
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-openmoji2noto-pix2pix --out runs/emoji-openmoji2noto-pix2pix/checkpoint
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-noto2openmoji-pix2pix --out runs/emoji-noto2openmoji-pix2pix/checkpoint
-	$(BIN)/python -m genlab.eval cyclegan emoji-openmoji2noto --data-a openmoji --data-b noto --feature-net emoji-classifier --pix2pix-ab runs/emoji-openmoji2noto-pix2pix/checkpoint --pix2pix-ba runs/emoji-noto2openmoji-pix2pix/checkpoint --write-card runs/emoji-openmoji2noto
+	$(BIN)/python -m genlab eval cyclegan emoji-openmoji2noto --data-a openmoji --data-b noto --feature-net emoji-classifier --pix2pix-ab runs/emoji-openmoji2noto-pix2pix/checkpoint --pix2pix-ba runs/emoji-noto2openmoji-pix2pix/checkpoint --write-card runs/emoji-openmoji2noto
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from gradio_client import Client  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from genlab.cards import machine  # noqa: E402
+from genlab.evaluation.cards import machine  # noqa: E402
 from genlab.testing import launched_app, load_gan_repo, make_shapes_folder, set_number, shown_picture  # noqa: E402
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -8,7 +8,7 @@ against those same training images (5,000 samples by default, features of ``--fe
 Memorisation: the median distance from each sample to its nearest training image, over the
 median distance from each training image to its nearest *other* training image (leave one
 out); well below 1 means the samples are copies, or one picture near the middle of the set: the
-spread (samples' mean pairwise feature distance over the training images', genlab.metrics.class_spread;
+spread (samples' mean pairwise feature distance over the training images', genlab.evaluation.metrics.class_spread;
 near 0: one picture) tells the two apart. Each recipe trains for ``--minutes`` of wall
 clock at ``--threads`` threads (unconditional: a flat folder), and one row of 10 samples per
 recipe goes into ``few_shot.png``. Run it alone.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from genlab.cards import machine  # noqa: E402
+from genlab.evaluation.cards import machine  # noqa: E402
 from genlab.train.gan import PRESETS, train_gan  # noqa: E402
 
 # Each row starts from the DCGAN recipe (no spectral norm) and adds its flags.
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     import genlab
     from genlab.datasets import image_folder
     from genlab.images import to_pil_grid
-    from genlab.metrics import class_spread, fid_kid, generate, nearest_distances
+    from genlab.evaluation.metrics import class_spread, fid_kid, generate, nearest_distances
 
     train, _ = image_folder(data, args.resolution, 3, "crop", eval_fraction=0.0)
     real = train.tensors()[0]

@@ -28,7 +28,7 @@ import json, sys, time
 sys.path.insert(0, {root!r})
 import torch
 torch.set_num_threads({threads})
-from genlab.inpainting import inpaint_steps
+from genlab.tasks.inpainting import inpaint_steps
 def rss():  # peak resident set of this process in MB (VmHWM; ru_maxrss would carry the parent's over exec)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -70,7 +70,7 @@ def main() -> None:
     from PIL import Image
     from skimage import data
 
-    from genlab.inpainting import inpaint_steps
+    from genlab.tasks.inpainting import inpaint_steps
     from genlab.train.report import machine
 
     torch.set_num_threads(args.threads)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from gradio_client import Client, handle_file  # noqa: E402
 
 from genlab.testing import launched_app  # noqa: E402
-from genlab.cards import machine  # noqa: E402
+from genlab.evaluation.cards import machine  # noqa: E402
 
 EXAMPLES = ROOT / "genlab" / "ui" / "examples"
 

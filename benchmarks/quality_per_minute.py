@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from genlab.cards import machine  # noqa: E402
+from genlab.evaluation.cards import machine  # noqa: E402
 from genlab.train.gan import PRESETS, GANTrainConfig, train_gan  # noqa: E402
 
 
@@ -59,8 +59,8 @@ DEFAULT = "baseline,spectral-norm,lecam,r1,nearest-upsample,ema-10kimg,all-with-
 def measure(path: Path, data: str, feature_net: str, samples: int, train, held_out) -> dict:
     """FID/KID/accuracy of the conditional samples, and the FID of the "any class" label's samples."""
     import genlab
-    from genlab.eval import MAX_REAL, feature_net_for
-    from genlab.metrics import any_class_fid, evaluate_generator
+    from genlab.evaluation.common import MAX_REAL, feature_net_for
+    from genlab.evaluation.metrics import any_class_fid, evaluate_generator
 
     g = genlab.load(str(path), model_type="gan", device="cpu").eval()
     classifier = feature_net_for(feature_net, data, g)
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     from genlab.datasets import load_data
-    from genlab.eval import real_floor
+    from genlab.evaluation.common import real_floor
 
     train, held_out = load_data(base.data, base.resolution, base.channels, base.fit)
     print(f"# {args.preset} recipe ablation: {args.minutes:g} min of training per run at {args.threads} torch "

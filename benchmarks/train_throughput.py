@@ -29,8 +29,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-from genlab.cards import machine  # noqa: E402
-from genlab.data import digit_set, mnist_5k, split_indices  # noqa: E402
+from genlab.evaluation.cards import machine  # noqa: E402
+from genlab.datasets import digit_set, mnist_5k, split_indices  # noqa: E402
 from genlab.train.gan import PRESETS, build, make_gan_step, resolve_precision  # noqa: E402
 
 BATCH = 64

@@ -2,8 +2,8 @@
 
     genlab app [--host H] [--port P] [--share]   serve the app (what ``python app.py`` serves)
     genlab train FAMILY [--preset NAME] ...      = python -m genlab.train
-    genlab eval TASK MODEL ...                   = python -m genlab.eval
-    genlab data {emoji,examples} ...             = python -m genlab.data
+    genlab eval TASK MODEL ...                   (genlab/evaluation/cli.py)
+    genlab data {emoji,examples} ...             (genlab/datasets/cli.py)
     genlab publish {model,space} ...             = python -m genlab.publish
 
 Each subcommand's ``--help`` lists its own flags. Nothing heavy is imported until a
@@ -107,11 +107,11 @@ def _run(command: str, rest: list[str]) -> None:
 
         train(rest, prog="genlab train")
     elif command == "eval":
-        from .eval import main as evaluate
+        from .evaluation.cli import main as evaluate
 
         evaluate(rest, prog="genlab eval")
     elif command == "data":
-        from .data import main as data
+        from .datasets.cli import main as data
 
         data(rest, prog="genlab data")
     else:

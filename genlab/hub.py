@@ -25,14 +25,14 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
-from .models import ConvVAE, CycleDiscriminator, CycleGAN, DigitClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
+from .models import ConvVAE, CycleDiscriminator, CycleGAN, ImageClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
 from .models.base import HubModel
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
 MODEL_TYPES: dict[str, type[HubModel]] = {
     "gan": Generator,
     "gan-discriminator": Discriminator,
-    "classifier": DigitClassifier,
+    "classifier": ImageClassifier,
     "vae": ConvVAE,
     "pix2pix": UNetGenerator,
     "pix2pix-discriminator": PatchDiscriminator,

@@ -158,7 +158,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def prepare_digit(source, box: int | None = None, size: int = 28) -> torch.Tensor:
+def prepare_mnist(source, box: int | None = None, size: int = 28) -> torch.Tensor:
     """Bring any image into MNIST's domain, the way MNIST was made. Returns (1, 1, size, size) in [-1, 1].
 
     Grayscale; dark-on-light images inverted to light-on-dark; contrast stretched; cropped to
@@ -260,7 +260,7 @@ def prepare_image(source, resolution: int, channels: int, fit: str = "crop") -> 
     """An upload (path, PIL, array) -> the input of a model trained on folders: (1, C, R, R) in [-1, 1].
 
     Non-digit models declare ``preprocess`` "crop" or "pad" in their config; digit models
-    ("mnist") use ``prepare_digit`` instead (see ``prepare``).
+    ("mnist") use ``prepare_mnist`` instead (see ``prepare``).
     """
     return load_uint8(source, resolution, channels, fit).float()[None] / 127.5 - 1
 
@@ -269,7 +269,7 @@ def prepare(source, model) -> torch.Tensor:
     """An upload -> what ``model`` takes, by the preprocessing its config declares: (1, C, R, R)."""
     mode = getattr(model, "preprocess", "mnist")
     if mode == "mnist":
-        x = prepare_digit(source, size=getattr(model, "resolution", 28))
+        x = prepare_mnist(source, size=getattr(model, "resolution", 28))
         return x.repeat(1, getattr(model, "in_channels", getattr(model, "image_channels", 1)), 1, 1)
     channels = getattr(model, "in_channels", model.image_channels)
     return prepare_image(source, model.resolution, channels, mode)

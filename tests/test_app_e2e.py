@@ -20,7 +20,7 @@ def test_sample_grid_shows_the_requested_class(client, digit):
     """The classifier reads the requested digit in the returned grid: 16/16 for 2 and 0, 15/16 for 7 when
     measured (seed 3); the bar allows two misses."""
     import genlab
-    from genlab.metrics import predict
+    from genlab.evaluation.metrics import predict
     from genlab.testing import grid_tiles
 
     path = client.predict("mnist-cgan", "", 3, digit, 1.0, 16, *DIRS, api_name="/sample")

@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab import augment, augment_eval
+from genlab.evaluation import augment as augment_eval
+from genlab.tasks import augment
 from genlab.images import to_uint8
 
 
@@ -73,8 +74,8 @@ def test_experiment_rows_and_summary(tiny_gan):
 
 
 def test_small_classifier_learns_from_few_steps():
-    from genlab.data import digits
-    from genlab.metrics import accuracy
+    from genlab.datasets import digits
+    from genlab.evaluation.metrics import accuracy
 
     x, y = digits("train").tensors
     idx = augment_eval.subsample(y, 20, seed=0)

@@ -3,9 +3,9 @@
 import json
 
 import genlab
-from genlab.data import digits
+from genlab.datasets import digits
 from genlab.hub import CHECKPOINTS_DIR, SHIPPED
-from genlab.metrics import accuracy, evaluate_generator
+from genlab.evaluation.metrics import accuracy, evaluate_generator
 
 
 def test_every_shipped_checkpoint_is_safetensors_with_card():
@@ -57,7 +57,7 @@ def test_gan_class_consistency_and_fid():
 def test_vae_held_out_elbo_and_reconstructions_keep_the_digit():
     import torch
 
-    from genlab.metrics import vae_metrics
+    from genlab.evaluation.metrics import vae_metrics
 
     vae = genlab.load("mnist-vae", device="cpu")
     x, y = digits("eval").tensors
@@ -71,11 +71,11 @@ def test_vae_held_out_elbo_and_reconstructions_keep_the_digit():
 
 def test_vae_fitted_prior_samples_digits_far_better_than_n01_and_matches_its_card():
     """The stored mixture (the card's K) samples codes the decoder knows: on 1,000 samples (the card's
-    5,000-sample figures come from `python -m genlab.eval vae`) its FID is far below N(0, I)'s, and the
+    5,000-sample figures come from `python -m genlab eval vae`) its FID is far below N(0, I)'s, and the
     classifier is sure of what it sees."""
     import torch
 
-    from genlab.metrics import fid_kid
+    from genlab.evaluation.metrics import fid_kid
 
     vae = genlab.load("mnist-vae", device="cpu")
     text = (CHECKPOINTS_DIR / "mnist-vae" / "README.md").read_text()
@@ -96,8 +96,8 @@ def test_vae_fitted_prior_samples_digits_far_better_than_n01_and_matches_its_car
 def test_pix2pix_beats_its_baselines_and_keeps_the_digit():
     import torch
 
-    from genlab.data import paired_digits
-    from genlab.metrics import image_quality
+    from genlab.datasets import paired_digits
+    from genlab.evaluation.metrics import image_quality
 
     classifier = genlab.load("mnist-classifier", device="cpu")
     for name, task in (("mnist-sketch2digit", "sketch2digit"), ("mnist-superres", "superres")):

@@ -111,7 +111,7 @@ def test_missing_noto_font_names_the_debian_package(monkeypatch, tmp_path):
 
 
 def test_cyclegan_trains_on_two_folders_resumes_and_is_evaluated(trained, folders, capsys):
-    from genlab.eval import main as eval_main
+    from genlab.evaluation.cli import main as eval_main
 
     root, _ = folders
     ck = trained["cyclegan"]
@@ -158,7 +158,7 @@ def card() -> str:
 
 
 def test_emoji_openmoji2noto_reproduces_its_card_and_beats_the_identity():
-    from genlab.cyclegan_eval import evaluate_cyclegan
+    from genlab.evaluation.cyclegan import evaluate_cyclegan
 
     r = evaluate_cyclegan("emoji-openmoji2noto", "openmoji", "noto", "emoji-classifier")
     text = card()

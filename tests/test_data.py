@@ -5,7 +5,7 @@ import genlab
 import torch
 from PIL import Image
 
-from genlab.data import digits, image_folder, split_indices
+from genlab.datasets import digits, image_folder, split_indices
 
 
 def test_split_is_fixed_and_disjoint():
@@ -42,7 +42,7 @@ def test_user_image_folder(tmp_path):
 def test_app_examples_are_the_exported_held_out_digits(tmp_path):
     from pathlib import Path
 
-    from genlab.data import export_examples
+    from genlab.datasets import export_examples
 
     shipped = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
     for path in export_examples(tmp_path):

@@ -83,7 +83,7 @@ def test_a_missing_font_package_is_named(monkeypatch, tmp_path):
 
 
 def test_cli_renders_into_the_cache(tmp_path, monkeypatch, capsys):
-    from genlab.data import main
+    from genlab.datasets.cli import main
 
     monkeypatch.setenv("GENLAB_DATA_DIR", str(tmp_path))
     main(["emoji", "--size", "16", "--limit", "2"])
@@ -107,7 +107,7 @@ def test_training_on_emoji_writes_a_cc_by_sa_card_with_the_credit(tmp_path, monk
     card = (tmp_path / "ck" / "README.md").read_text()
     assert "license: cc-by-sa-4.0" in card and "OpenMoji" in card and "Unicode emoji groups" in card
     assert "smileys & emotion" in card
-    from genlab.eval import main as eval_main  # the same held-out emoji, read at the checkpoint's size
+    from genlab.evaluation.cli import main as eval_main  # the same held-out emoji, read at the checkpoint's size
 
     eval_main(["classifier", str(tmp_path / "ck"), "--data", "emoji"])
 
@@ -139,7 +139,7 @@ def test_pix2pix_trains_and_evaluates_on_emoji_sketches(tmp_path, monkeypatch):
     import functools
 
     from genlab.datasets import emoji
-    from genlab.eval import evaluate_pix2pix
+    from genlab.evaluation.pix2pix import evaluate_pix2pix
     from genlab.train.__main__ import main as train_main
 
     from genlab.train import pix2pix

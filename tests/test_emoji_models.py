@@ -14,7 +14,7 @@ from PIL import Image
 
 import genlab
 from genlab.hub import CHECKPOINTS_DIR
-from genlab.metrics import predict
+from genlab.evaluation.metrics import predict
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 GROUPS = ["smileys & emotion", "people & body", "animals & nature", "food & drink", "travel & places",
@@ -41,9 +41,9 @@ def saturation(img: Image.Image) -> float:
 
 def test_emoji_cgan_card_figures_reproduce_and_samples_read_as_their_group():
     """The memorisation figures (deterministic: 2,000 samples at seed 7) match the card; class consistency on
-    900 samples (100 per group; the card's 5,000-sample FID run is `python -m genlab.eval`, too slow here)."""
-    from genlab.eval import folder_for, memorisation_check
-    from genlab.metrics import accuracy, generate
+    900 samples (100 per group; the card's 5,000-sample FID run is `python -m genlab eval`, too slow here)."""
+    from genlab.evaluation.common import folder_for, memorisation_check
+    from genlab.evaluation.metrics import accuracy, generate
 
     g = genlab.load("emoji-cgan", device="cpu")
     train, held_out = folder_for(g, "emoji")
@@ -63,10 +63,10 @@ def test_emoji_cgan_card_figures_reproduce_and_samples_read_as_their_group():
 
 
 def test_emoji_cgan_offers_no_unconditional_mode_because_its_card_measured_it_poor():
-    """The release rule (genlab.cards.NO_CLASS_LIMIT): the card's no-class FID is above 1.5x the classes' FID,
+    """The release rule (genlab.evaluation.cards.NO_CLASS_LIMIT): the card's no-class FID is above 1.5x the classes' FID,
     so the shipped config turns the mode off and sampling does not offer it."""
-    from genlab.cards import NO_CLASS_LIMIT
-    from genlab.sampling import class_choices
+    from genlab.evaluation.cards import NO_CLASS_LIMIT
+    from genlab.tasks.sampling import class_choices
 
     text = card("emoji-cgan")
     fid = float(re.search(r"\| FID \(features of `emoji-classifier`\) \| ([\d.]+)", text).group(1))
@@ -84,9 +84,10 @@ def test_emoji_cgan_offers_no_unconditional_mode_because_its_card_measured_it_po
 
 def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():
     """ELBO, MSE and how many reconstructions keep their group (all deterministic) match the card; the
-    5,000-sample prior FID is left to `python -m genlab.eval vae`."""
-    from genlab.eval import folder_for, reconstruction_accuracy
-    from genlab.metrics import vae_metrics
+    5,000-sample prior FID is left to `python -m genlab eval vae`."""
+    from genlab.evaluation.common import folder_for
+    from genlab.evaluation.vae import reconstruction_accuracy
+    from genlab.evaluation.metrics import vae_metrics
 
     vae = genlab.load("emoji-vae", device="cpu")
     held_out = folder_for(vae, "emoji")[1]
@@ -112,7 +113,7 @@ def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():
 
 
 def test_emoji_sketch2color_reproduces_its_card_and_beats_the_line_drawing():
-    from genlab.eval import evaluate_pix2pix
+    from genlab.evaluation.pix2pix import evaluate_pix2pix
 
     r = evaluate_pix2pix("emoji-sketch2color", "emoji", "emoji-classifier")
     text = card("emoji-sketch2color")

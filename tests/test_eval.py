@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from genlab.eval import main
+from genlab.evaluation.cli import main
 
 
 def test_eval_cli_prints_metrics(capsys):
@@ -39,7 +39,7 @@ def test_augment_cli_reports_mean_and_std(capsys, tmp_path):
 def test_memorisation_tells_copies_from_new_images():
     import torch
 
-    from genlab.metrics import memorisation, nearest_distances
+    from genlab.evaluation.metrics import memorisation, nearest_distances
 
     g = torch.Generator().manual_seed(0)
     train = torch.rand(200, 3, 8, 8, generator=g) * 2 - 1
@@ -62,7 +62,7 @@ def test_class_spread_tells_a_collapsed_generator_from_a_varied_one():
     class scores 0; a picture per class plus a little noise stays far below 1."""
     import torch
 
-    from genlab.metrics import class_spread
+    from genlab.evaluation.metrics import class_spread
 
     class Features(torch.nn.Module):  # the identity feature net: pixels as features
         def features(self, x):

@@ -6,7 +6,7 @@ from safetensors.torch import save_file
 
 import genlab
 from genlab import hub
-from genlab.models import DigitClassifier, Generator
+from genlab.models import ImageClassifier, Generator
 
 
 def test_save_pretrained_round_trip(tmp_path, tiny_gan):
@@ -113,7 +113,7 @@ def test_pickle_only_folder_is_refused_without_unpickling(tmp_path):
 
 
 def test_loads_on_cpu_float32_by_default(tmp_path):
-    c = DigitClassifier()
+    c = ImageClassifier()
     c.half().save_pretrained(tmp_path)  # e.g. saved by a GPU run in half precision
     loaded = genlab.load(str(tmp_path), device=None)
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in loaded.parameters())

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from genlab.errors import ImageInputError
-from genlab.images import MAX_PIXELS, prepare_digit, save_gif
+from genlab.images import MAX_PIXELS, prepare_mnist, save_gif
 
 
 def _digit(size=200, dark_on_light=True) -> Image.Image:
@@ -32,13 +32,13 @@ def _check_mnist_like(x: torch.Tensor):
 
 
 def test_dark_on_light_is_inverted_and_centred():
-    x = prepare_digit(_digit())
+    x = prepare_mnist(_digit())
     _check_mnist_like(x)
     assert x[0, 0].mean() < -0.5  # mostly dark background now
 
 
 def test_polarity_does_not_matter():
-    a, b = prepare_digit(_digit()), prepare_digit(_digit(dark_on_light=False))
+    a, b = prepare_mnist(_digit()), prepare_mnist(_digit(dark_on_light=False))
     assert torch.allclose(a, b, atol=0.02)
 
 
@@ -55,9 +55,9 @@ def test_odd_modes_convert(mode, tmp_path):
         img = base.convert(mode)
     path = tmp_path / ("x.tiff" if mode in ("I;16", "I", "F", "CMYK") else "x.png")
     img.save(path)
-    x = prepare_digit(str(path))
+    x = prepare_mnist(str(path))
     _check_mnist_like(x)
-    assert torch.allclose(x, prepare_digit(base), atol=0.1)
+    assert torch.allclose(x, prepare_mnist(base), atol=0.1)
 
 
 def test_alpha_drawing_on_transparent_canvas():
@@ -65,31 +65,31 @@ def test_alpha_drawing_on_transparent_canvas():
     rgba = np.zeros((280, 280, 4), np.uint8)
     stroke = np.asarray(_digit(280)) < 128
     rgba[stroke] = (0, 0, 0, 255)
-    _check_mnist_like(prepare_digit(rgba))
+    _check_mnist_like(prepare_mnist(rgba))
 
 
 def test_tiny_and_huge_images():
-    _check_mnist_like(prepare_digit(_digit(12)))
+    _check_mnist_like(prepare_mnist(_digit(12)))
     big = _digit(3000)
-    _check_mnist_like(prepare_digit(big))
+    _check_mnist_like(prepare_mnist(big))
 
 
 def test_refusals_have_readable_messages(tmp_path):
     with pytest.raises(ImageInputError, match="blank"):
-        prepare_digit(Image.new("L", (50, 50), 255))
+        prepare_mnist(Image.new("L", (50, 50), 255))
     (tmp_path / "notes.txt").write_text("not an image")
     with pytest.raises(ImageInputError, match="Could not read"):
-        prepare_digit(str(tmp_path / "notes.txt"))
+        prepare_mnist(str(tmp_path / "notes.txt"))
     buf = io.BytesIO()
     _digit().save(buf, format="PNG")
     (tmp_path / "cut.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(ImageInputError, match="truncated|corrupt"):
-        prepare_digit(str(tmp_path / "cut.png"))
+        prepare_mnist(str(tmp_path / "cut.png"))
     bomb = Image.new("1", (8000, 8000))  # 64 MP, tiny file, refused before decoding
     bomb.save(tmp_path / "bomb.png")
     assert 8000 * 8000 > MAX_PIXELS
     with pytest.raises(ImageInputError, match="limit"):
-        prepare_digit(str(tmp_path / "bomb.png"))
+        prepare_mnist(str(tmp_path / "bomb.png"))
 
 
 def test_gif_goes_there_and_back(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab import inpainting as ip
+from genlab.tasks import inpainting as ip
 from genlab.errors import ImageInputError
 
 
@@ -168,9 +168,9 @@ def test_latent_optimisation_fits_the_known_pixels(kind, tiny_gan):
 
 def test_shipped_vae_repairs_digits_better_than_the_classical_fill():
     """Quality check on the shipped checkpoint: 10 held-out digits with a 10x10 hole."""
-    from genlab.data import digits
+    from genlab.datasets import digits
     from genlab.images import to_uint8
-    from genlab.inpaint_eval import masked_scores, synthetic_mask
+    from genlab.evaluation.inpaint import masked_scores, synthetic_mask
 
     x = digits("eval").tensors[0][:10]
     truth = to_uint8(x)

@@ -1,6 +1,6 @@
 import torch
 
-from genlab.interpolation import interpolate_latent, kl_ranking, path, slerp, traversal
+from genlab.tasks.interpolation import interpolate_latent, kl_ranking, path, slerp, traversal
 from genlab.models import ConvVAE
 
 
@@ -35,7 +35,7 @@ def test_sketchpad_drawing_becomes_an_endpoint():
     import numpy as np
 
     import genlab
-    from genlab.interpolation import encode
+    from genlab.tasks.interpolation import encode
     from genlab.ui.common import sketch_to_image
 
     assert sketch_to_image(None) is None

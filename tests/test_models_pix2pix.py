@@ -1,9 +1,10 @@
 import torch
 
-from genlab.data import paired_digits
+from genlab.datasets import paired_digits
 from genlab.models import PatchDiscriminator, UNetGenerator
 from genlab.models.pix2pix import discriminator_loss, generator_loss
-from genlab.translation import make_input, translate
+from genlab.datasets.degrade import make_input
+from genlab.tasks.translation import translate
 
 
 def test_unet_and_patchgan_shapes():

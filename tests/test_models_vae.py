@@ -19,7 +19,7 @@ def test_kl_is_zero_at_the_prior():
 
 
 def test_elbo_finite_and_decreasing_over_a_few_steps():
-    from genlab.data import digits
+    from genlab.datasets import digits
 
     torch.manual_seed(0)
     vae = ConvVAE(latent_dim=8, channels=8, hidden=64)

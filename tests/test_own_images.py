@@ -78,7 +78,7 @@ def test_flat_folder_trains_an_unconditional_gan(tmp_path):
                 str(tmp_path / "run")])
     g = genlab.load(str(out), device=None)
     assert g.num_classes == 0 and g.labels == [] and g.resolution == 16
-    from genlab.sampling import class_choices, sample
+    from genlab.tasks.sampling import class_choices, sample
 
     assert class_choices(g) == ["any"] and sample(g, n=3).shape == (3, 3, 16, 16)
     assert "broken.jpg" in (out / "README.md").read_text()
@@ -120,7 +120,7 @@ def test_resume_refuses_a_folder_with_other_classes(trained, folders, tmp_path):
 
 
 def test_eval_cli_on_the_folder(trained, folders, capsys):
-    from genlab.eval import main as eval_main
+    from genlab.evaluation.cli import main as eval_main
 
     root, _ = folders
     eval_main(["gan", str(trained["gan"]), "--data", str(root / "shapes"), "--feature-net",
@@ -203,7 +203,7 @@ def test_image_to_uint8_converts_odd_modes_and_fits_a_square():
 def test_augmentation_experiment_runs_on_the_folder_gan(trained, folders):
     """What generated images are worth, measured on the user's folder: real images from its training split,
     the GAN's samples of its classes, a classifier at its size and channels, accuracy on its held-out split."""
-    from genlab.augment_eval import augmentation_experiment, summarise
+    from genlab.evaluation.augment import augmentation_experiment, summarise
 
     root, _ = folders
     g = genlab.load(str(trained["gan"]), device="cpu")

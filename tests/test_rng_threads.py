@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 import genlab
-from genlab.augment import classic_augment
-from genlab.inpainting import deep_image_prior
-from genlab.translation import model_input, translate
+from genlab.tasks.augment import classic_augment
+from genlab.tasks.inpainting import deep_image_prior
+from genlab.tasks.translation import model_input, translate
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 

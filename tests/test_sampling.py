@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genlab.sampling import MAX_SEED, SamplingError, sample, sample_image, sefa_directions
+from genlab.tasks.sampling import MAX_SEED, SamplingError, sample, sample_image, sefa_directions
 
 
 def test_sefa_directions_are_orthonormal_and_ranked(tiny_gan):
@@ -59,9 +59,9 @@ def test_a_no_class_mode_that_measured_poorly_is_not_offered(tmp_path):
     import json
 
     import genlab
-    from genlab.eval import set_no_class_mode
+    from genlab.evaluation.cards import set_no_class_mode
     from genlab.models import Generator
-    from genlab.sampling import class_choices, class_index
+    from genlab.tasks.sampling import class_choices, class_index
 
     g = Generator(latent_dim=8, channels=16, embed_dim=4)
     assert "unconditional" in class_choices(g) and class_index(g, "unconditional") == g.any_class

@@ -5,7 +5,7 @@ import math
 import torch
 
 import genlab
-from genlab.data import digits
+from genlab.datasets import digits
 from genlab.train.__main__ import main as train_main
 from genlab.train.gan import PRESETS, build, make_gan_step
 
@@ -81,7 +81,7 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
     assert "resumed" in capsys.readouterr().out
 
     # evaluation rewrites the card with measured metrics, beside a baseline run
-    from genlab.eval import main as eval_main
+    from genlab.evaluation.cli import main as eval_main
 
     eval_main(["gan", str(out), "--samples", "100", "--baseline", str(out), "--baseline-run", str(run),
                "--write-card", str(run)])

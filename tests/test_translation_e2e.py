@@ -28,7 +28,7 @@ def test_superres(client):
 def test_translations_keep_the_digit(client, task, digit):
     """The classifier reads the input's digit in the outputs (measured: 4 of 4 each); the bar allows one miss."""
     import genlab
-    from genlab.metrics import predict
+    from genlab.evaluation.metrics import predict
     from genlab.testing import grid_tiles
 
     _, outs = client.predict(handle_file(str(EXAMPLES / f"digit_{digit}.png")), task, 4, 0, api_name="/translate")

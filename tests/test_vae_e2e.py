@@ -20,7 +20,7 @@ def test_interpolate_endpoint_moves_from_a_to_b(client):
     assert Image.open(linear).convert("L").tobytes() != outs[1].tobytes()
     # the ends are the two digits: the classifier reads a 1 at t = 0 and a 7 at t = 1
     import genlab
-    from genlab.metrics import predict
+    from genlab.evaluation.metrics import predict
     from genlab.testing import grid_tiles
 
     ends = [client.predict(a, b, t, "spherical", "mnist-vae", api_name="/interpolate") for t in (0.0, 1.0)]

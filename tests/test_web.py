@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import genlab
-from genlab.directions import hue_name, measure, name_directions
+from genlab.tasks.directions import hue_name, measure, name_directions
 from genlab.models import ConvVAE, Generator
-from genlab.sampling import MAX_SAMPLES, latents, sample, sefa_directions
+from genlab.tasks.sampling import MAX_SAMPLES, latents, sample, sefa_directions
 from genlab.web import ExportError, export_onnx, gan_spec, vae_spec
 
 

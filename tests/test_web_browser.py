@@ -144,7 +144,7 @@ def test_vae_t_in_the_page_matches_the_server(app, browser):
     # the traversal at t, as the server draws it (interpolation.traversal, 7 steps per row)
     import genlab
     from genlab.images import to_pil_grid
-    from genlab.interpolation import encode, interpolate_latent, traversal
+    from genlab.tasks.interpolation import encode, interpolate_latent, traversal
 
     vae = genlab.load("mnist-vae")
     z = interpolate_latent(encode(vae, str(a))[0], encode(vae, str(b))[0], 0.3, "spherical")

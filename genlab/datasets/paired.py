@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from ..errors import DatasetError
+from .degrade import make_input
 from .base import MEMORY_BUDGET_MB, ImageSet, PairedSet
 from .folders import EVAL_FRACTION, FileLoader, _visible, read, split, subset
 
@@ -67,7 +68,6 @@ def paired_digits(task: str, split: str = "train", seed: int = 0, variants: int 
 
     variants: inputs per digit (different jitter) for the randomised sketch task.
     """
-    from ..translation import make_input
     from .digits import digits
 
     images, labels = digits(split).tensors

@@ -1,6 +1,6 @@
 """nn.Modules only: one model family per file, each constructor's kwargs are its config."""
 
-from .classifier import DigitClassifier, ImageClassifier
+from .classifier import ImageClassifier
 from .cyclegan import CycleDiscriminator, CycleGAN
 from .dip import SkipHourglass
 from .gan import Discriminator, Generator
@@ -8,6 +8,6 @@ from .pix2pix import PatchDiscriminator, UNetGenerator
 from .vae import ConvVAE
 
 __all__ = [
-    "ConvVAE", "CycleDiscriminator", "CycleGAN", "DigitClassifier", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
+    "ConvVAE", "CycleDiscriminator", "CycleGAN", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
     "UNetGenerator",
 ]

@@ -13,14 +13,14 @@ from torch import nn
 from .base import HubModel, check_shape_config, octaves, widths
 
 
-class DigitClassifier(HubModel, tags=["image-classification"]):
+class ImageClassifier(HubModel, tags=["image-classification"]):
     """CNN on (B, image_channels, R, R) images in [-1, 1] -> (B, num_classes) logits.
 
     Two 3x3 convs and a 2x2 max-pool per octave down to the base map (7x7 at 28 px, 4x4 at
     32-256 px). ``features(x)`` returns the penultimate activations (B, feature_dim) used by
-    FID/KID. The name stays for the shipped digit checkpoint; ``ImageClassifier`` is the same class.
+    FID/KID: any classes and channels, the feature net of every genlab FID (not only the digits').
 
-    >>> DigitClassifier()(torch.zeros(2, 1, 28, 28)).shape
+    >>> ImageClassifier()(torch.zeros(2, 1, 28, 28)).shape
     torch.Size([2, 10])
     """
 
@@ -85,5 +85,3 @@ class DigitClassifier(HubModel, tags=["image-classification"]):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
-
-ImageClassifier = DigitClassifier

@@ -1,6 +1,6 @@
 """The deep-image-prior network (Ulyanov et al. 2018): an untrained encoder-decoder fitted to one image.
 
-Never shipped or loaded: ``genlab.inpainting.deep_image_prior`` builds a fresh one per repair.
+Never shipped or loaded: ``genlab.tasks.inpainting.deep_image_prior`` builds a fresh one per repair.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from .cyclegan import PRESETS as CYCLEGAN_PRESETS
 from .cyclegan import train_cyclegan
 from .gan import PRESETS as GAN_PRESETS
 from .gan import train_gan
-from ..cards import command_line
+from ..evaluation.cards import command_line
 from .pix2pix import PRESETS as PIX2PIX_PRESETS
 from .pix2pix import train_pix2pix
 from .vae import PRESETS as VAE_PRESETS

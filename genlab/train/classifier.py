@@ -4,7 +4,7 @@
     python -m genlab.train classifier --data my_photos/ --resolution 64 --channels 3 --name my-classifier
 
 Trains on the training split only; the held-out split measures it. Its penultimate layer is the
-feature net for FID/KID of models trained on the same data (``--feature-net`` in genlab.eval).
+feature net for FID/KID of models trained on the same data (``--feature-net`` of `genlab eval`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..augment import random_affine
-from ..cards import card_license, data_lines
-from ..metrics import accuracy
-from ..models import DigitClassifier
+from ..tasks.augment import random_affine
+from ..evaluation.cards import card_license, data_lines
+from ..evaluation.metrics import accuracy
+from ..models import ImageClassifier
 from .common import CommonConfig, Run
 from .report import write_card
 
@@ -36,7 +36,7 @@ class ClassifierTrainConfig(CommonConfig):
 
 PRESETS = {
     "mnist-classifier": ClassifierTrainConfig(),
-    # the 9 emoji groups at 64 px (python -m genlab.data emoji --size 64 is made on first use): ~45 passes
+    # the 9 emoji groups at 64 px (python -m genlab data emoji --size 64 is made on first use): ~45 passes
     "emoji-classifier": ClassifierTrainConfig(name="emoji-classifier", data="emoji", resolution=64, channels=3,
                                               steps=1200, batch_size=64, sample_every=400),
     "tiny": ClassifierTrainConfig(name="tiny-classifier", steps=35, sample_every=35),
@@ -53,7 +53,7 @@ def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None):
                            f"{train.num_classes}.")
     torch.manual_seed(cfg.seed)
     gen = run.order()  # data order and affine jitter
-    model = DigitClassifier(num_classes=train.num_classes, channels=cfg.cls_channels, feature_dim=cfg.feature_dim,
+    model = ImageClassifier(num_classes=train.num_classes, channels=cfg.cls_channels, feature_dim=cfg.feature_dim,
                             image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess,
                             class_names=None if cfg.data == "mnist" else train.class_names)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..cards import command_line, machine
+from ..evaluation.cards import command_line, machine
 from ..datasets import EVAL_FRACTION, MEMORY_BUDGET_MB, ImageSet, describe_skipped, load_data
 from ..errors import DatasetError
 from ..hub import output_dir

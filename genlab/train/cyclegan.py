@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..cards import write_cyclegan_card
+from ..evaluation.cards import write_cyclegan_card
 from ..datasets import EVAL_FRACTION, ImageSet, image_folder
 from ..errors import DatasetError
 from ..images import to_pil_grid
@@ -175,7 +175,7 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
     model.eval()
     metrics = {}
     if evaluate:
-        from ..cyclegan_eval import evaluate_cyclegan
+        from ..evaluation.cyclegan import evaluate_cyclegan
 
         metrics = evaluate_cyclegan(str(run.out), cfg.data_a, cfg.data_b, cfg.feature_net)
     write_cyclegan_card(run.out, meta, metrics)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cards import write_gan_card
-from ..eval import evaluate_gan, set_no_class_mode
+from ..evaluation.cards import write_gan_card
+from ..evaluation.cards import set_no_class_mode
+from ..evaluation.gan import evaluate_gan
 from ..images import to_pil_grid
 from ..models.base import octaves
 from ..models.gan import Discriminator, Generator, d_loss, diff_augment, g_loss, lecam_loss, r1_penalty
@@ -61,7 +62,7 @@ SMALL_DATA = dict(spectral_norm=True, r1_gamma=0.0064, upsample="nearest", ema_k
 
 PRESETS = {
     "mnist-cgan": GANTrainConfig(),
-    # The 9 emoji groups (python -m genlab.data emoji is made on first use). 32 px: what trains on a 2-core CPU
+    # The 9 emoji groups (python -m genlab data emoji is made on first use). 32 px: what trains on a 2-core CPU
     # in about 70 minutes; emoji-cgan-64 is the same recipe at 64 px for a GPU.
     "emoji-cgan": GANTrainConfig(name="emoji-cgan", data="emoji", resolution=32, channels=3, steps=EMOJI_STEPS,
                                  batch_size=32, sample_every=1000, feature_net="emoji-classifier",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cards import card_license, data_lines
+from ..evaluation.cards import card_license, data_lines
 from ..datasets import PairedSet, paired_digit_set, paired_folder
 from ..datasets.emoji import sketch_pairs
-from ..eval import evaluate_pix2pix
+from ..evaluation.pix2pix import evaluate_pix2pix
 from ..images import to_pil_grid
 from ..models.pix2pix import PatchDiscriminator, UNetGenerator, discriminator_loss, generator_loss
 from .common import CommonConfig, Run
@@ -171,7 +171,7 @@ def _write_card(out, cfg: Pix2PixTrainConfig, metrics: dict, meta: dict) -> None
         results = f"""
 On the {metrics['held_out']} held-out {'digits' if digits else 'pairs'} (never trained on), one output per input
 (dropout noise seed 0). Baseline: {BASELINES["emoji" if cfg.data == "emoji" else task]}.{accuracy} Reproduce with
-`python -m genlab.eval pix2pix {cfg.name if digits or cfg.data == 'emoji' else out}{'' if digits else f' --data {cfg.data}'}{f" --feature-net {metrics['feature_net']}" if metrics['feature_net'] and not digits else ''}`.
+`python -m genlab eval pix2pix {cfg.name if digits or cfg.data == 'emoji' else out}{'' if digits else f' --data {cfg.data}'}{f" --feature-net {metrics['feature_net']}" if metrics['feature_net'] and not digits else ''}`.
 
 | metric | pix2pix | baseline |
 |---|---|---|

@@ -1,10 +1,10 @@
-"""Loss curves for training runs (cards, machine and command line live in genlab.cards)."""
+"""Loss curves for training runs (cards, machine and command line live in genlab.evaluation.cards)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..cards import command_line, machine, write_card  # noqa: F401 (re-exported for the loops)
+from ..evaluation.cards import command_line, machine, write_card  # noqa: F401 (re-exported for the loops)
 
 
 def plot_losses(history: dict[str, list[float]], steps: list[int], path: Path, title: str) -> None:

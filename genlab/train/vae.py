@@ -14,11 +14,12 @@ from pathlib import Path
 
 import torch
 
-from ..cards import card_license, data_lines
+from ..evaluation.cards import card_license, data_lines
 from ..errors import DatasetError
-from ..eval import MAX_REAL, feature_net_for, prior_fids, reconstruction_accuracy
+from ..evaluation.common import MAX_REAL, feature_net_for
+from ..evaluation.vae import prior_fids, reconstruction_accuracy
 from ..images import to_pil_grid
-from ..metrics import vae_metrics
+from ..evaluation.metrics import vae_metrics
 from ..models.vae import ConvVAE, negative_elbo
 from .common import CommonConfig, Run
 from .report import write_card
@@ -43,7 +44,7 @@ class VAETrainConfig(CommonConfig):
 
 PRESETS = {
     "mnist-vae": VAETrainConfig(),
-    # The OpenMoji emoji (python -m genlab.data emoji is made on first use), colour, a wider latent than the digits'
+    # The OpenMoji emoji (python -m genlab data emoji is made on first use), colour, a wider latent than the digits'
     "emoji-vae": VAETrainConfig(name="emoji-vae", data="emoji", resolution=64, channels=3, steps=6000, batch_size=64,
                                 latent_dim=32, hidden=256, sample_every=1000, feature_net="emoji-classifier",
                                 # K fixed at 40, not picked by held-back likelihood (which picks 5): 2,000 prior

@@ -36,7 +36,7 @@ HEAD = (
 
 def build_app() -> gr.Blocks:
     """The whole app. Compute events queue one at a time (2 CPU cores; see README)."""
-    gr.set_static_paths([WEB_DIR, onnx_dir()])  # the page's code and runtime; exported graphs
+    gr.set_static_paths([WEB_DIR / "genlab.js", WEB_DIR / "vendor", onnx_dir()])  # the page's code and runtime (not web/*.py); exported graphs
     with gr.Blocks(title="genlab", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\nSample, steer and inspect generative models on your CPU, in the browser.")
         with gr.Tabs():

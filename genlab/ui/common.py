@@ -129,7 +129,7 @@ def sketch_to_image(sketch) -> np.ndarray | None:
     return comp
 
 
-# --- The in-page generator (genlab/web/genlab.js; see genlab/web.py) --------------------------------
+# --- The in-page generator (genlab/web/genlab.js; see genlab/web/__init__.py) --------------------------------
 
 WEB_ENABLED = os.environ.get("GENLAB_WEB", "1") != "0"  # "0": every picture is drawn on the server
 
@@ -177,7 +177,7 @@ def page_js(prefix: str, controls: str, tick_index: int) -> str:
 def matching_classifier(model):
     """A shipped classifier that knows this model's classes and channels (to name its directions by class),
     or None."""
-    from ..directions import knows_classes
+    from ..tasks.directions import knows_classes
 
     if not model.labels:
         return None

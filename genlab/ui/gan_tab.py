@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import gradio as gr
 
-from ..directions import name_directions
+from ..tasks.directions import name_directions
 from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
-from ..sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
+from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
 from ..web import gan_spec
 from ..zerogpu import gpu, on_gpu

@@ -12,18 +12,18 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from ..augment import MAX_GENERATED, classic_augment, generate_labelled, grid_images, write_imagefolder_zip
-from ..augment_eval import markdown_table
+from ..tasks.augment import (MAX_GENERATED, classic_augment, generate_labelled, grid_images, markdown_table,
+                             write_imagefolder_zip)
 from ..errors import GenlabError
 from ..hub import shipped_names
-from ..inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
+from ..tasks.inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
 from ..zerogpu import gpu
 from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
 from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
 PHOTO_EXAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]  # bundled with scikit-image
-RESULTS = HERE / "augment_results.json"  # written by `python -m genlab.eval augment --json ...`
+RESULTS = HERE / "augment_results.json"  # written by `python -m genlab eval augment --json ...`
 EMOJI_RESULTS = HERE / "augment_results_emoji.json"  # ... --gan emoji-cgan --data emoji --json ...
 GALLERY_MAX = 200  # generated digits shown in the gallery (the ZIP holds all of them)
 
@@ -175,13 +175,13 @@ def classic(image, n: int = 8, seed: int = 0, flip: bool = True):
 def results_markdown(path: Path = RESULTS) -> str:
     """One measured table of what the generated images are worth (the digits', or the emoji's)."""
     if not path.exists():
-        return f"_No measurement shipped yet: run `python -m genlab.eval augment --json {path.name}`._"
+        return f"_No measurement shipped yet: run `python -m genlab eval augment --json {path.name}`._"
     data = json.loads(path.read_text())
     if data.get("data", "mnist") == "mnist":
         what, pool, test = "digits", "the 4,500 training digits", "the 500 held-out ones"
     else:
         what, pool, test = "emoji", "the 1,723 training emoji", "the 191 held-out ones"
-    command = data.get("command") or "python -m genlab.eval augment"
+    command = data.get("command") or "python -m genlab eval augment"
     return (f"**What the generated {what} are worth** (`{command}`): the same small CNN, {data['steps']} steps of "
             f"batch 64 in every run, trained on N real {what} per class from {pool}, tested on {test}. The GAN "
             f"(`{data['gan']}`) was itself trained on all of {pool}, so its samples carry more real data than N; "

@@ -9,10 +9,10 @@ import gradio as gr
 
 from ..errors import GenlabError
 from ..images import to_pil_grid
-from ..sampling import MAX_SEED
+from ..tasks.sampling import MAX_SEED
 from ..hub import shipped_names
 from ..images import prepare
-from ..translation import TASKS, input_for, translate, translate_unpaired
+from ..tasks.translation import TASKS, input_for, translate, translate_unpaired
 from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, sketch_to_image
 from .uploads import upload_image
@@ -23,7 +23,7 @@ TASK_LABELS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -
                *[(n, n) for n in shipped_names("pix2pix") if n not in TASKS.values()]]
 
 
-# Held-out emoji's own outlines (python -m genlab.data examples): inputs for emoji-sketch2color
+# Held-out emoji's own outlines (python -m genlab data examples): inputs for emoji-sketch2color
 SKETCH_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("sketch_emoji_*.png"))
 # Held-out emoji in both designs (OpenMoji = domain A, Noto = domain B of emoji-openmoji2noto)
 STYLE_EXAMPLES = [p for k in (0, 2, 3, 4) for p in sorted((Path(__file__).parent / "examples").glob(f"*emoji_{k}_*.png"))

@@ -12,14 +12,14 @@ from PIL import Image
 from ..errors import GenlabError
 from ..hub import shipped_names
 from ..images import save_gif, to_pil_grid
-from ..interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
+from ..tasks.interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
 from ..web import vae_spec
 from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
-# One held-out OpenMoji emoji per Unicode group (python -m genlab.data examples; CC BY-SA 4.0)
+# One held-out OpenMoji emoji per Unicode group (python -m genlab data examples; CC BY-SA 4.0)
 EMOJI_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("emoji_*.png"))
 DISPLAY = 224  # px for single digits (8x nearest upscale)
 

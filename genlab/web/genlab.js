@@ -1,9 +1,9 @@
 // genlab's in-page generators: the GAN tab's sliders and the VAE tab's t slider redraw in the
 // browser, with ONNX Runtime Web (WebAssembly, vendored next to this file), on every `input` event.
 //
-// The server sends a "spec" (genlab/web.py): the exported graph's URL and the seed's latents and
+// The server sends a "spec" (genlab/web/__init__.py): the exported graph's URL and the seed's latents and
 // SeFa directions as float32 data, so this file never re-implements a random number generator. It
-// does the same arithmetic as genlab/sampling.py (z * psi + offsets @ directions) and draws the same
+// does the same arithmetic as genlab/tasks/sampling.py (z * psi + offsets @ directions) and draws the same
 // grid as genlab/images.py:to_pil_grid. Where WebAssembly or the graph is not available, it says
 // so in a note and the tab falls back to the server's /sample endpoint.
 //

@@ -1,10 +1,9 @@
-"""``python -m genlab.data examples``: regenerate the app's example images (genlab/ui/examples/).
-``python -m genlab.data emoji --size 64``: render the OpenMoji emoji set into the cache
+"""``genlab data examples``: regenerate the app's example images (genlab/ui/examples/).
+``genlab data emoji --size 64``: render the OpenMoji emoji set into the cache
 (genlab/datasets/emoji.py: classes, variants, split and licence); ``--style noto`` draws the same emoji
 with Noto Color Emoji (the CycleGAN's domain B, genlab/datasets/emoji_styles.py).
 
-The data sources themselves live in ``genlab.datasets`` (one module per source); the names
-below are re-exported so ``from genlab.data import digits`` keeps working.
+The data sources themselves are the other modules of ``genlab.datasets`` (one per source).
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .datasets import *  # noqa: F403
-from .datasets import __all__  # noqa: F401
-from .datasets import export_examples
+from . import export_examples
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m genlab.data") -> None:
+def main(argv: list[str] | None = None, prog: str = "genlab data") -> None:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("examples", help="write held-out digits and emoji (one per group) as the app's example PNGs")
@@ -30,15 +27,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m genlab.data") -> 
     emoji.add_argument("--out", type=Path, default=None, help="cache folder (default $GENLAB_DATA_DIR or ~/.cache/genlab)")
     args = parser.parse_args(argv)
     if args.what == "examples":
-        from .datasets.emoji import export_examples as export_emoji
+        from .emoji import export_examples as export_emoji
 
-        folder = Path(__file__).parent / "ui" / "examples"
+        folder = Path(__file__).parents[1] / "ui" / "examples"
         print(export_examples(folder))
         print(export_emoji(folder))
         return
     import time
 
-    from .datasets.emoji import ATTRIBUTION, build, emoji_set
+    from .emoji import ATTRIBUTION, build, emoji_set
 
     t0 = time.perf_counter()
     path = build(args.size, limit=args.limit, out=args.out, skin_tones=args.skin_tones, style=args.style)

@@ -1,5 +1,5 @@
 """What generated images are worth: the same small classifier trained on N real images per class,
-with and without generated ones and/or classic affine jitter (``python -m genlab.eval augment``).
+with and without generated ones and/or classic affine jitter (``python -m genlab eval augment``).
 
 Evaluation, on top of the library: it trains small classifiers, so it is not imported by the app
 (the tab reads its saved results).
@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import generate_labelled, random_affine
-from .models import DigitClassifier, Generator
+from ..tasks.augment import generate_labelled, markdown_table, random_affine  # noqa: F401 (the eval CLI prints it)
+from ..models import ImageClassifier, Generator
 
 
 def subsample(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
@@ -28,13 +28,13 @@ def subsample(labels: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
 
 
 def train_small_classifier(images: torch.Tensor, labels: torch.Tensor, steps: int = 300, batch: int = 64,
-                           seed: int = 0, affine: bool = False, lr: float = 2e-3, like=None) -> DigitClassifier:
+                           seed: int = 0, affine: bool = False, lr: float = 2e-3, like=None) -> ImageClassifier:
     """The small classifier trained for a fixed number of steps (same compute whatever the data size).
 
     like: the GAN whose images it reads (size, channels, classes); default the 28-px digits."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = DigitClassifier() if like is None else DigitClassifier(
+    model = ImageClassifier() if like is None else ImageClassifier(
         num_classes=max(like.num_classes, 1), image_channels=like.image_channels, resolution=like.resolution,
         preprocess=like.preprocess)
     pad = "background" if model.preprocess == "mnist" else "border"  # digits: black; images: repeat the edge
@@ -67,7 +67,7 @@ def augmentation_experiment(g: Generator, n_real=(10, 50), k_generated: int = 10
     training split (redrawn per seed); accuracy is on the held-out split. Every run takes the same
     number of steps.
     """
-    from .eval_data import folder_for
+    from .common import folder_for
     from .metrics import accuracy
 
     if not g.num_classes:
@@ -108,14 +108,3 @@ def summarise(rows: list[dict]) -> list[dict]:
             out.append({"n_real": n, "arm": arm, "k_generated": k, "seeds": len(accs), "mean": mean, "std": std,
                         "delta": mean - base})
     return out
-
-
-def markdown_table(summary: list[dict]) -> str:
-    """The summary as the README/tab table (accuracy in %, mean ± std over seeds, change vs real only)."""
-    lines = ["| real per class | training data | held-out accuracy (mean ± std) | vs real only | seeds |",
-             "|---:|---|---:|---:|---:|"]
-    for r in summary:
-        data = r["arm"].replace("generated", f"{r['k_generated']} generated/class") if r["k_generated"] else r["arm"]
-        delta = "" if r["arm"] == "real" else f"{r['delta'] * 100:+.2f} pts"
-        lines.append(f"| {r['n_real']} | {data} | {r['mean']:.2%} ± {r['std'] * 100:.2f} | {delta} | {r['seeds']} |")
-    return "\n".join(lines)

@@ -1,7 +1,7 @@
 """VAE latent-space tasks: encode images, interpolate between them, traverse dimensions.
 
 >>> import genlab
->>> from genlab.interpolation import encode, path
+>>> from genlab.tasks.interpolation import encode, path
 >>> vae = genlab.load("mnist-vae")
 >>> za, _ = encode(vae, "a.png"); zb, _ = encode(vae, "b.png")
 >>> frames = path(vae, za, zb, n=8, mode="spherical")   # (8, C, R, R) in [-1, 1]
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from .images import prepare
-from .models import ConvVAE
+from ..images import prepare
+from ..models import ConvVAE
 
 MODES = ("linear", "spherical")
 

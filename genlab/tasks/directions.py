@@ -9,8 +9,8 @@ class effects in percentage points of probability. The label names the largest e
 their sign, e.g. "← thinner · thicker →" or "→ more 7-like".
 
 >>> import genlab
->>> from genlab.directions import name_directions
->>> from genlab.sampling import sefa_directions
+>>> from genlab.tasks.directions import name_directions
+>>> from genlab.tasks.sampling import sefa_directions
 >>> g = genlab.load("mnist-cgan")
 >>> named = name_directions(g, sefa_directions(g, 6)[0], genlab.load("mnist-classifier"))
 >>> named[0]["label"]                    # e.g. '← thinner · thicker →'
@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from .models import Generator
+from ..models import Generator
 from .sampling import latents
 
 STEP = 2.0  # compare samples at -STEP and +STEP along each unit direction (sliders span ±5)
@@ -95,7 +95,7 @@ def _hue(x: torch.Tensor) -> torch.Tensor:
 
 def knows_classes(classifier, g: Generator) -> bool:
     """Whether a classifier reads this generator's output: the same class names and channels (another image
-    size is resampled to the classifier's own, DigitClassifier.fit_size)."""
+    size is resampled to the classifier's own, ImageClassifier.fit_size)."""
     return bool(g.labels) and list(classifier.labels) == list(g.labels) and \
         classifier.image_channels == g.image_channels
 

@@ -5,7 +5,7 @@ first layer maps z linearly, fc(z) = A z + ..., so the unit vectors d that chang
 most maximise |A d|^2 = d^T A^T A d: the top eigenvectors of A^T A. No sampling needed.
 
 >>> import genlab
->>> from genlab.sampling import sample_image
+>>> from genlab.tasks.sampling import sample_image
 >>> g = genlab.load("mnist-cgan")
 >>> img = sample_image(g, seed=3, label=7, n=16, offsets=[2.0])  # PIL grid of sevens
 """
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import torch
 from PIL import Image
 
-from .images import to_pil_grid
-from .models import Generator
+from ..images import to_pil_grid
+from ..models import Generator
 
 MAX_SEED = 2**31 - 1  # seeds are 0..MAX_SEED, as in the UI
 MAX_SAMPLES = 64  # largest grid
@@ -91,7 +91,7 @@ def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = M
     """The seed's latents before truncation and its labels: ((n, latent_dim) float32, (n,) int64).
 
     Row i does not depend on n (MAX_SAMPLES rows are drawn and sliced). ``sample`` scales z by psi
-    and adds the direction offsets; the in-page generator (genlab/web.py) gets these same rows.
+    and adds the direction offsets; the in-page generator (genlab/web/__init__.py) gets these same rows.
     """
     _check(seed, label, 1.0, n, g)
     z = torch.randn(MAX_SAMPLES, g.latent_dim, generator=torch.Generator().manual_seed(seed))[:n]  # (n, latent)

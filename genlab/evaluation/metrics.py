@@ -16,13 +16,13 @@ from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from .models import DigitClassifier, Generator
+from ..models import ImageClassifier, Generator
 
 
-class DigitFeatures(nn.Module):
+class FeatureNet(nn.Module):
     """Adapter so torchmetrics calls the classifier's penultimate layer on [-1, 1] images."""
 
-    def __init__(self, classifier: DigitClassifier, scale: float = 1.0):
+    def __init__(self, classifier: ImageClassifier, scale: float = 1.0):
         super().__init__()
         self.classifier = classifier.eval()
         self.num_features = classifier.feature_dim
@@ -33,19 +33,19 @@ class DigitFeatures(nn.Module):
 
 
 @torch.no_grad()
-def predict(classifier: DigitClassifier, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+def predict(classifier: ImageClassifier, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
     """Predicted labels (N,) for images (N, 1, 28, 28) in [-1, 1]."""
     classifier.eval()
     return torch.cat([classifier(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)])
 
 
-def accuracy(classifier: DigitClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(classifier: ImageClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images the classifier labels as ``labels``."""
     return (predict(classifier, images) == labels.to(images.device)).float().mean().item()
 
 
 @torch.no_grad()
-def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier, batch: int = 500) -> dict[str, float]:
+def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: ImageClassifier, batch: int = 500) -> dict[str, float]:
     """FID and KID (mean, std over subsets) between two image sets in [-1, 1].
 
     KID's polynomial kernel (x.y/d + 1)^3 assumes features of order 1; the classifier's are
@@ -53,11 +53,11 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: DigitClassifier,
     divided by their RMS over ``real`` (FID is scale-aware as is and uses them raw).
     """
     rms = classifier.eval().features(real[:1000].float()).pow(2).mean().sqrt().item()
-    fid = FrechetInceptionDistance(feature=DigitFeatures(classifier), normalize=True)
+    fid = FrechetInceptionDistance(feature=FeatureNet(classifier), normalize=True)
     with warnings.catch_warnings():  # "KID will save all extracted features": yes, a few thousand 128-d rows
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(
-            feature=DigitFeatures(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
+            feature=FeatureNet(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
         )
     for metric in (fid, kid):
         for i in range(0, len(real), batch):
@@ -84,7 +84,7 @@ def generate(g: Generator, n: int, seed: int = 0, batch: int = 500) -> tuple[tor
     return images, labels
 
 
-def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Tensor, n: int = 5000, seed: int = 0,
+def evaluate_generator(g: Generator, classifier: ImageClassifier, real: torch.Tensor, n: int = 5000, seed: int = 0,
                        real_labels: torch.Tensor | None = None) -> dict:
     """Class-consistency accuracy of n conditional samples and FID/KID against ``real``; with ``real_labels``
     also the within-class spread of the samples (``class_spread``)."""
@@ -99,7 +99,7 @@ def evaluate_generator(g: Generator, classifier: DigitClassifier, real: torch.Te
 
 
 @torch.no_grad()
-def class_spread(classifier: DigitClassifier, fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor,
+def class_spread(classifier: ImageClassifier, fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor,
                  real_labels: torch.Tensor, per_class: int = 200) -> float:
     """Within-class variety, the mode-collapse measure FID mixes with everything else: per class, the mean
     pairwise distance between the features of (up to ``per_class``) samples over the same for the real images
@@ -126,7 +126,7 @@ def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: 
 
 @torch.no_grad()
 def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor,
-                  classifier: DigitClassifier | None) -> dict:
+                  classifier: ImageClassifier | None) -> dict:
     """Paired metrics for translations (B, C, H, W) in [-1, 1] against their targets.
 
     L1, PSNR and SSIM on [0, 1] intensities; FID/KID against the targets; class accuracy of
@@ -148,7 +148,7 @@ def image_quality(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Te
 def vae_metrics(vae, x: torch.Tensor, batch: int = 500) -> dict:
     """Held-out negative ELBO (beta = 1) and its parts, in nats per image, one reparameterised sample
     per image (seed 0), reconstruction MSE on [0, 1] intensities, and the average KL per dimension."""
-    from .models.vae import kl_divergence, negative_elbo
+    from ..models.vae import kl_divergence, negative_elbo
 
     vae.eval()
     parts = {"neg_elbo": [], "reconstruction_nats": [], "kl_nats": [], "mse": [], "kl": []}

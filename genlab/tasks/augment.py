@@ -1,12 +1,12 @@
 """Grow a small labelled dataset: generated digits (conditional GAN) and classic transforms.
 
 >>> import genlab
->>> from genlab.augment import generate_labelled, write_imagefolder_zip
+>>> from genlab.tasks.augment import generate_labelled, write_imagefolder_zip
 >>> images, labels = generate_labelled(genlab.load("mnist-cgan"), classes=[3, 8], per_class=50, seed=0)
 >>> write_imagefolder_zip(images, labels, "digits.zip")   # 3/3_00000.png ... 8/8_00049.png
 
-``genlab.augment_eval`` measures what the generated digits are worth to a classifier trained on
-N real digits per class (``python -m genlab.eval augment``).
+``genlab.evaluation.augment`` measures what the generated digits are worth to a classifier trained on
+N real digits per class (``python -m genlab eval augment``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import v2
 
-from .images import open_image, to_pil_grid, to_rgb, to_uint8
-from .models import Generator
-from .rng import seeded
+from ..images import open_image, to_pil_grid, to_rgb, to_uint8
+from ..models import Generator
+from ..rng import seeded
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
 
@@ -54,7 +54,7 @@ def write_imagefolder_zip(images: torch.Tensor, labels: torch.Tensor, path: str 
                           class_names: list[str] | None = None) -> Path:
     """Write a ZIP in torchvision ImageFolder layout: ``<class>/<class>_<index>.png``, one 8-bit PNG each.
 
-    torchvision.datasets.ImageFolder (or genlab.data.image_folder) reads the unzipped folder as is.
+    torchvision.datasets.ImageFolder (or genlab.datasets.image_folder) reads the unzipped folder as is.
     """
     path = Path(path)
     names = class_names or [str(i) for i in range(int(labels.max()) + 1)]
@@ -125,3 +125,14 @@ def grid_images(images: torch.Tensor, labels: torch.Tensor, names: list[str] | N
     """Gallery items: each image upscaled (nearest) with its class name as caption."""
     return [(to_pil_grid(img[None], display_size=img.shape[-1] * scale), names[int(c)] if names else str(int(c)))
             for img, c in zip(images, labels)]
+
+
+def markdown_table(summary: list[dict]) -> str:
+    """The summary as the README/tab table (accuracy in %, mean ± std over seeds, change vs real only)."""
+    lines = ["| real per class | training data | held-out accuracy (mean ± std) | vs real only | seeds |",
+             "|---:|---|---:|---:|---:|"]
+    for r in summary:
+        data = r["arm"].replace("generated", f"{r['k_generated']} generated/class") if r["k_generated"] else r["arm"]
+        delta = "" if r["arm"] == "real" else f"{r['delta'] * 100:+.2f} pts"
+        lines.append(f"| {r['n_real']} | {data} | {r['mean']:.2%} ± {r['std'] * 100:.2f} | {delta} | {r['seeds']} |")
+    return "\n".join(lines)

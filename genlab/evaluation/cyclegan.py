@@ -1,4 +1,4 @@
-"""``python -m genlab.eval cyclegan``: both directions of a CycleGAN on held-out images.
+"""``python -m genlab eval cyclegan``: both directions of a CycleGAN on held-out images.
 
 Paired held-out data (the two emoji designs: the same emoji drawn both ways) gives L1/PSNR/SSIM against the
 true drawing, FID/KID and group accuracy with a feature net, beside the input itself and a supervised
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from .datasets import EVAL_FRACTION, image_folder
-from .errors import DatasetError
-from .eval_data import MAX_REAL
-from .hub import load
+from ..datasets import EVAL_FRACTION, image_folder
+from ..errors import DatasetError
+from .common import MAX_REAL
+from ..hub import load
 from .metrics import accuracy, fid_kid, image_quality
 
 
@@ -22,7 +22,7 @@ def cyclegan_held_out(model, data_a: str, data_b: str):
     """(held-out A, held-out B, labels or None, paired): the emoji designs give pairs (the same emoji drawn both
     ways); two folders give each folder's own held-out split, unpaired."""
     if (data_a, data_b) == ("openmoji", "noto"):
-        from .datasets.emoji_styles import style_sets
+        from ..datasets.emoji_styles import style_sets
 
         xa, xb, labels = style_sets(model.resolution).held_out.tensors(MAX_REAL)
         return xa, xb, labels, True
@@ -87,7 +87,7 @@ def evaluate_cyclegan(name: str, data_a: str, data_b: str, feature_net: str = ""
 def _cyclegan_figure(shown: dict, labels, domains: dict, path: Path, per_row: int = 9) -> None:
     """Each direction: a band of rows (input, CycleGAN, pix2pix if any, true drawing if paired, cycle), one
     column per class (the first held-out image of each; the first ``per_row`` images without classes)."""
-    from .images import to_pil_grid
+    from ..images import to_pil_grid
 
     if labels is not None:
         cols = [int((labels == c).nonzero()[0]) for c in labels.unique().tolist()][:per_row]

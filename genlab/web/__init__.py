@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .interpolation import kl_ranking
-from .models import ConvVAE, Generator
-from .sampling import DIRECTION_RANGE, MAX_SAMPLES, latents
+from ..tasks.interpolation import kl_ranking
+from ..models import ConvVAE, Generator
+from ..tasks.sampling import DIRECTION_RANGE, MAX_SAMPLES, latents
 
-WEB_DIR = Path(__file__).resolve().parent / "web"  # the page's own code and the vendored runtime
+WEB_DIR = Path(__file__).resolve().parent  # the page's own code and the vendored runtime
 OPSET = 17  # ONNX opset; ONNX Runtime Web 1.30 runs 7-21
 MAX_PAGE_PARAMETERS = int(os.environ.get("GENLAB_WEB_MAX_PARAMETERS", 25_000_000))  # 100 MB of float32 to download
 MAX_FILES = 32  # exported graphs kept on disk; the oldest are removed first

@@ -1,9 +1,9 @@
 """Latent-optimisation repair: search a VAE's or a GAN's latent space for an image that matches the
-known pixels (the ``vae`` and ``gan`` methods of ``genlab.inpainting``).
+known pixels (the ``vae`` and ``gan`` methods of ``genlab.tasks.inpainting``).
 
 The whole upload is one sample of the model's domain (a framed digit for the shipped models, or
 what a model was trained on), brought to the model's resolution and channels; the result is
-scaled back and only masked pixels are pasted (by ``genlab.inpainting``).
+scaled back and only masked pixels are pasted (by ``genlab.tasks.inpainting``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .errors import ImageInputError
-from .images import to_pil_grid
+from ..errors import ImageInputError
+from ..images import to_pil_grid
 
 
 def digit_domain(image: np.ndarray, mask: np.ndarray, size: int = 28, channels: int = 1, preprocess: str = "mnist"

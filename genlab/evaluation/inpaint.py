@@ -1,4 +1,4 @@
-"""``python -m genlab.eval inpaint``: PSNR/SSIM inside synthetic masks for every repair method.
+"""``python -m genlab eval inpaint``: PSNR/SSIM inside synthetic masks for every repair method.
 
 Digits: held-out MNIST digits (never trained on) with a random 10x10 square or random
 3-px strokes removed; methods vae, gan (latent optimisation), dip (deep image prior) and
@@ -16,8 +16,8 @@ import torch
 from PIL import Image, ImageDraw
 from skimage.metrics import structural_similarity
 
-from . import inpainting as ip
-from .images import to_uint8
+from ..tasks import inpainting as ip
+from ..images import to_uint8
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
 MASK_KINDS = ("square", "strokes")
@@ -82,8 +82,8 @@ def evaluate_inpainting(n_digits: int = 50, n_dip_digits: int = 20, photos=PHOTO
 
 
 def _digit_rows(n_digits, n_dip_digits, dip_iterations, digit_steps, seed, log) -> list[dict]:
-    from .data import digits
-    from .hub import load
+    from ..datasets import digits
+    from ..hub import load
 
     rows = []
     x_all = digits("eval").tensors[0][:n_digits]

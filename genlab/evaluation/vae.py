@@ -1,0 +1,59 @@
+"""A VAE checkpoint: reconstructions and their class agreement, ELBO terms, FID of prior samples."""
+
+from __future__ import annotations
+
+
+import torch
+
+from ..datasets import ImageSet
+from ..hub import load
+from .common import MAX_REAL, feature_net_for, folder_for, real_floor
+from .metrics import accuracy, fid_kid, vae_metrics
+
+
+def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0,
+                     prior: str = "fitted") -> dict:
+    """FID/KID of ``samples`` decoded prior draws against the held-out images, and the real floor. The prior is
+    the VAE's fitted mixture where it has one ("fitted"), or N(0, I) ("normal")."""
+    with torch.no_grad():
+        z = vae.sample_prior(samples, torch.Generator().manual_seed(seed), prior)
+        fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
+    return {**fid_kid(held_out.tensors(MAX_REAL)[0], fake, classifier),
+            "floor_fid": real_floor(classifier, train, held_out)["fid"]}
+
+
+def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
+    """prior_sample_fid of the VAE's own prior (fid, kid, ...), plus N(0, I)'s (fid_normal, kid_normal, ...)
+    when the model has a fitted one, for comparison."""
+    out = prior_sample_fid(vae, classifier, train, held_out, samples, seed)
+    out["prior"] = "fitted" if vae.prior_components else "normal"
+    if vae.prior_components:
+        normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal")
+        out.update(fid_normal=normal["fid"], kid_normal=normal["kid"], kid_std_normal=normal["kid_std"])
+    return out
+
+
+def reconstruction_accuracy(vae, classifier, held_out: ImageSet) -> float:
+    """Share of held-out images whose reconstruction (decoding the posterior mean) the classifier reads as the
+    image's own class: does the VAE keep what the image is?"""
+    x, y = held_out.tensors(MAX_REAL)
+    with torch.no_grad():
+        recon = torch.cat([vae.decode(vae.encode(x[i : i + 500])[0]) for i in range(0, len(x), 500)])
+    return accuracy(classifier, recon, y)
+
+
+def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples: int = 5000, seed: int = 0) -> dict:
+    """Held-out negative ELBO, reconstruction error, and (with a feature net) prior-sample FID/KID."""
+    vae = load(name, model_type="vae", device="cpu")
+    train, held_out = folder_for(vae, data)
+    x = held_out.tensors(MAX_REAL)[0]
+    out = vae_metrics(vae, x)
+    out.pop("kl_per_dim")
+    out["held_out"] = len(x)
+    if feature_net or data == "mnist":
+        classifier = feature_net_for(feature_net, data, vae)
+        out.update(prior_fids(vae, classifier, train, held_out, samples, seed),
+                   feature_net=feature_net or "mnist-classifier")
+        if held_out.num_classes and (data == "mnist" or classifier.labels == held_out.class_names):
+            out["recon_accuracy"] = reconstruction_accuracy(vae, classifier, held_out)
+    return out
