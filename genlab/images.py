@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.utils import make_grid
 
 from .errors import ImageInputError
 
@@ -17,6 +16,23 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Images (N, C, H, W) in [-1, 1] -> uint8 (N, H, W) for grey (C = 1), (N, H, W, 3) for colour."""
     arr = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return arr[:, 0].numpy() if arr.size(1) == 1 else arr.permute(0, 2, 3, 1).numpy()
+
+
+def make_grid(x: torch.Tensor, nrow: int, padding: int, pad_value: float) -> torch.Tensor:
+    """(B, C, H, W) -> (C, rows * (H + padding) + padding, cols * (W + padding) + padding), laid out as
+    torchvision.utils.make_grid lays it out (row-major, ``nrow`` per row). Our own: importing torchvision
+    costs about 5 s of start-up here (it pulls in torch._dynamo)."""
+    b, c, h, w = x.shape
+    if b == 1:  # as torchvision: one image is its own grid, unpadded
+        return x[0]
+    cols = min(nrow, b)
+    rows = math.ceil(b / cols)
+    grid = x.new_full((c, rows * (h + padding) + padding, cols * (w + padding) + padding), pad_value)
+    for i in range(b):
+        r, q = divmod(i, cols)
+        top, left = r * (h + padding) + padding, q * (w + padding) + padding
+        grid[:, top : top + h, left : left + w] = x[i]
+    return grid
 
 
 def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0, padding: int = 2) -> Image.Image:
@@ -29,7 +45,6 @@ def to_pil_grid(x: torch.Tensor, nrow: int | None = None, display_size: int = 0,
     nrow = nrow or math.ceil(math.sqrt(x.size(0)))
     grid = make_grid(x.detach().float().cpu(), nrow=nrow, padding=padding if x.size(0) > 1 else 0, pad_value=-1.0)
     arr = ((grid.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # (C, H, W)
-    # make_grid repeats 1-channel images to RGB; keep grayscale as mode "L"
     img = Image.fromarray(arr[0].numpy() if x.size(1) == 1 else arr.permute(1, 2, 0).numpy())
     if display_size > 0:
         factor = max(1, round(display_size / max(img.size)))

@@ -66,6 +66,20 @@ def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000
     return page.evaluate("(p) => window.genlab.picture(p)", prefix)
 
 
+def image_src(page, selector: str, timeout: float = 60_000) -> str:
+    """The src of the first <img> under ``selector`` once one is shown (e.g. a tab's worked example)."""
+    img = page.locator(f"{selector} img").first
+    img.wait_for(state="visible", timeout=timeout)
+    return img.get_attribute("src")
+
+
+def wait_for_new_src(page, selector: str, before: str, timeout: float = 60_000) -> str:
+    """Wait until the first <img> under ``selector`` shows something other than ``before``; return its src."""
+    page.wait_for_function("([s, b]) => { const i = document.querySelector(s + ' img'); return i && i.src && i.src !== b; }",
+                           arg=[selector, before], timeout=timeout)
+    return page.locator(f"{selector} img").first.get_attribute("src")
+
+
 def set_number(page, elem_id: str, value) -> None:
     """Type a value into a Gradio number box (a slider's or a Number's) and commit it with Enter."""
     box = page.locator(f"#{elem_id} input[type=number]").first

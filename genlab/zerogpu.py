@@ -12,10 +12,10 @@ anything touches CUDA), and arguments and results cross a process boundary (pick
   call, ``on_gpu(model)`` gives a CUDA copy that lives in that worker only. The cached CPU
   model in the main process is never moved or mutated.
 
-Durations are bounds chosen from the CPU timings in the README ("Performance"), with margin
+Durations are bounds chosen from the CPU timings in docs/performance.md, with margin
 for the worker's start and the copy to the GPU; they were not measured on a GPU. A call only
 starts when the visitor's remaining ZeroGPU quota covers the duration it asks for, so they are
-kept tight (README, "Share it").
+kept tight (docs/sharing.md, "ZeroGPU Spaces").
 """
 
 from __future__ import annotations
@@ -51,12 +51,14 @@ _in_worker = False
 def gpu(duration: int) -> Callable[[F], F]:
     """``@gpu(seconds)``: ``spaces.GPU(duration=seconds)`` on ZeroGPU, the plain function elsewhere.
 
-    The chosen duration is kept as ``fn.gpu_duration`` either way (the README's quota figures and
-    the tests read it). Generator functions (streamed progress) are wrapped as generators.
+    The chosen duration is kept as ``fn.gpu_duration`` either way (docs/sharing.md's quota figures and
+    the tests read it), and the undecorated function as ``fn.on_cpu`` (the worked examples each tab opens
+    with are computed at start-up in the main process, on the CPU, without spending a visitor's quota). Generator functions (streamed progress) are wrapped as generators.
     """
 
     def decorate(fn: F) -> F:
         fn.gpu_duration = duration  # type: ignore[attr-defined]
+        fn.on_cpu = fn  # type: ignore[attr-defined]  # the undecorated function: start-up work that asks no GPU
         if spaces is None:
             return fn
         if inspect.isgeneratorfunction(fn):
@@ -72,6 +74,7 @@ def gpu(duration: int) -> Callable[[F], F]:
         functools.update_wrapper(inner, fn)
         wrapped = spaces.GPU(duration=duration)(inner)
         wrapped.gpu_duration = duration
+        wrapped.on_cpu = fn
         return wrapped
 
     return decorate

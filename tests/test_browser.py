@@ -7,7 +7,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from genlab.testing import shown_picture, wait_for_new_picture
+from genlab.testing import image_src, shown_picture, wait_for_new_picture, wait_for_new_src
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -98,6 +98,7 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
 
 def test_translation_tab_draw_strokes_with_the_mouse(page):
     page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
+    before = image_src(page, "#tr-output", timeout=120_000)  # the worked example
     page.locator("#tr-sketch").get_by_role("button", name="Brush").click()  # Gradio's sketchpad starts with no tool
     canvas = page.locator("#tr-sketch canvas").first
     expect(canvas).to_be_visible(timeout=30_000)
@@ -109,7 +110,7 @@ def test_translation_tab_draw_strokes_with_the_mouse(page):
     page.mouse.move(cx + 60, cy - 80, steps=10)
     page.mouse.move(cx - 10, cy + 90, steps=10)
     page.mouse.up()
-    expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+    wait_for_new_src(page, "#tr-output", before)  # the drawing's translation replaced it
     expect(page.locator("#tr-seen img")).to_be_visible(timeout=10_000)
     assert not page.errors, page.errors
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import load_gan_repo, shown_picture, wait_for_new_picture
+from genlab.testing import image_src, load_gan_repo, shown_picture, wait_for_new_picture, wait_for_new_src
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
@@ -70,6 +70,35 @@ def _watched_page(app_url: str, problems: list[str]):
         browser.close()
 
 
+def test_first_visit_shows_a_worked_example_in_every_tab(app_url, shots):
+    """Before the visitor touches anything, each tab already shows what it does (the GAN and VAE tabs compute
+    theirs on load; the others show results computed once at start-up). The four viewport screenshots are the
+    README's (docs/screenshots/, via scripts/readme_screenshots.sh)."""
+    problems: list[str] = []
+    with _watched_page(app_url, problems) as page:
+        shown_picture(page, "gan")
+        page.screenshot(path=str(shots / "first_gan.png"))
+        page.get_by_role("tab", name="VAE interpolation").click()
+        shown_picture(page, "vae")
+        page.screenshot(path=str(shots / "first_vae.png"))
+        page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
+        for selector in ("#tr-input", "#tr-seen", "#tr-output", "#cy-input", "#cy-output", "#cy-cycle"):
+            expect(page.locator(f"{selector} img").first).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(shots / "first_translate.png"))
+        page.get_by_role("tab", name="Repair & augment").click()
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^Worked example.*done: vae"),
+                                                                  timeout=120_000)
+        for selector in ("#rp-original", "#rp-repaired", "#rp-baseline", "#rp-candidates"):
+            expect(page.locator(f"{selector} img").first).to_be_visible(timeout=10_000)
+        page.screenshot(path=str(shots / "first_repair.png"))
+        page.get_by_role("tab", name="Augment", exact=True).click()
+        expect(page.locator("#ag-gallery img").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#ag-classic-gallery img").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#ag-classic-gallery img")).to_have_count(8)
+        page.screenshot(path=str(shots / "first_augment.png"))
+    assert not problems, problems
+
+
 def test_tour_of_every_tab(app_url, shots):
     problems: list[str] = []
     with _watched_page(app_url, problems) as page:
@@ -88,8 +117,9 @@ def test_tour_of_every_tab(app_url, shots):
         page.locator("#tr-sketch").get_by_role("button", name="Brush").click()
         canvas = page.locator("#tr-sketch canvas").first
         expect(canvas).to_be_visible(timeout=30_000)
+        before = image_src(page, "#tr-output", timeout=120_000)  # the worked example the tab opens with
         _stroke(page, canvas, [(-60, -80), (60, -80), (-10, 90)])
-        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+        wait_for_new_src(page, "#tr-output", before)
         page.screenshot(path=str(shots / "3_translate.png"), full_page=True)
 
         # Repair: upload a photo, paint a stroke, deep image prior for a few iterations
@@ -117,10 +147,11 @@ def test_tour_of_every_tab(app_url, shots):
         page.get_by_role("tab", name="Augment", exact=True).click()
         page.locator("#ag-run").click()
         expect(page.locator("#ag-zip")).to_contain_text(".zip", timeout=60_000)
+        example = image_src(page, "#ag-classic-gallery")  # the worked example: the first photo's copies
         page.locator("#ag-source input[type=file]").set_input_files(str(Path(data.data_dir) / "chelsea.png"))
         page.wait_for_timeout(500)
         page.locator("#ag-classic-run").click()
-        expect(page.locator("#ag-classic-gallery img").first).to_be_visible(timeout=60_000)
+        wait_for_new_src(page, "#ag-classic-gallery", example)
         page.screenshot(path=str(shots / "5_augment.png"), full_page=True)
     assert {"1_gan.png", "2_vae.png", "3_translate.png", "4_repair.png", "5_augment.png"} <= {
         f.name for f in shots.iterdir()}
@@ -160,9 +191,9 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
 
         # Translation: the folder pix2pix (outline -> colour) on an uploaded outline
         page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
+        example = image_src(page, "#tr-output", timeout=120_000)  # the worked example the tab opens with
         page.locator("#tr-input input[type=file]").set_input_files(str(root / "pairs" / "A" / "0001.png"))
-        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)  # the digit model's answer first
-        before = page.locator("#tr-output img").get_attribute("src")
+        before = wait_for_new_src(page, "#tr-output", example)  # the digit model's answer first
         _pick_model(page, "tr-model", str(trained["pix2pix"]))
         expect(page.locator("#tr-output img")).not_to_have_attribute("src", before, timeout=60_000)
         page.screenshot(path=str(shots / "colour_3_translate.png"), full_page=True)
@@ -218,14 +249,16 @@ def test_tour_with_the_emoji_models(app_url, shots):
 
         # Translation: emoji-sketch2color on a held-out emoji's line drawing (an example)
         page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
+        before = image_src(page, "#tr-output", timeout=120_000)
         _pick_model(page, "tr-model", "emoji-sketch2color")
         page.locator("#tr-examples .gallery-item").first.click()
-        expect(page.locator("#tr-output img")).to_be_visible(timeout=60_000)
+        wait_for_new_src(page, "#tr-output", before)
         page.screenshot(path=str(shots / "emoji_3_translate.png"), full_page=True)
         # ... and unpaired: a Noto emoji (an example) back to OpenMoji with the CycleGAN, beside its cycle
+        before = image_src(page, "#cy-output", timeout=120_000)  # the worked example: an OpenMoji emoji, A -> B
         page.locator("#cy-examples .gallery-item").nth(1).click()  # noto_emoji_0_smileys-emotion.png
         page.get_by_label("B -> A (e.g. Noto -> OpenMoji)").check()
-        expect(page.locator("#cy-output img")).to_be_visible(timeout=60_000)
+        wait_for_new_src(page, "#cy-output", before)
         expect(page.locator("#cy-cycle img")).to_be_visible(timeout=60_000)
         expect(page.locator("#cy-domains")).to_contain_text("Noto Color Emoji")
         page.locator("#cy-output").scroll_into_view_if_needed()

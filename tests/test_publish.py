@@ -100,7 +100,7 @@ def test_space_sends_what_a_space_needs_and_nothing_else(space_plan):
     paths = space_plan.paths()
     for needed in ("app.py", "requirements.txt", "README.md", ".gitattributes", "LICENSE", "genlab/__init__.py",
                    "genlab/ui/gan_tab.py", "genlab/web/genlab.js", "genlab/datasets/openmoji.tsv",
-                   "genlab/ui/augment_results_emoji.json"):
+                   "genlab/ui/augment_results_emoji.json", "docs/training.md", "docs/screenshots/gan.png"):
         assert needed in paths, needed
     assert any(p.startswith("genlab/web/vendor/onnxruntime-web/") and p.endswith(".wasm.gz") for p in paths)
     assert any(p.startswith("genlab/ui/examples/") for p in paths)

@@ -1,14 +1,18 @@
-"""The README's Python snippets run (the HTTP one against the launched app)."""
+"""The README and docs/: the Python snippets of both run (the HTTP ones against the launched app), the README
+stays a front door (short, every docs page linked), and every relative link resolves."""
 
 import re
 from pathlib import Path
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+SNIPPETS = re.findall(r"```python\n(.*?)```", "\n".join([README, *(p.read_text() for p in DOCS)]), re.S)
+README_MAX_LINES = 200
 
 
 def snippet(marker: str) -> str:
-    """The one README snippet containing ``marker`` (found by content, so new snippets can go anywhere)."""
+    """The one snippet (README or docs/) containing ``marker`` (found by content, so snippets can go anywhere)."""
     found = [s for s in SNIPPETS if marker in s]
     assert len(found) == 1, (marker, len(found))
     return found[0]
@@ -91,3 +95,35 @@ def test_own_images_python_snippet_runs(tmp_path, monkeypatch, trained):
     ns = {}
     exec(snippet("my_photos-gan").replace("checkpoints/my_photos-gan", str(trained["gan"])).replace('"cells"', '"circle"'), ns)
     assert ns["g"].labels == ["circle", "square", "triangle"] and (tmp_path / "cells.png").stat().st_size > 0
+
+
+def test_readme_is_a_front_door_linking_every_docs_page():
+    assert len(README.splitlines()) <= README_MAX_LINES, len(README.splitlines())
+    assert len(DOCS) >= 6
+    for page in DOCS:
+        assert f"](docs/{page.name})" in README, f"docs/{page.name} is not linked from the README"
+    # the two set-up commands, one screenshot per tab, and a Python and a gradio_client example
+    assert "    make app\n" in README and "    make test\n" in README
+    for tab in ("gan", "vae", "translate", "repair"):
+        assert f"](docs/screenshots/{tab}.png)" in README and (ROOT / "docs" / "screenshots" / f"{tab}.png").is_file()
+    assert "genlab.load(" in README and "from gradio_client import Client" in README
+
+
+def test_every_relative_link_resolves():
+    missing = []
+    for page in [ROOT / "README.md", *DOCS]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"(https?:|mailto:|#)", target):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                missing.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not missing, missing
+
+
+def test_every_snippet_is_run_by_a_test():
+    """A snippet no test executes can rot: each python block holds a marker some test above looks for."""
+    source = Path(__file__).read_text()
+    markers = re.findall(r"snippet\((['\"])(.+?)\1\)", source)
+    for s in SNIPPETS:
+        assert any(m in s for _, m in markers), "a python snippet no test runs:\n" + s[:200]

@@ -10,6 +10,7 @@ published Inception-FIDs.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 from torch import nn
@@ -20,23 +21,51 @@ from ..models import ImageClassifier, Generator
 
 
 class FeatureNet(nn.Module):
-    """Adapter so torchmetrics calls the classifier's penultimate layer on [-1, 1] images."""
+    """What torchmetrics' FID/KID call as their "feature" network: here, rows of features computed already
+    (``features_of``), scaled. One pass of the classifier then serves FID, KID and accuracy."""
 
-    def __init__(self, classifier: ImageClassifier, scale: float = 1.0):
+    def __init__(self, num_features: int, scale: float = 1.0):
         super().__init__()
-        self.classifier = classifier.eval()
-        self.num_features = classifier.feature_dim
+        self.num_features = num_features
         self.scale = scale  # features are multiplied by this
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(x.float()) * self.scale  # (B, num_features)
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return f * self.scale  # (B, num_features)
+
+
+# (classifier, images) -> their features, kept while both live and neither has changed: the held-out images
+# are scored against many sample sets (the real floor, every direction, the identity baseline), and a
+# classifier pass over them is most of an evaluation's time on a CPU.
+_FEATURES: dict[tuple, tuple] = {}
+
+
+def _weights_version(classifier: nn.Module) -> int:
+    return sum(p._version for p in classifier.parameters())  # in-place updates (an optimizer step) bump it
+
+
+@torch.no_grad()
+def features_of(classifier: ImageClassifier, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    """The classifier's penultimate features (N, feature_dim) of images (N, C, H, W) in [-1, 1], in batches
+    of ``batch``; remembered for the same images tensor and the same (unchanged) classifier."""
+    key = (id(classifier), id(images))
+    hit = _FEATURES.get(key)
+    state = (images._version, _weights_version(classifier), batch)
+    if hit is not None and hit[0]() is classifier and hit[1]() is images and hit[2] == state:
+        return hit[3]
+    classifier.eval()
+    f = torch.cat([classifier.features(images[i : i + batch].float()) for i in range(0, len(images), batch)])
+    try:
+        _FEATURES[key] = (weakref.ref(classifier), weakref.ref(images), state, f)
+        weakref.finalize(images, _FEATURES.pop, key, None)
+    except TypeError:  # not weak-referenceable: just not remembered
+        pass
+    return f
 
 
 @torch.no_grad()
 def predict(classifier: ImageClassifier, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    """Predicted labels (N,) for images (N, 1, 28, 28) in [-1, 1]."""
-    classifier.eval()
-    return torch.cat([classifier(images[i : i + batch]).argmax(1) for i in range(0, len(images), batch)])
+    """Predicted labels (N,) for images (N, C, H, W) in [-1, 1] (from the same features FID uses)."""
+    return classifier.head(features_of(classifier, images, batch)).argmax(1)
 
 
 def accuracy(classifier: ImageClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -51,19 +80,22 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: ImageClassifier,
     KID's polynomial kernel (x.y/d + 1)^3 assumes features of order 1; the classifier's are
     about 5 (RMS), which makes KID's variance explode. KID therefore sees the features
     divided by their RMS over ``real`` (FID is scale-aware as is and uses them raw).
+    Each image set goes through the classifier once, for both metrics.
     """
-    rms = classifier.eval().features(real[:1000].float()).pow(2).mean().sqrt().item()
-    fid = FrechetInceptionDistance(feature=FeatureNet(classifier), normalize=True)
+    f_real, f_fake = features_of(classifier, real, batch), features_of(classifier, fake, batch)
+    rms = f_real[:1000].pow(2).mean().sqrt().item()
+    fid = FrechetInceptionDistance(feature=FeatureNet(classifier.feature_dim), normalize=True)
     with warnings.catch_warnings():  # "KID will save all extracted features": yes, a few thousand 128-d rows
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(
-            feature=FeatureNet(classifier, 1 / rms), normalize=True, subset_size=min(500, len(real), len(fake))
+            feature=FeatureNet(classifier.feature_dim, 1 / rms), normalize=True,
+            subset_size=min(500, len(real), len(fake)),
         )
     for metric in (fid, kid):
-        for i in range(0, len(real), batch):
-            metric.update(real[i : i + batch], real=True)
-        for i in range(0, len(fake), batch):
-            metric.update(fake[i : i + batch], real=False)
+        for i in range(0, len(f_real), batch):
+            metric.update(f_real[i : i + batch], real=True)
+        for i in range(0, len(f_fake), batch):
+            metric.update(f_fake[i : i + batch], real=False)
     with torch.random.fork_rng(devices=[]):  # KID's random subsets, fixed without touching global RNG
         torch.manual_seed(0)
         kid_mean, kid_std = kid.compute()

@@ -215,6 +215,9 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
         if (ROOT / f).is_file():
             plan.files.append((f, ROOT / f))
     plan.files.append((".gitattributes", SPACE_GITATTRIBUTES))
+    docs = ROOT / "docs"  # the README links its pages and shows their screenshots
+    plan.files += sorted((f"docs/{f.relative_to(docs).as_posix()}", f) for f in docs.rglob("*")
+                         if f.is_file() and f.suffix in (".md", ".png") and "__pycache__" not in f.parts)
     plan.files += _package_files()
     plan.generated["README.md"] = space_readme(kinds, hardware)
     tabs = {"GAN sampling": "gan", "VAE interpolation": "vae", "Translation": "pix2pix"}
@@ -223,7 +226,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
             plan.notes.append(f"no {family} model goes, so the {tab} tab will have none to show")
     if hardware == "zero-a10g":
         plan.notes.append("ZeroGPU: each compute event asks for its genlab.zerogpu duration; a visitor's daily "
-                          "quota / that duration is how many such calls they get (README, 'Share it')")
+                          "quota / that duration is how many such calls they get (docs/sharing.md, 'ZeroGPU Spaces')")
     return plan
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.transforms import v2
 
 from ..images import open_image, to_pil_grid, to_rgb, to_uint8
 from ..models import Generator
@@ -95,8 +94,10 @@ def random_affine(x: torch.Tensor, gen: torch.Generator, pad: str = "background"
 CLASSIC_SIZE = 256  # gallery images: the upload is shrunk to this longer side first
 
 
-def classic_pipeline(flip: bool = True) -> v2.Compose:
-    """The torchvision v2 pipeline behind the classic gallery (geometry, then photometry)."""
+def classic_pipeline(flip: bool = True):
+    """The torchvision v2 pipeline behind the classic gallery (geometry, then photometry): a v2.Compose."""
+    from torchvision.transforms import v2  # here, not at import: torchvision costs seconds of start-up
+
     steps = [
         v2.RandomResizedCrop(CLASSIC_SIZE, scale=(0.6, 1.0), ratio=(0.8, 1.25), antialias=True),
         v2.RandomApply([v2.RandomRotation(15)], p=0.5),

@@ -54,7 +54,7 @@ class GANTrainConfig(CommonConfig):
 EMOJI_STEPS = 18000  # 4,212 s at 2 threads with spectral norm on this 2-core CPU (70 minutes), alone
 # The shipped emoji-cgan is the DCGAN recipe + spectral norm on every D layer (the one-change finding; FID
 # 233.15, 52.54 % against the DCGAN's 310.26, 43.54 %). SMALL_DATA is the best recipe of the 4-minute ablation
-# (benchmarks/quality_per_minute.py, README "GAN recipe"): spectral norm, lazy R1 at StyleGAN2-ADA's gamma =
+# (benchmarks/quality_per_minute.py, docs/models.md "GAN recipe"): spectral norm, lazy R1 at StyleGAN2-ADA's gamma =
 # 0.0002 * 32^2 / 32, nearest-neighbour upsampling in G and a 10k-image EMA half-life. Trained for 57 minutes
 # (11,161 steps) it collapsed to one or two pictures per class (FID 525.11), so it stays a preset to study, not a
 # shipped model.

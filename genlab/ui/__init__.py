@@ -7,6 +7,7 @@ import os
 import gradio as gr
 
 from . import cache_fix, gan_tab, repair_tab, translate_tab, vae_tab
+from .first_visit import EXAMPLES
 from ..web import WEB_DIR, onnx_dir
 from .common import DELETE_CACHE, QUEUE_MAX_SIZE, web_url
 
@@ -35,7 +36,7 @@ HEAD = (
 
 
 def build_app() -> gr.Blocks:
-    """The whole app. Compute events queue one at a time (2 CPU cores; see README)."""
+    """The whole app. Compute events queue one at a time (2 CPU cores; see docs/serving.md)."""
     gr.set_static_paths([WEB_DIR / "genlab.js", WEB_DIR / "vendor", onnx_dir()])  # the page's code and runtime (not web/*.py); exported graphs
     with gr.Blocks(title="genlab", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\nSample, steer and inspect generative models on your CPU, in the browser.")
@@ -45,11 +46,15 @@ def build_app() -> gr.Blocks:
             with gr.Tab("VAE interpolation", id="vae"):
                 vae_on_load = vae_tab.render()
             with gr.Tab("Translation (pix2pix, CycleGAN)", id="translate"):
-                translate_tab.render()
+                translate_on_load = translate_tab.render()
             with gr.Tab("Repair & augment", id="repair-augment"):
-                repair_tab.render()
-        # Render every tab's initial state once the page has loaded.
+                repair_on_load = repair_tab.render()
+        # Render every tab's initial state once the page has loaded: the GAN and VAE tabs compute theirs (the
+        # sliders need the model's spec); the others show worked examples computed once, from start-up on.
         gan_on_load(demo)
         vae_on_load(demo)
+        translate_on_load(demo)
+        repair_on_load(demo)
+    EXAMPLES.start()
     demo.queue(max_size=QUEUE_MAX_SIZE)
     return demo

@@ -16,14 +16,14 @@ from ..hub import SHIPPED, load, local_models_allowed, shipped_names
 from ..zerogpu import load_device, on_gpu
 
 
-# Queue groups (see README, "Serving limits"). Slider/preview events and long jobs are separate
+# Queue groups (see docs/serving.md). Slider/preview events and long jobs are separate
 # groups, so a repair never blocks a slider; each group runs this many events at once.
 LIGHT = {"concurrency_id": "gpu-light", "concurrency_limit": int(os.environ.get("GENLAB_LIGHT_CONCURRENCY", 1))}
 HEAVY = {"concurrency_id": "heavy", "concurrency_limit": int(os.environ.get("GENLAB_HEAVY_CONCURRENCY", 1))}
 QUEUE_MAX_SIZE = int(os.environ.get("GENLAB_QUEUE_MAX_SIZE", 64))  # waiting events beyond this are refused
 
 
-# Disk (see README, "Serving limits"): every folder the server writes to is bounded.
+# Disk (see docs/serving.md): every folder the server writes to is bounded.
 KEEP_SECONDS = int(os.environ.get("GENLAB_CACHE_SECONDS", 3600))  # outputs, uploads, editor layers live this long
 DELETE_CACHE = (max(1, min(600, KEEP_SECONDS)), KEEP_SECONDS)  # Gradio's cache sweep: (every, older than) seconds
 MAX_FILE_SIZE = os.environ.get("GENLAB_MAX_FILE_SIZE", "50mb")  # one upload; larger ones are refused by Gradio

@@ -136,7 +136,7 @@ def render():
         with gr.Column(scale=1, min_width=320):
             with gr.Row():
                 model = gr.Dropdown(shipped_names("gan"), value=default, label="Model", elem_id="gan-model")
-                local = local_models_allowed()  # a public Space takes Hub ids only (see README, "Serving limits")
+                local = local_models_allowed()  # a public Space takes Hub ids only (see docs/serving.md)
                 repo = gr.Textbox(label="…or Hub repo id / folder" if local else "…or Hub repo id",
                                   placeholder="user/model or path; Enter to load" if local else "user/model; Enter to load",
                                   elem_id="gan-repo")

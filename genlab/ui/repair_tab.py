@@ -19,6 +19,7 @@ from ..hub import shipped_names
 from ..tasks.inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
 from ..zerogpu import gpu
 from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
+from .first_visit import EXAMPLES, as_image
 from .uploads import upload_editor, upload_image
 
 HERE = Path(__file__).parent
@@ -50,6 +51,41 @@ def examples() -> list[str]:
             photos.append(str(dst))
     return photos + [str(p) for p in sorted((HERE / "examples").glob("repair_digit_*.png"))] + \
         [str(p) for p in sorted((HERE / "examples").glob("repair_emoji_*.png"))]
+
+
+FIRST_ITERATIONS = 100  # the worked example's latent search: about 3 s on 2 cores, once per start-up
+
+
+def first_repair() -> tuple[dict, str, str]:
+    """The repair the tab opens with: a held-out emoji (or digit, where the emoji VAE is not shipped) with a
+    magenta mask painted over its right eye (a digit: its right half), as the editor's value, and the VAE that
+    fills it. (Of a right half, an eye box and a mouth box, each by the VAE and the GAN at 100 and 300
+    iterations, the eye box by the VAE at 100 read most like a smiley, in 2.3 s.)"""
+    emoji = "emoji-vae" in shipped_names("vae")
+    background = HERE / "examples" / ("repair_emoji_smileys-emotion.png" if emoji else "repair_digit_7.png")
+    with Image.open(background) as im:
+        rgb = im.convert("RGB")
+    w, h = rgb.size
+    layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    box = (int(0.52 * w), int(0.2 * h), int(0.8 * w), int(0.5 * h)) if emoji else (w // 2, 0, w, h)
+    layer.paste((255, 0, 255, 255), box)  # the painted region
+    composite = rgb.convert("RGBA")
+    composite.alpha_composite(layer)
+    folder, paths = Path(tempfile.mkdtemp(prefix="genlab-first-repair-")), {}  # Gradio serves the temp dir
+    for key, img in (("layer", layer), ("composite", composite)):
+        paths[key] = str(folder / f"first_repair_{key}.png")
+        img.save(paths[key])
+    value = {"background": str(background), "layers": [paths["layer"]], "composite": paths["composite"]}
+    return value, ("emoji-vae" if emoji else "mnist-vae"), background.name
+
+
+def _first_repair_outputs(value: dict, model: str, name: str) -> tuple:
+    *_, last = repair.on_cpu(value, "vae", FIRST_ITERATIONS, 0, model)
+    overlay, repaired, baseline, candidates, status = last
+    note = (f"Worked example, computed at start-up: the magenta region of {name} filled by {model}'s latent search "
+            f"(method: VAE latent optimisation, model {model}, {FIRST_ITERATIONS} iterations; pick those to redo it). {status} "
+            "Now upload or pick an image, paint the region to repair, and press Repair.")
+    return overlay, as_image(repaired), as_image(baseline), candidates, note
 
 
 def _save_png(img: Image.Image) -> str:
@@ -201,13 +237,17 @@ def render():
                 f"the biharmonic fill {MAX_SIDE['biharmonic']} px per side) and is pasted back at full size.")
             with gr.Row():
                 with gr.Column(min_width=320):
+                    example_files = examples()
+                    first_value, first_model, first_name = first_repair()
+                    # The editor opens empty: Gradio's editor does not draw a preset image here, and a preset mask
+                    # layer trips it when the visitor then uploads ("No draw texture found for layer"). The
+                    # worked example's image and mask show in "Original, mask in magenta"; it is an example below.
                     editor = upload_editor(
                         name="Image to repair",
                         image_mode=None, sources=["upload", "clipboard"],
                         transforms=(), layers=False, label="Image: paint the region to repair",
                         brush=gr.Brush(default_size="auto", colors=["#ff00ff"], color_mode="fixed"),
                         height=420, elem_id="rp-editor")
-                    example_files = examples()
                     gr.Examples([[p] for p in example_files], inputs=editor, label="Examples (photos from scikit-image,"
                                 " held-out digits, held-out OpenMoji emoji: CC BY-SA 4.0)")
                     method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
@@ -238,6 +278,8 @@ def render():
             run.click(repair, inputs=[editor, method, iterations, seed, latent],
                       outputs=[original, repaired, baseline, candidates, status], api_name="inpaint",
                       show_progress="minimal", **HEAVY)
+            repair_outputs = [original, repaired, baseline, candidates, status]
+            repair_example = EXAMPLES.add("repair", lambda: _first_repair_outputs(first_value, first_model, first_name))
         with gr.Tab("Augment", id="augment"):
             gr.Markdown("Grow a small labelled dataset with a conditional GAN (the digits, the emoji groups, or one "
                         "trained on your folder), or see classic torchvision transforms of any image.")
@@ -267,7 +309,8 @@ def render():
                         "perspective, colour jitter and blur of one uploaded image.")
             with gr.Row():
                 with gr.Column(min_width=320):
-                    source = upload_image(name="Image to augment", label="Image",
+                    source = upload_image(example_files[0] if example_files else None, name="Image to augment",
+                                          label="Image",
                                       sources=["upload", "clipboard"], height=260, elem_id="ag-source")
                     gr.Examples([[p] for p in example_files[:2]], inputs=source, label="Examples")
                     with gr.Row():
@@ -280,3 +323,17 @@ def render():
                                             elem_id="ag-classic-gallery")
             cl_btn.click(classic, inputs=[source, copies, cl_seed, flip], outputs=cl_gallery,
                          api_name="augment_classic", **LIGHT)
+    # The worked examples the sub-tabs open with (genlab/ui/first_visit.py): the tab's own defaults, computed once.
+    default_gan = shipped_names("gan")[0]
+    augment_example = EXAMPLES.add("augment", lambda: generate.on_cpu(first, 16, 0, default_gan)[:1])
+    classic_example = EXAMPLES.add("augment_classic", lambda: (classic(example_files[0], 8, 0, True),)) \
+        if example_files else None
+
+    def on_load(demo: gr.Blocks) -> None:
+        for name, outs in ((repair_example, repair_outputs), (augment_example, [gallery]),
+                           (classic_example, [cl_gallery])):
+            if name:
+                demo.load(lambda name=name, n=len(outs): EXAMPLES.outputs(name, n), outputs=outs,
+                          api_visibility="private", show_progress="hidden", queue=False)
+
+    return on_load

@@ -15,6 +15,7 @@ from ..images import prepare
 from ..tasks.translation import TASKS, input_for, translate, translate_unpaired
 from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, sketch_to_image
+from .first_visit import EXAMPLES
 from .uploads import upload_image
 
 # The digit tasks by their short names (the /translate API's "task"), then every shipped pix2pix model;
@@ -29,6 +30,10 @@ SKETCH_EXAMPLES = sorted((Path(__file__).parent / "examples").glob("sketch_emoji
 STYLE_EXAMPLES = [p for k in (0, 2, 3, 4) for p in sorted((Path(__file__).parent / "examples").glob(f"*emoji_{k}_*.png"))
                   if p.name.startswith(("emoji_", "noto_emoji_"))]
 DIRECTION_CHOICES = [("A -> B (e.g. OpenMoji -> Noto)", "A->B"), ("B -> A (e.g. Noto -> OpenMoji)", "B->A")]
+# The worked examples the tab opens with: a held-out digit through the default task, and a held-out OpenMoji
+# emoji through the first CycleGAN (genlab/ui/first_visit.py).
+FIRST_DIGIT = Path(__file__).parent / "examples" / "digit_4.png"
+FIRST_TASK = "sketch2digit"
 
 
 def translator(task: str):
@@ -90,7 +95,8 @@ def render():
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")
-            image = upload_image(name="Input image", label="…or upload (the drawing lands here too)",
+            image = upload_image(str(FIRST_DIGIT) if FIRST_DIGIT.is_file() else None, name="Input image",
+                                 label="…or upload (the drawing lands here too)",
                                  sources=["upload", "clipboard"], height=200, elem_id="tr-input")
             if SKETCH_EXAMPLES:
                 gr.Examples([[str(p)] for p in SKETCH_EXAMPLES], inputs=image, elem_id="tr-examples",
@@ -113,7 +119,16 @@ def render():
                 inputs=[image, task, k, seed], outputs=[seen, outputs], trigger_mode="always_last",
                 show_progress="hidden", api_visibility="private", **LIGHT)
 
-    render_unpaired()
+    example = EXAMPLES.add("translate", lambda: translate_image.on_cpu(str(FIRST_DIGIT), FIRST_TASK, 4, 0))
+    on_load_unpaired = render_unpaired()
+
+    def on_load(demo: gr.Blocks) -> None:
+        """Show the worked examples, computed once at start-up, on every page load."""
+        demo.load(lambda: EXAMPLES.outputs(example, 2), outputs=[seen, outputs], api_visibility="private",
+                  show_progress="hidden", queue=False)
+        on_load_unpaired(demo)
+
+    return on_load
 
 
 def render_unpaired():
@@ -131,8 +146,10 @@ def render_unpaired():
                 info="type a CycleGAN checkpoint folder / Hub repo id")
             domains = gr.Markdown(domains_text(models[0]) if models else "", elem_id="cy-domains")
             direction = gr.Radio(DIRECTION_CHOICES, value="A->B", label="Direction", elem_id="cy-direction")
+            first = STYLE_EXAMPLES[0] if models and STYLE_EXAMPLES else None  # an OpenMoji emoji, domain A
             with gr.Tab("Upload or pick"):
-                image = upload_image(name="Input image", label="Input (upload, paste, or pick an example below)",
+                image = upload_image(str(first) if first else None, name="Input image",
+                                     label="Input (upload, paste, or pick an example below)",
                                      sources=["upload", "clipboard"], height=200, elem_id="cy-input")
             with gr.Tab("Draw"):
                 sketch = gr.Sketchpad(type="numpy", canvas_size=(256, 256), label="Draw (colours welcome)",
@@ -156,3 +173,12 @@ def render_unpaired():
     model.change(lambda image, *rest: translate_unpaired_image(image, *rest) if image is not None
                  else (gr.skip(), gr.skip()), inputs=[image, model, direction], outputs=[output, cycle],
                  trigger_mode="always_last", show_progress="hidden", api_visibility="private", **LIGHT)
+    example = EXAMPLES.add("translate_unpaired", lambda: translate_unpaired_image.on_cpu(str(first), models[0], "A->B")) \
+        if first else None
+
+    def on_load(demo: gr.Blocks) -> None:
+        if example:
+            demo.load(lambda: EXAMPLES.outputs(example, 2), outputs=[output, cycle], api_visibility="private",
+                      show_progress="hidden", queue=False)
+
+    return on_load

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Re-make the README's four screenshots (docs/screenshots/*.png): the browser tour's first-visit test, on a
+# freshly launched app, then each viewport shot scaled to 960 px wide. Run from the repo root: bash scripts/readme_screenshots.sh
+set -euo pipefail
+shots=$(mktemp -d)
+GENLAB_SCREENSHOTS="$shots" .venv/bin/python -m pytest -q -p no:cacheprovider \
+    tests/test_browser_tour.py::test_first_visit_shows_a_worked_example_in_every_tab
+mkdir -p docs/screenshots
+.venv/bin/python - "$shots" <<'PY'
+import sys
+from pathlib import Path
+from PIL import Image
+shots = Path(sys.argv[1])
+for tab in ("gan", "vae", "translate", "repair"):
+    with Image.open(shots / f"first_{tab}.png") as im:
+        im = im.convert("RGB")
+        im = im.resize((960, round(im.height * 960 / im.width)), Image.LANCZOS)
+        im.save(f"docs/screenshots/{tab}.png", optimize=True)
+        print(f"docs/screenshots/{tab}.png", im.size)
+PY
