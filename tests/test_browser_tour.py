@@ -70,6 +70,7 @@ def _watched_page(app_url: str, problems: list[str]):
         browser.close()
 
 
+@pytest.mark.slow
 def test_first_visit_shows_a_worked_example_in_every_tab(app_url, shots):
     """Before the visitor touches anything, each tab already shows what it does (the GAN and VAE tabs compute
     theirs on load; the others show results computed once at start-up). The four viewport screenshots are the
@@ -99,6 +100,7 @@ def test_first_visit_shows_a_worked_example_in_every_tab(app_url, shots):
     assert not problems, problems
 
 
+@pytest.mark.slow
 def test_tour_of_every_tab(app_url, shots):
     problems: list[str] = []
     with _watched_page(app_url, problems) as page:
@@ -166,6 +168,7 @@ def _pick_model(page, elem_id: str, path: str):
     box.press("Enter")
 
 
+@pytest.mark.slow
 def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders):
     """The same tabs with the colour models trained on a user folder, loaded by path."""
     root, shapes = folders
@@ -222,6 +225,7 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_tour_with_the_emoji_models(app_url, shots):
     """Every tab with a shipped emoji model selected: the GAN tab opens on it (the default page is in colour),
     the VAE tab swaps in two held-out emoji when emoji-vae is picked, sketch-to-colour colours a line

@@ -1,3 +1,4 @@
+import pytest
 """Quality of the shipped checkpoints (the slow training is not a test; this checks its result)."""
 
 import json
@@ -93,6 +94,7 @@ def test_vae_fitted_prior_samples_digits_far_better_than_n01_and_matches_its_car
     assert out["fitted"][1] > out["normal"][1], out
 
 
+@pytest.mark.slow
 def test_pix2pix_beats_its_baselines_and_keeps_the_digit():
     import torch
 

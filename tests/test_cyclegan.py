@@ -157,6 +157,7 @@ def card() -> str:
     return (CHECKPOINTS_DIR / "emoji-openmoji2noto" / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_emoji_openmoji2noto_reproduces_its_card_and_beats_the_identity():
     from genlab.evaluation.cyclegan import evaluate_cyclegan
 

@@ -30,6 +30,7 @@ def short_lived_app(tmp_path_factory):
         yield Client(url, verbose=False), cache, root
 
 
+@pytest.mark.slow
 def test_cache_is_swept_and_stops_growing(short_lived_app, tmp_path):
     client, cache, _ = short_lived_app
     layer = np.zeros((64, 64, 4), np.uint8)

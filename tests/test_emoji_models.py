@@ -112,6 +112,7 @@ def test_emoji_vae_card_figures_reproduce_and_reconstructions_keep_the_group():
     assert fitted > normal + 5, (fitted, normal)
 
 
+@pytest.mark.slow
 def test_emoji_sketch2color_reproduces_its_card_and_beats_the_line_drawing():
     from genlab.evaluation.pix2pix import evaluate_pix2pix
 

@@ -87,6 +87,7 @@ def test_wheel_carries_code_data_and_checkpoints(installed):
     assert not any("__pycache__" in n or n.startswith(("tests/", "runs/")) for n in names)
 
 
+@pytest.mark.slow
 def test_installed_command_runs_outside_the_checkout(installed):
     tmp, py, _ = installed
     genlab = py.parent / "genlab"

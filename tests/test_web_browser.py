@@ -99,6 +99,7 @@ def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: fl
     return in_page, diff
 
 
+@pytest.mark.slow
 def test_page_draws_what_the_server_draws_digits(app, browser):
     url, _ = app
     page = _page(browser, url)
@@ -194,12 +195,11 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     print(f"frozen server, 16-emoji grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
 
 
-@pytest.mark.parametrize("colour", [False, True], ids=["digits", "colour"])
-@pytest.mark.parametrize("n", [1, 16])
+@pytest.mark.parametrize("n, colour", [(1, False), (16, True)], ids=["1-digits", "16-colour"])
 def test_input_to_frame_times_are_recorded(app, browser, n, colour):
-    """Measured in the page (input event -> the animation frame showing its picture) for the 28-px digit
-    GAN and the 32-px colour emoji GAN (the page's default), one image and the default grid; the figures are
-    printed here and in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
+    """Measured in the page (input event -> the animation frame showing its picture): one 28-px digit, and the
+    default grid of the 32-px colour emoji GAN (the page's default); the figures are printed here, and for every
+    combination in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
     url, _ = app
     page = _page(browser, url)
     shown_picture(page, "gan")

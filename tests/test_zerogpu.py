@@ -38,7 +38,8 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-# Imports the app (its warm-up thread included) with torch.cuda's entry points recording who calls them.
+# Imports the app (its warm-up and worked-example threads included) with torch.cuda's entry points recording
+# who calls them.
 WATCH_CUDA = """
 import threading
 import genlab  # on ZeroGPU: `spaces` first
@@ -51,7 +52,7 @@ for name in ("_lazy_init", "init", "is_available", "device_count", "set_device",
     setattr(torch.cuda, name, record)
 import app
 for t in threading.enumerate():
-    if t.name == "genlab-warm-up":
+    if t.name in ("genlab-warm-up", "genlab-worked-examples"):  # start-up's background work counts too
         t.join()
 print("R:", sorted(set(calls)), torch.cuda.is_initialized())
 """
