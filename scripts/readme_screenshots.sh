@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Re-make the README's four screenshots (docs/screenshots/*.png): the browser tour's first-visit test, on a
+# Re-make the README's four screenshots (docs/screenshots/*.png): the emoji tour's first look at every tab, on a
 # freshly launched app, then each viewport shot scaled to 960 px wide. Run from the repo root: bash scripts/readme_screenshots.sh
 set -euo pipefail
 shots=$(mktemp -d)
 GENLAB_SCREENSHOTS="$shots" .venv/bin/python -m pytest -q -p no:cacheprovider \
-    tests/test_browser_tour.py::test_first_visit_shows_a_worked_example_in_every_tab
+    tests/test_browser_tour.py::test_tour_with_the_emoji_models
 mkdir -p docs/screenshots
 .venv/bin/python - "$shots" <<'PY'
 import sys

@@ -25,7 +25,8 @@ def _files(folder: Path) -> int:
 def short_lived_app(tmp_path_factory):
     root = tmp_path_factory.mktemp("disk")
     cache = root / "gradio-cache"
-    env = {"GRADIO_TEMP_DIR": str(cache), "GENLAB_CACHE_SECONDS": "4", "GENLAB_MAX_FILE_SIZE": "1mb"}
+    env = {"GRADIO_TEMP_DIR": str(cache), "GENLAB_CACHE_SECONDS": "4", "GENLAB_MAX_FILE_SIZE": "1mb",
+           "GENLAB_FIRST_VISIT": "0"}  # its files are what this module counts
     with launched_app(root / "app.log", extra_env=env) as (url, _):
         yield Client(url, verbose=False), cache, root
 

@@ -22,7 +22,7 @@ DIRS = [0.0] * 6
 @pytest.fixture(scope="module")
 def space_client(tmp_path_factory):
     log = tmp_path_factory.mktemp("space") / "app.log"
-    with launched_app(log, extra_env={"SPACE_ID": "genlab/test-space"}) as (url, _):
+    with launched_app(log, extra_env={"SPACE_ID": "genlab/test-space", "GENLAB_FIRST_VISIT": "0"}) as (url, _):
         yield Client(url, verbose=False)
 
 

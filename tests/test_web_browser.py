@@ -25,7 +25,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """A server of this module's own: one test freezes it."""
-    with launched_app(tmp_path_factory.mktemp("web") / "app.log") as (url, proc):
+    with launched_app(tmp_path_factory.mktemp("web") / "app.log", extra_env={"GENLAB_FIRST_VISIT": "0"}) as (url, proc):
         yield url, proc
 
 

@@ -7,12 +7,14 @@ form: on a ZeroGPU Space this spends no visitor's GPU quota). Every page load th
 output folder, which is swept after an hour.
 
 If an example fails (a checkpoint this installation does not carry), its tab opens empty, as before, and
-the reason is logged; the app keeps serving.
+the reason is logged; the app keeps serving. ``GENLAB_FIRST_VISIT=0`` skips them (a server used through its
+API only, or a test server that does not look at them).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Callable
@@ -45,6 +47,13 @@ class WorkedExamples:
         return name
 
     def start(self) -> None:
+        if os.environ.get("GENLAB_FIRST_VISIT", "1") == "0":  # an API-only server: tabs open empty, no start-up work
+            with self._lock:
+                for name, _ in self._pending:
+                    self._results[name] = None
+                    self._done[name].set()
+                self._pending.clear()
+            return
         with self._lock:
             if self._pending and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._run, name="genlab-worked-examples", daemon=False)

@@ -17,7 +17,7 @@ from ..tasks.augment import (MAX_GENERATED, classic_augment, generate_labelled, 
 from ..errors import GenlabError
 from ..hub import shipped_names
 from ..tasks.inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
-from ..zerogpu import gpu
+from ..zerogpu import gpu, on_zero_gpu
 from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
 from .first_visit import EXAMPLES, as_image
 from .uploads import upload_editor, upload_image
@@ -80,10 +80,17 @@ def first_repair() -> tuple[dict, str, str]:
 
 
 def _first_repair_outputs(value: dict, model: str, name: str) -> tuple:
-    *_, last = repair.on_cpu(value, "vae", FIRST_ITERATIONS, 0, model)
+    if on_zero_gpu():
+        # On ZeroGPU the main process must never touch CUDA, and an Adam step does (torch asks the accelerator
+        # whether a CUDA graph is being captured): the example there is the classical fill, which has no optimiser.
+        *_, last = repair.on_cpu(value, "biharmonic", FIRST_ITERATIONS, 0, model)
+        how = "by the classical biharmonic fill (the VAE/GAN searches run on the GPU when you press Repair)"
+    else:
+        *_, last = repair.on_cpu(value, "vae", FIRST_ITERATIONS, 0, model)
+        how = (f"by {model}'s latent search (method: VAE latent optimisation, model {model}, {FIRST_ITERATIONS} "
+               "iterations; pick those to redo it)")
     overlay, repaired, baseline, candidates, status = last
-    note = (f"Worked example, computed at start-up: the magenta region of {name} filled by {model}'s latent search "
-            f"(method: VAE latent optimisation, model {model}, {FIRST_ITERATIONS} iterations; pick those to redo it). {status} "
+    note = (f"Worked example, computed at start-up: the magenta region of {name} filled {how}. {status} "
             "Now upload or pick an image, paint the region to repair, and press Repair.")
     return overlay, as_image(repaired), as_image(baseline), candidates, note
 
