@@ -101,23 +101,15 @@ def test_tour_of_every_tab(app_url, shots):
     problems: list[str] = []
     with _watched_page(app_url, problems) as page:
 
-        # GAN sampling: drag a SeFa slider, the grid changes
-        _drag_and_see_change(page, "#gan-dir-1", "gan", 0.85)
+        # GAN, VAE, Translation as a visitor first sees them (their controls are exercised one by one in
+        # test_browser.py, on one shared page; the emoji tour drags the GAN and VAE sliders again)
+        shown_picture(page, "gan")
         page.screenshot(path=str(shots / "1_gan.png"), full_page=True)
-
-        # VAE interpolation: move t, the decoded digit changes
         page.get_by_role("tab", name="VAE interpolation").click()
-        _drag_and_see_change(page, "#vae-t", "vae", 0.1)
+        shown_picture(page, "vae")
         page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
-
-        # Translation: draw a stroke, outputs appear
         page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
-        page.locator("#tr-sketch").get_by_role("button", name="Brush").click()
-        canvas = page.locator("#tr-sketch canvas").first
-        expect(canvas).to_be_visible(timeout=30_000)
-        before = image_src(page, "#tr-output", timeout=120_000)  # the worked example the tab opens with
-        _stroke(page, canvas, [(-60, -80), (60, -80), (-10, 90)])
-        wait_for_new_src(page, "#tr-output", before)
+        image_src(page, "#tr-output", timeout=120_000)  # the worked example the tab opens with
         page.screenshot(path=str(shots / "3_translate.png"), full_page=True)
 
         # Repair: upload a photo, paint a stroke, deep image prior for a few iterations

@@ -66,36 +66,31 @@ def test_importing_the_app_does_not_initialise_cuda():
     assert "_lazy_init" not in calls and "'init'" not in calls and calls.endswith("False"), calls
 
 
-def test_on_zerogpu_start_up_makes_no_cuda_call_at_all():
-    """With ZeroGPU simulated, importing the app (and loading the default GAN in the warm-up) does not even
-    ask torch.cuda whether a GPU exists: models load on the CPU, and only the decorated calls use CUDA."""
-    out = _run(WATCH_CUDA, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9/")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "R: [] False" in out.stdout.splitlines(), out.stdout[-2000:]
-
-
-def test_simulated_zerogpu_wraps_every_compute_event():
-    """SPACES_ZERO_GPU=true makes `spaces` wrap decorated functions (attribute `zerogpu`) and patch torch; its
-    device API (the Hub's GPU scheduler) does not exist here, so the wrapped functions are not called."""
-    code = """
+WRAPPED = """
 import sys, inspect
-import genlab
 assert 'spaces' in sys.modules, 'spaces is imported first on ZeroGPU'
-import torch
 from genlab.ui import gan_tab, vae_tab, translate_tab, repair_tab
 from genlab.ui.common import cached_model
 fns = [gan_tab.sample_gan, vae_tab.interpolate, vae_tab.interpolation_gif, vae_tab.explore, vae_tab.traversal_at,
        vae_tab.random_digit, translate_tab.translate_image, translate_tab.translate_unpaired_image,
        repair_tab.repair, repair_tab.generate]
-print('R:', [hasattr(f, 'zerogpu') for f in fns])
-print('R:', [f.gpu_duration for f in fns])
-print('R:', inspect.isgeneratorfunction(repair_tab.repair))
+print('W:', [hasattr(f, 'zerogpu') for f in fns])
+print('W:', [f.gpu_duration for f in fns])
+print('W:', inspect.isgeneratorfunction(repair_tab.repair))
 g = cached_model('mnist-cgan', 'gan')
-print('R:', next(g.parameters()).device.type, torch.cuda.is_initialized())
+print('W:', next(g.parameters()).device.type, torch.cuda.is_initialized())
 """
-    out = _run(code, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9/")
+
+
+def test_on_zerogpu_start_up_touches_no_cuda_and_every_compute_event_is_wrapped():
+    """With ZeroGPU simulated (SPACES_ZERO_GPU=true), importing the app (the warm-up and the worked examples
+    included) does not even ask torch.cuda whether a GPU exists: models load on the CPU, and only the decorated
+    calls use CUDA. And `spaces` wraps every decorated compute function (attribute `zerogpu`); its device API (the
+    Hub's GPU scheduler) does not exist here, so the wrapped functions are not called. One process, both checks."""
+    out = _run(WATCH_CUDA + WRAPPED, SPACES_ZERO_GPU="true", SPACES_ZERO_DEVICE_API_URL="http://127.0.0.1:9/")
     assert out.returncode == 0, out.stderr[-3000:]
-    wrapped, durations, streams, device = [line[3:] for line in out.stdout.splitlines() if line.startswith('R: ')]
+    assert "R: [] False" in out.stdout.splitlines(), out.stdout[-2000:]
+    wrapped, durations, streams, device = [line[3:] for line in out.stdout.splitlines() if line.startswith("W: ")]
     assert wrapped == str([True] * 10)
     assert durations == str(list(EVENTS.values()))
     assert streams == "True"  # the progress stream survives the wrapper

@@ -91,8 +91,8 @@ class WorkedExamples:
         """The stored outputs of ``name``, or ``n`` skips (the tab stays as it is) if it failed or is late."""
         r = self.result(name)
         if r is None or len(r) != n:
-            return tuple(gr.skip() for _ in range(n))
-        return r if n > 1 else r[0]
+            r = tuple(gr.skip() for _ in range(n))
+        return r if n > 1 else r[0]  # one output takes its value itself, not a 1-tuple
 
 
 EXAMPLES = WorkedExamples()  # one per process: every Blocks built here shares the stored results
