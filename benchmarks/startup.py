@@ -12,55 +12,30 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT))
+from genlab.testing import launched_app  # noqa: E402
 
 
 def one_run(root: Path) -> tuple[float, float | None]:
-    port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"genlab-startup-{port}.log"
-    log = open(log_path, "w")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited with {proc.returncode}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.05)
-        served = time.perf_counter() - t0
-        ready = None  # this checkout's app logs when its worked examples are done; an older one never does
-        while time.perf_counter() - t0 < 120 and ready is None:
-            if "worked examples ready" in log_path.read_text():
-                ready = time.perf_counter() - t0
-            time.sleep(0.1)
-        return served, ready
-    finally:
-        log.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """Seconds from the launch to the first HTTP 200 on the page, and to the "worked examples ready" log line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "app.log"
+        t0 = time.perf_counter()
+        with launched_app(log, root=root) as _:
+            served = time.perf_counter() - t0
+            ready = None  # this checkout's app logs when its worked examples are done; an older one never does
+            while time.perf_counter() - t0 < 120 and ready is None:
+                if "worked examples ready" in log.read_text():
+                    ready = time.perf_counter() - t0
+                time.sleep(0.1)
+    return served, ready
 
 
 def main() -> None:

@@ -21,13 +21,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = None):
-    """Start ``python app.py`` as a user would, on a free loopback port; yield (url, process)."""
+def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = None, root: Path = ROOT):
+    """Start ``python app.py`` as a user would, on a free loopback port; yield (url, process) once it serves the
+    page. ``root``: the checkout whose app.py runs (benchmarks/startup.py compares two)."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     with open(log_path, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + timeout
@@ -42,7 +43,7 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
                     raise RuntimeError(
                         f"app.py did not serve {url} in {timeout} s:\n{Path(log_path).read_text()[-3000:]}"
                     ) from None
-                time.sleep(0.3)
+                time.sleep(0.1)
         yield url, proc
     finally:
         proc.terminate()
