@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
                                    digit_steps=args.digit_steps, seed=args.seed, only=args.only)
         print(markdown_table(rows))
         if args.json:
-            Path(args.json).write_text(json.dumps({"rows": rows, "command": " ".join(["python -m genlab.eval", *argv])
+            Path(args.json).write_text(json.dumps({"rows": rows, "command": " ".join(["python -m genlab eval", *argv])
                                                    if argv else None}, indent=1))
         print(f"({time.perf_counter() - start:.0f} s)")
         return
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         if args.json:
             Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows, "gan": args.gan,
                                                    "data": args.data, "steps": args.steps,
-                                                   "command": " ".join(["python -m genlab.eval", *(argv or [])])},
+                                                   "command": " ".join(["python -m genlab eval", *(argv or [])])},
                                                   indent=1))
         print(f"({time.perf_counter() - start:.0f} s)")
         return
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
             from .cards import write_cyclegan_card
 
             meta = json.loads((Path(args.write_card) / "training_state.json").read_text())
-            write_cyclegan_card(resolve(args.model), meta, r, " ".join(["python -m genlab.eval", *(argv or [])])
+            write_cyclegan_card(resolve(args.model), meta, r, " ".join(["python -m genlab eval", *(argv or [])])
                                 if argv else None)
             print(f"wrote {resolve(args.model) / 'README.md'} ({time.perf_counter() - start:.0f} s)")
         return

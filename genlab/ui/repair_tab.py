@@ -58,24 +58,20 @@ FIRST_ITERATIONS = 100  # the worked example's latent search: about 3 s on 2 cor
 
 def first_repair() -> tuple[dict, str, str]:
     """The repair the tab opens with: a held-out emoji (or digit, where the emoji VAE is not shipped) with a
-    magenta mask painted over its right eye (a digit: its right half), as the editor's value, and the VAE that
-    fills it. (Of a right half, an eye box and a mouth box, each by the VAE and the GAN at 100 and 300
+    magenta mask painted over its right eye (a digit: its right half), as an editor value for ``repair``, and
+    the VAE that fills it. (Of a right half, an eye box and a mouth box, each by the VAE and the GAN at 100 and 300
     iterations, the eye box by the VAE at 100 read most like a smiley, in 2.3 s.)"""
     emoji = "emoji-vae" in shipped_names("vae")
     background = HERE / "examples" / ("repair_emoji_smileys-emotion.png" if emoji else "repair_digit_7.png")
     with Image.open(background) as im:
-        rgb = im.convert("RGB")
-    w, h = rgb.size
+        w, h = im.size
     layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     box = (int(0.52 * w), int(0.2 * h), int(0.8 * w), int(0.5 * h)) if emoji else (w // 2, 0, w, h)
     layer.paste((255, 0, 255, 255), box)  # the painted region
-    composite = rgb.convert("RGBA")
-    composite.alpha_composite(layer)
-    folder, paths = Path(tempfile.mkdtemp(prefix="genlab-first-repair-")), {}  # Gradio serves the temp dir
-    for key, img in (("layer", layer), ("composite", composite)):
-        paths[key] = str(folder / f"first_repair_{key}.png")
-        img.save(paths[key])
-    value = {"background": str(background), "layers": [paths["layer"]], "composite": paths["composite"]}
+    folder = Path(tempfile.mkdtemp(prefix="genlab-first-repair-"))
+    layer_path = str(folder / "first_repair_layer.png")
+    layer.save(layer_path)
+    value = {"background": str(background), "layers": [layer_path], "composite": None}  # the repair reads these two
     return value, ("emoji-vae" if emoji else "mnist-vae"), background.name
 
 
