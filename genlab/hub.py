@@ -111,6 +111,25 @@ def available() -> dict[str, str]:
     return found
 
 
+# Models trained by this server's jobs (the app's Train tab): name -> checkpoint folder. Only exact names match; on
+# a public Space a name carries its job's secret id, so a visitor loads only models whose name they were given.
+_TRAINED: dict[str, Path] = {}
+
+
+def register_trained(name: str, folder: str | Path) -> None:
+    """Serve the checkpoint in ``folder`` under ``name`` while this process runs (a finished training job)."""
+    _TRAINED[str(name)] = Path(folder)
+
+
+def unregister_trained(name: str) -> None:
+    _TRAINED.pop(str(name), None)
+
+
+def trained_folder(name: str) -> Path | None:
+    """The folder of a model registered by ``register_trained``, or None."""
+    return _TRAINED.get(str(name).strip())
+
+
 def shipped_names(model_type: str | None = None) -> list[str]:
     """Checkpoint names served from CHECKPOINTS_DIR (``available()``), optionally only one family's."""
     return [n for n, t in available().items() if model_type in (None, t)]
@@ -142,6 +161,8 @@ def resolve(name: str, allow_local: bool = True) -> Path:
     nothing about the server's files.
     """
     name = str(name).strip()
+    if name in _TRAINED:
+        return _TRAINED[name]
     served = available() if name in SHIPPED or _LOCAL_NAME.fullmatch(name) else {}
     if name in served:
         return CHECKPOINTS_DIR / name  # only ever a name found in the folder's own listing

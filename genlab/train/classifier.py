@@ -74,9 +74,11 @@ def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None):
         sched.step()
         step += 1
         run.log(step, train=loss)
+        if run.should_stop(step, objects):  # --minutes, or the job's Stop: saved, released
+            break
         if run.due(step):
             run.save(objects, step)
-    meta = run.finish()
+    meta = run.finish(step)
     if not run.accelerator.is_main_process:
         return run.out
     model = model.float().cpu().eval()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,20 @@ from tqdm.auto import tqdm
 
 from ..evaluation.cards import command_line, machine
 from ..datasets import EVAL_FRACTION, MEMORY_BUDGET_MB, ImageSet, describe_skipped, load_data
-from ..errors import DatasetError
+from ..errors import DatasetError, GenlabError
 from ..hub import output_dir
 from .report import plot_losses
 from .state import load_state, save_state
 
 LOG_EVERY = 50  # steps averaged into one loss-curve point (one host sync per LOG_EVERY steps)
+# A job driver (the app's Train tab) watches a run through these, set in the run's environment:
+EVENTS_ENV = "GENLAB_JOB_EVENTS"  # a file: one JSON line per loss point, sample grid, stop and the end
+STOP_ENV = "GENLAB_JOB_STOP"  # a file path: once it exists, the run saves its state and stops at the next step
+LOG_EVERY_ENV = "GENLAB_LOG_EVERY"  # loss-curve points every this many steps instead of LOG_EVERY
+
+
+class TrainingError(GenlabError):
+    """A run that cannot go on: its loss is no longer a number (lower --lr, or check the data)."""
 
 
 @dataclass
@@ -51,6 +61,7 @@ class CommonConfig:
     out: str = ""  # checkpoint folder; default checkpoints/<name>
     run_dir: str = ""  # samples, loss curve, resumable state; default runs/<name>
     resume: bool = False  # continue from run_dir/training_state.* if present
+    minutes: float = 0.0  # wall-clock training budget: stop after this many minutes (0: run all --steps)
     mixed_precision: str = "auto"  # "auto" (bf16 where the hardware has it), "no", "fp16" or "bf16"
 
 
@@ -97,6 +108,11 @@ class Run:
         self._start = time.perf_counter()
         self.bar = None
         self.data_info: dict = {}
+        self.log_every = max(1, int(os.environ.get(LOG_EVERY_ENV, LOG_EVERY)))
+        self.events = os.environ.get(EVENTS_ENV, "")
+        self.stop_file = os.environ.get(STOP_ENV, "")
+        self.stop_reason = ""
+        self._next_stop_check = 0.0
 
     # --- data -----------------------------------------------------------------------------
 
@@ -161,14 +177,52 @@ class Run:
         self._count += 1
         if self.bar is not None:
             self.bar.update(1)
-        if step % LOG_EVERY == 0 or step == self.cfg.steps:
+        if step % self.log_every == 0 or step == self.cfg.steps:
             means = {k: (v / self._count).item() for k, v in self._sums.items()}
+            bad = [k for k, v in means.items() if not math.isfinite(v)]
+            if bad:
+                self.emit("error", step=step, message=f"the {', '.join(bad)} loss became {means[bad[0]]} at step {step}")
+                raise TrainingError(f"the {', '.join(bad)} loss became {means[bad[0]]} by step {step}: training "
+                                    "diverged. Lower the learning rate (--lr), or check the data; the last saved "
+                                    "state is kept in the run folder.")
             for k, v in means.items():
                 self.history.setdefault(k, []).append(v)
             self.log_steps.append(step)
             self._sums, self._count = {}, 0
             if self.bar is not None:
                 self.bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
+            if self.events:
+                self.emit("log", step=step, steps=self.cfg.steps, seconds=self.seconds(),
+                          images=step * self.cfg.batch_size * self.accelerator.num_processes, losses=means)
+
+    def seconds(self) -> float:
+        """Training time so far, resumed parts included."""
+        return self.elapsed + time.perf_counter() - self._start
+
+    def emit(self, kind: str, **fields) -> None:
+        """One JSON line in the job's events file (GENLAB_JOB_EVENTS), if a driver asked for one."""
+        if not self.events or not self.accelerator.is_main_process:
+            return
+        with open(self.events, "a") as f:
+            f.write(json.dumps({"type": kind, "time": time.time(), **fields}) + "\n")
+
+    def should_stop(self, step: int, objects: dict, preview=None) -> bool:
+        """True (after saving the resumable state) once the --minutes budget is spent or the job's driver asked
+        to stop; the loop then breaks and releases what it has, like a finished run."""
+        reason = ""
+        if self.out_of_time(self.cfg.minutes):
+            reason = f"the {self.cfg.minutes:g}-minute budget is spent"
+        elif self.stop_file and time.perf_counter() >= self._next_stop_check:
+            self._next_stop_check = time.perf_counter() + 0.25  # one stat per quarter second, not per step
+            if os.path.exists(self.stop_file):
+                reason = "stopped on request"
+        if not reason or step >= self.cfg.steps:
+            return False
+        self.stop_reason = reason
+        self.print(f"stopped at step {step}: {reason}")
+        self.save(objects, step, preview)
+        self.emit("stopped", step=step, reason=reason)
+        return True
 
     def due(self, step: int) -> bool:
         return self.accelerator.is_main_process and (step % self.cfg.sample_every == 0 or step == self.cfg.steps)
@@ -186,9 +240,10 @@ class Run:
         self.elapsed += time.perf_counter() - self._start
         if preview is not None:
             preview(self.run_dir / f"samples_{step:06d}.png")
+            self.emit("sample", step=step, path=str((self.run_dir / f"samples_{step:06d}.png").resolve()))
         if self.log_steps:
             plot_losses(self.history, self.log_steps, self.run_dir / "loss_curve.png",
-                        f"{self.cfg.name} (averaged over {LOG_EVERY} steps)")
+                        f"{self.cfg.name} (averaged over {self.log_every} steps)")
         save_state(self.state_path, objects, self._meta(step))
         self._start = time.perf_counter()
 
@@ -220,12 +275,13 @@ class Run:
         self.elapsed += time.perf_counter() - self._start
         self._start = time.perf_counter()
         meta = self._meta(self.cfg.steps if step is None else step)
+        self.emit("trained", step=meta["step"], seconds=self.elapsed)  # the release (and any evaluation) follows
         if not self.accelerator.is_main_process:
             return meta
         self.out.mkdir(parents=True, exist_ok=True)
         if self.log_steps:
             plot_losses(self.history, self.log_steps, self.out / "loss_curve.png",
-                        f"{self.cfg.name} (averaged over {LOG_EVERY} steps)")
+                        f"{self.cfg.name} (averaged over {self.log_every} steps)")
         (self.run_dir / "run.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "torch_rng"},
                                                           indent=1))
         return meta

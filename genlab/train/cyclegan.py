@@ -162,9 +162,11 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
 
         step += 1
         run.log(step, **{"D (both)": loss_d, "G adversarial (both)": adv, "cycle L1": cycle, "identity L1": identity})
+        if run.should_stop(step, objects, preview):  # --minutes, or the job's Stop: saved, released
+            break
         if run.due(step):
             run.save(objects, step, preview)
-    meta = run.finish()
+    meta = run.finish(step)
     if not run.accelerator.is_main_process:
         return run.out
 

@@ -136,9 +136,11 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
 
         step += 1
         run.log(step, **{"D": loss_d, "G adversarial": adv, "G L1 x 10": 10 * l1})
+        if run.should_stop(step, objects, preview):  # --minutes, or the job's Stop: saved, released
+            break
         if run.due(step):
             run.save(objects, step, preview)
-    meta = run.finish()
+    meta = run.finish(step)
     if not run.accelerator.is_main_process:
         return run.out
 

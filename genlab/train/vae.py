@@ -200,9 +200,11 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
         sched.step()
         step += 1
         run.log(step, **{"train loss": loss})
+        if run.should_stop(step, objects, preview):  # --minutes, or the job's Stop: saved, released
+            break
         if run.due(step):
             run.save(objects, step, preview)
-    meta = run.finish()
+    meta = run.finish(step)
     if not run.accelerator.is_main_process:
         return run.out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GenlabError
-from ..hub import SHIPPED, load, local_models_allowed, shipped_names
+from ..hub import SHIPPED, load, local_models_allowed, shipped_names, trained_folder
 from ..zerogpu import load_device, on_gpu
 
 
@@ -83,12 +83,29 @@ def cached_model(name: str, model_type: str):
     name = str(name or "").strip()
     allow_local = local_models_allowed()  # read per request: a test or a Space may set it after start-up
     version = 0  # shipped names and Hub ids: one load per server (no Hub request on every slider event)
+    trained = trained_folder(name)
+    if trained is not None:  # a Train-tab model: continued jobs re-release into the same folder
+        try:
+            version = (trained / "model.safetensors").stat().st_mtime_ns
+        except OSError:
+            pass
     if allow_local and name not in SHIPPED and ".." not in Path(name).parts:
         try:  # a local folder: one stat per event, so retrained weights are picked up
             version = (Path(name).expanduser() / "model.safetensors").stat().st_mtime_ns
         except OSError:
             pass  # not a folder (a Hub id), or missing: load() raises the readable error
     return _cached(name, model_type, version, allow_local)
+
+
+# Every tab's model box: (dropdown, model families it takes, its own choices). build_app clears it; the Train tab
+# adds the models a job releases to each box of that family.
+PICKERS: list[tuple] = []
+
+
+def register_picker(component, families: tuple[str, ...], base=None):
+    """List a model dropdown in PICKERS (``base()``: its own choices; default the served models of ``families``)."""
+    PICKERS.append((component, tuple(families), base or (lambda: [n for f in families for n in shipped_names(f)])))
+    return component
 
 
 def model_picker(model_type: str, label: str = "Model", value: str | None = None, **kwargs):
@@ -99,8 +116,9 @@ def model_picker(model_type: str, label: str = "Model", value: str | None = None
     names = shipped_names(model_type)
     where = "a checkpoint folder / Hub repo id" if local_models_allowed() else "a Hub repo id"
     value = value if value in names else (names[0] if names else None)  # a Space may carry only some models
-    return gr.Dropdown(names, value=value, label=label, allow_custom_value=True,
-                       info=f"a shipped model, or type {where} and press Enter", **kwargs)
+    return register_picker(gr.Dropdown(names, value=value, label=label, allow_custom_value=True,
+                                       info=f"a shipped model, or type {where} and press Enter", **kwargs),
+                           (model_type,))
 
 
 def get_model(name, model_type: str):

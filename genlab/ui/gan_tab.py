@@ -19,7 +19,7 @@ from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingEr
                         sample_image, sefa_directions)
 from ..web import gan_spec
 from ..zerogpu import gpu, on_gpu
-from .common import LIGHT, cached_model, get_model, matching_classifier, page_js, web_html, with_graph
+from .common import LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
 
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
@@ -135,7 +135,8 @@ def render():
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             with gr.Row():
-                model = gr.Dropdown(shipped_names("gan"), value=default, label="Model", elem_id="gan-model")
+                model = register_picker(gr.Dropdown(shipped_names("gan"), value=default, label="Model",
+                                                    elem_id="gan-model"), ("gan",))
                 local = local_models_allowed()  # a public Space takes Hub ids only (see docs/serving.md)
                 repo = gr.Textbox(label="…or Hub repo id / folder" if local else "…or Hub repo id",
                                   placeholder="user/model or path; Enter to load" if local else "user/model; Enter to load",

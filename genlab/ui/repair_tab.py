@@ -18,7 +18,7 @@ from ..errors import GenlabError
 from ..hub import shipped_names
 from ..tasks.inpainting import MAX_SIDE, check_mask, inpaint_steps, mask_from_editor
 from ..zerogpu import gpu, on_zero_gpu
-from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path
+from .common import HEAVY, LIGHT, cached_model, check_int, get_model, model_picker, output_path, register_picker
 from .first_visit import EXAMPLES, as_image
 from .uploads import upload_editor, upload_image
 
@@ -254,12 +254,12 @@ def render():
                     gr.Examples([[p] for p in example_files], inputs=editor, label="Examples (photos from scikit-image,"
                                 " held-out digits, held-out OpenMoji emoji: CC BY-SA 4.0)")
                     method = gr.Radio(METHOD_LABELS, value="dip", label="Method")
-                    latent = gr.Dropdown([DEFAULT_LATENT, *shipped_names("vae"), *shipped_names("gan")],
-                                         value=DEFAULT_LATENT, allow_custom_value=True, elem_id="rp-model",
-                                         label="Model for the VAE/GAN methods",
-                                         info="default: the digit models; emoji-vae / emoji-cgan for an emoji; or "
-                                              "a VAE/GAN of the method's family (shipped, checkpoint folder or Hub "
-                                              "repo id)")
+                    latent = register_picker(gr.Dropdown(
+                        [DEFAULT_LATENT, *shipped_names("vae"), *shipped_names("gan")], value=DEFAULT_LATENT,
+                        allow_custom_value=True, elem_id="rp-model", label="Model for the VAE/GAN methods",
+                        info="default: the digit models; emoji-vae / emoji-cgan for an emoji; or a VAE/GAN of the "
+                             "method's family (shipped, checkpoint folder or Hub repo id)"),
+                        ("vae", "gan"), lambda: [DEFAULT_LATENT, *shipped_names("vae"), *shipped_names("gan")])
                     with gr.Row():
                         iterations = gr.Slider(10, 3000, value=300, step=10, label="Iterations (deep image prior, "
                                                "latent optimisation)")

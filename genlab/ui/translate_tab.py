@@ -14,7 +14,7 @@ from ..hub import shipped_names
 from ..images import prepare
 from ..tasks.translation import TASKS, input_for, translate, translate_unpaired
 from ..zerogpu import gpu
-from .common import LIGHT, check_int, get_model, model_picker, sketch_to_image
+from .common import LIGHT, check_int, get_model, model_picker, register_picker, sketch_to_image
 from .first_visit import EXAMPLES
 from .uploads import upload_image
 
@@ -89,9 +89,9 @@ def render():
                 "fruit) and get coloured versions.")
     with gr.Row():
         with gr.Column(min_width=300):
-            task = gr.Dropdown(TASK_LABELS, value="sketch2digit", label="Model", allow_custom_value=True,
-                               info="a shipped translator, or type a pix2pix checkpoint folder / Hub repo id",
-                               elem_id="tr-model")
+            task = register_picker(gr.Dropdown(TASK_LABELS, value="sketch2digit", label="Model", allow_custom_value=True,
+                                               info="a shipped translator, or type a pix2pix checkpoint folder / Hub "
+                                                    "repo id", elem_id="tr-model"), ("pix2pix",), lambda: TASK_LABELS)
             sketch = gr.Sketchpad(type="numpy", canvas_size=(280, 280), label="Draw here: pick the brush (left), then draw",
                                   brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
                                   elem_id="tr-sketch")
