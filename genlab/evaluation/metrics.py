@@ -14,8 +14,6 @@ import weakref
 
 import torch
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from ..models import ImageClassifier, Generator
 
@@ -84,6 +82,11 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: ImageClassifier,
     """
     f_real, f_fake = features_of(classifier, real, batch), features_of(classifier, fake, batch)
     rms = f_real[:1000].pow(2).mean().sqrt().item()
+    # torchmetrics is imported here, not at the top: it pulls in torchvision and scipy (6 s here), which every
+    # training run (and the Train tab's jobs) would otherwise pay at start-up
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
     fid = FrechetInceptionDistance(feature=FeatureNet(classifier.feature_dim), normalize=True)
     with warnings.catch_warnings():  # "KID will save all extracted features": yes, a few thousand 128-d rows
         warnings.simplefilter("ignore", UserWarning)
