@@ -54,7 +54,8 @@ def client(app_url):
 def app_url(tmp_path_factory):
     """``python app.py`` on a free port, as a user would start it."""
     try:
-        with launched_app(tmp_path_factory.mktemp("app") / "app.log") as (url, _):
+        folder = tmp_path_factory.mktemp("app")  # the Train tab's models go here, not into checkpoints/
+        with launched_app(folder / "app.log", extra_env={"GENLAB_TRAIN_OUT": str(folder / "trained")}) as (url, _):
             yield url
     except RuntimeError as e:
         pytest.fail(str(e))

@@ -22,7 +22,9 @@ DIRS = [0.0] * 6
 @pytest.fixture(scope="module")
 def space_client(tmp_path_factory):
     log = tmp_path_factory.mktemp("space") / "app.log"
-    with launched_app(log, extra_env={"SPACE_ID": "genlab/test-space", "GENLAB_FIRST_VISIT": "0"}) as (url, _):
+    env = {"SPACE_ID": "genlab/test-space", "GENLAB_FIRST_VISIT": "0", "GENLAB_TRAIN": "1",
+           "GENLAB_TRAIN_MAX_MINUTES": "1"}  # the owner turned training on, with a 1-minute cap
+    with launched_app(log, extra_env=env) as (url, _):
         yield Client(url, verbose=False)
 
 
@@ -62,3 +64,36 @@ def test_policy_defaults_and_override(monkeypatch):
     with pytest.raises(hub.UnknownModelError, match="not available here"):
         hub.resolve(str(ROOT / "checkpoints" / "mnist-cgan"), allow_local=False)
     assert hub.resolve("mnist-cgan", allow_local=False) == ROOT / "checkpoints" / "mnist-cgan"
+
+
+def test_on_a_space_a_visitors_jobs_and_models_are_theirs_alone(space_client, tmp_path):
+    import time
+
+    from test_train_jobs import zip_folder
+
+    from genlab.testing import make_shapes_folder
+
+    make_shapes_folder(tmp_path / "shapes", per_class=10, size=40, broken=False)
+    data = handle_file(str(zip_folder(tmp_path / "shapes", tmp_path / "shapes.zip")))
+    for minutes, resolution, words in [(5, 16, "at most 1 minutes"), (0, 16, "at most 1 minutes"),
+                                       (1, 128, "from 16 to 64|128 is not in the list of choices")]:
+        with pytest.raises(Exception, match=words):
+            space_client.predict("upload", data, None, "gan", resolution, 3, "crop", minutes, 8, 8, 4, "mine",
+                                 api_name="/train_start")
+    job = space_client.predict("upload", data, None, "gan", 16, 3, "crop", 1, 8, 8, 4, "mine",
+                               api_name="/train_start")[0]
+    stranger = Client(space_client.src, verbose=False)
+    assert stranger.predict([], api_name="/train_jobs") == []  # sees nothing without the id
+    assert stranger.predict(["someone-elses-guess"], api_name="/train_jobs") == []
+    with pytest.raises(Exception, match="no such training job"):
+        stranger.predict("mine", api_name="/train_stop")
+    deadline = time.time() + 120
+    while (s := space_client.predict(job, api_name="/train_status"))["state"] not in ("finished", "failed"):
+        assert time.time() < deadline, s
+        time.sleep(0.5)
+    assert s["state"] == "finished" and s["model"] == f"mine-{job}", s
+    assert [j["id"] for j in space_client.predict([job], api_name="/train_jobs")] == [job]
+    assert space_client.predict("mnist-cgan", s["model"], 0, "circle", 1.0, 1, *DIRS, api_name="/sample")
+    for guess in ("mine", "upload-gan", f"mine-{job[:-1]}"):  # the plain name, the default one, a near miss
+        with pytest.raises(Exception, match="Unknown model"):
+            stranger.predict("mnist-cgan", guess, 0, "any", 1.0, 1, *DIRS, api_name="/sample")

@@ -653,8 +653,8 @@ def describe(job: Job, per_class: int = 8):
         root = one.root or ""
         skipped += [(os.path.relpath(p, root) if root else p, why) for p, why in one.skipped]
     if skipped:
-        rows.append(f"**skipped** ({len(skipped)}): " + "; ".join(f"`{n}`: {why}" for n, why in skipped[:12])
-                    + (" …" if len(skipped) > 12 else ""))
+        rows.append(f"**skipped** ({len(skipped)}): " + "; ".join(f"`{n}`: {why}" for n, why in skipped[:6])
+                    + (f"; and {len(skipped) - 6} more" if len(skipped) > 6 else ""))
     n_train = min(len(t) for t, _ in sets.values())
     if n_train < spec.batch_size:
         rows.append(f"The batch ({spec.batch_size}) is larger than the {n_train} training images: every step "

@@ -168,8 +168,29 @@ def progress_html(s: dict | None) -> str:
 def loss_frame(s: dict | None):
     import pandas as pd
 
-    rows = [(step, value, series) for series, points in (s or {}).get("losses", {}).items() for step, value in points]
-    return pd.DataFrame(rows, columns=["step", "loss", "series"])
+    losses = (s or {}).get("losses", {})
+    # typed columns even when empty: the plot takes its axis types from them (an empty object column made the
+    # loss axis categorical, one tick per value)
+    return pd.DataFrame({
+        "step": pd.Series([step for points in losses.values() for step, _ in points], dtype="int64"),
+        "loss": pd.Series([value for points in losses.values() for _, value in points], dtype="float64"),
+        "series": pd.Series([name for name, points in losses.items() for _ in points], dtype="str"),
+    })
+
+
+def shown_grid(path: str, width: int = 720):
+    """The newest sample grid, enlarged (nearest neighbour: pixels stay sharp) to about ``width`` px for the page."""
+    from PIL import Image
+
+    if not path:
+        return None
+    try:
+        img = Image.open(path)
+        img.load()
+    except OSError:
+        return gr.skip()  # being written: the next poll shows it
+    factor = max(1, round(width / img.width))
+    return img.resize((img.width * factor, img.height * factor), Image.NEAREST) if factor > 1 else img
 
 
 def status_of(job_id: str) -> dict:
@@ -214,7 +235,7 @@ def delete_job(job_id, known):
     except GenlabError as e:
         _fail(e)
     known = [k for k in (known or []) if k != job_id]
-    return "", known, progress_html(None), None, loss_frame(None), gr.DownloadButton(visible=False), ""
+    return ["", known, progress_html(None), None, gr.DownloadButton(visible=False), ""] + [gr.skip()] * len(FAMILIES)
 
 
 def download_zip(job_id) -> str:
@@ -242,7 +263,7 @@ def render():
     bounds = (f"This server's caps: {limits.max_minutes:g} minutes per job, {limits.max_images:,} images, "
               f"{limits.max_resolution} px, {limits.max_upload_mb:g} MB per ZIP." if on_space() else
               f"Jobs run one at a time in the background at {job_threads()} torch thread(s), so the other tabs stay "
-              "responsive; closing the page does not stop a job. Models are saved under checkpoints/<name>.")
+              "responsive; closing the page does not stop a job. Models are saved under `checkpoints/` by their name.")
     gr.Markdown("Train a model on your own images and watch it learn. A ZIP of **class subfolders** "
                 "(`cats/1.png`, `dogs/7.jpg`) trains a class-conditional model; a **flat** ZIP an unconditional one; "
                 "pix2pix wants `A/` (inputs) and `B/` (targets) with the same file names. 30 images is enough to "
@@ -276,10 +297,13 @@ def render():
                             elem_id="tn-seen", buttons=["fullscreen"])
         with gr.Column(scale=1, min_width=320):
             progress = gr.HTML(progress_html(None), elem_id="tn-progress-box")
-            grid = gr.Image(label="Samples (the same latents each time)", type="filepath", format="png",
+            grid = gr.Image(label="Samples (the same latents each time)", type="pil", format="png",
                             interactive=False, elem_id="tn-grid", buttons=["download", "fullscreen"])
-            plot = gr.LinePlot(loss_frame(None), x="step", y="loss", color="series", title="Loss",
-                               elem_id="tn-plot", height=260)
+            # One loss plot per family: Gradio's plot fixes its colour legend to the series of the first data it is
+            # given (a VAE's "train loss" after a GAN's D and G drew no line), and each family logs fixed names.
+            with gr.Column(elem_id="tn-plot"):
+                plots = {f: gr.LinePlot(None, x="step", y="loss", color="series", title=f"Loss ({f})", height=260,
+                                        visible=f == "gan", elem_id=f"tn-plot-{f}") for f in FAMILIES}
             with gr.Row():
                 stop = gr.Button("Stop (saves, releases the model)", elem_id="tn-stop")
                 resume = gr.Button("Continue", elem_id="tn-resume")
@@ -314,34 +338,53 @@ def render():
         boxes = [c for c, _, _ in pickers]
         keep = [gr.skip()] * len(boxes)
 
+        plot_list = [plots[f] for f in FAMILIES]
+        no_plot = [gr.skip()] * len(plot_list)
+
+        def plot_updates(s: dict, before: dict, points_changed: bool) -> list:
+            """The job's family's plot gets the losses (and is shown); the other families' plots are hidden."""
+            family_changed = s["family"] != before.get("family")
+            has_points = any(s["losses"].values())  # never an empty frame: the legend would lock to no series
+            if not ((points_changed and has_points) or family_changed):
+                return no_plot
+            out = []
+            for f in FAMILIES:
+                if f == s["family"]:
+                    value = {"value": loss_frame(s)} if has_points else {}
+                    out.append(gr.LinePlot(visible=True, **value) if family_changed else loss_frame(s))
+                else:
+                    out.append(gr.LinePlot(visible=False) if family_changed else gr.skip())
+            return out
+
         def poll(jid, before, ids):
             before = before or {}
             if not jid:
-                return [gr.skip()] * 6 + [gr.Timer(active=False)] + keep
+                return [gr.skip()] * 5 + [gr.Timer(active=False)] + no_plot + keep
             try:
                 s = jobs().status(jid)
             except GenlabError:
-                return [progress_html(None), None, loss_frame(None), gr.DownloadButton(visible=False), "", {},
-                        gr.Timer(active=False)] + keep
+                return [progress_html(None), None, gr.DownloadButton(visible=False), "", {},
+                        gr.Timer(active=False)] + no_plot + keep
             ended = s["state"] in ("finished", "stopped", "failed")
             marks = {"state": s["state"], "samples": s["samples"], "points": sum(len(v) for v in s["losses"].values()),
-                     "step": s["step"], "message": s["message"], "position": s["position"],
+                     "step": s["step"], "message": s["message"], "position": s["position"], "family": s["family"],
                      "release": f"{s['model']}@{s['step']}" if s["model"] and s["state"] in ("finished", "stopped")
                      else ""}
             html = progress_html(s) if marks != before else gr.skip()
-            image = (s["sample"] or None) if marks["samples"] != before.get("samples") else gr.skip()
-            frame = loss_frame(s) if marks["points"] != before.get("points") else gr.skip()
+            image = shown_grid(s["sample"]) if marks["samples"] != before.get("samples") else gr.skip()
+            curves = plot_updates(s, before, marks["points"] != before.get("points"))
+            timer_update = gr.Timer(active=not ended)
             if marks["release"] and marks["release"] != before.get("release"):  # a (re)released model
                 readme = jobs().get(jid).out / "README.md"
-                return [html, image, frame, gr.DownloadButton(visible=True, value=download_zip(jid)),
-                        readme.read_text() if readme.is_file() else "", marks, gr.Timer(active=not ended)] + \
+                return [html, image, gr.DownloadButton(visible=True, value=download_zip(jid)),
+                        readme.read_text() if readme.is_file() else "", marks, timer_update] + curves + \
                     picker_updates(pickers, ids)
             dl = gr.DownloadButton(visible=False) if not marks["release"] and before.get("release") else gr.skip()
-            return [html, image, frame, dl, gr.skip(), marks, gr.Timer(active=not ended)] + keep
+            return [html, image, dl, gr.skip(), marks, timer_update] + curves + keep
 
-        timer.tick(poll, [job_id, shown, known], [progress, grid, plot, download, card, shown, timer, *boxes],
+        timer.tick(poll, [job_id, shown, known], [progress, grid, download, card, shown, timer, *plot_list, *boxes],
                    api_visibility="private", **POLL)
-        delete.click(delete_job, [job_id, known], [job_id, known, progress, grid, plot, download, card],
+        delete.click(delete_job, [job_id, known], [job_id, known, progress, grid, download, card, *plot_list],
                      api_name="train_delete").then(lambda ids: picker_updates(pickers, ids), known, boxes,
                                                    api_visibility="private")
 

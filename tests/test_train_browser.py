@@ -1,0 +1,87 @@
+"""The Train tab in headless Chromium, as a visitor uses it: upload a ZIP, press Train, watch the sample grid and
+the loss plot fill in, Stop, Continue, Stop again, then pick the new model in the GAN tab. Fails on any console
+error. The tab's screenshot goes with the tour's ($GENLAB_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import pytest
+from test_browser_tour import _watched_page, shots  # noqa: F401 (fixture)
+from test_train_jobs import zip_folder
+
+from genlab.testing import make_shapes_folder, pick_gan_model, set_number
+
+pytestmark = pytest.mark.slow
+
+
+def _state(page, state: str, timeout: float = 120_000) -> int:
+    """Wait for the progress box to say ``state``; return its step."""
+    page.wait_for_function("(s) => document.querySelector('#tn-progress')?.dataset.state === s", arg=state,
+                           timeout=timeout)
+    return int(page.locator("#tn-progress").get_attribute("data-step"))
+
+
+def _coloured_pixels(png: bytes) -> int:
+    """Pixels of a plot's screenshot in a saturated colour: the loss lines (axes, grid and text are grey)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    hsv = np.asarray(Image.open(io.BytesIO(png)).convert("RGB").convert("HSV"))
+    return int(((hsv[..., 1] > 120) & (hsv[..., 2] > 80)).sum())
+
+
+def _wait_for_lines(page, selector: str, timeout_s: float = 30) -> None:
+    import time
+
+    deadline = time.time() + timeout_s
+    while _coloured_pixels(shot := page.locator(selector).screenshot()) < 200:
+        if time.time() > deadline:
+            page.screenshot(path="/tmp/train_plot_failure.png", full_page=True)
+            raise AssertionError(f"no loss lines drawn in {selector} ({_coloured_pixels(shot)} coloured pixels; "
+                                 "page: /tmp/train_plot_failure.png)")
+        page.wait_for_timeout(500)
+
+
+def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):  # noqa: F811
+    make_shapes_folder(tmp_path / "shapes", per_class=10, size=40)
+    data = zip_folder(tmp_path / "shapes", tmp_path / "shapes.zip")
+    problems: list[str] = []
+    with _watched_page(app_url, problems) as page:
+        page.get_by_role("tab", name="Train").click()
+        page.locator("#tn-zip input[type=file]").set_input_files(str(data))
+        page.locator("#tn-zip").get_by_text("shapes.zip").wait_for(timeout=30_000)
+        set_number(page, "tn-minutes", 0)
+        set_number(page, "tn-steps", 3000)
+        set_number(page, "tn-batch", 8)
+        set_number(page, "tn-every", 4)
+        page.locator("#tn-name textarea, #tn-name input").first.fill("browser-gan")
+        page.locator("#tn-start").click()
+        page.locator("#tn-summary").get_by_text("27 to train on").wait_for(timeout=60_000)
+        page.locator("#tn-seen img").wait_for(state="visible", timeout=30_000)
+        _state(page, "running")
+        # the grid appears and is refreshed; the loss plot gets points
+        page.locator("#tn-grid img").wait_for(state="visible", timeout=90_000)
+        first = page.locator("#tn-grid img").get_attribute("src")
+        page.wait_for_function("(b) => document.querySelector('#tn-grid img')?.src !== b", arg=first, timeout=60_000)
+        _wait_for_lines(page, "#tn-plot-gan")
+        page.screenshot(path=str(shots / "train_running.png"))
+
+        page.locator("#tn-stop").click()
+        stopped = _state(page, "stopped")
+        assert 0 < stopped < 3000
+        page.locator("#tn-download").wait_for(state="visible", timeout=30_000)
+        page.locator("#tn-resume").click()
+        _state(page, "running")
+        page.wait_for_function("(s) => Number(document.querySelector('#tn-progress').dataset.step) > s + 4",
+                               arg=stopped, timeout=90_000)
+        page.locator("#tn-stop").click()
+        assert _state(page, "stopped") > stopped
+        page.wait_for_timeout(1500)  # the poll after the stop redraws the grid, plot and download button
+        page.screenshot(path=str(shots / "train.png"), full_page=True)
+
+        page.get_by_role("tab", name="GAN sampling").click()
+        pick_gan_model(page, "browser-gan")
+        page.locator("#gan-class input").click()
+        assert page.get_by_role("option", name="circle", exact=True).is_visible()
+    assert not problems, problems
