@@ -23,6 +23,7 @@ bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and 
 	$(BIN)/python benchmarks/inpaint.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/browser_sliders.py
+	$(BIN)/python benchmarks/train_tab.py
 
 train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see README "Shipped models")
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier

@@ -97,6 +97,27 @@ def test_own_images_python_snippet_runs(tmp_path, monkeypatch, trained):
     assert ns["g"].labels == ["circle", "square", "triangle"] and (tmp_path / "cells.png").stat().st_size > 0
 
 
+def test_train_client_snippet_runs(app_url, tmp_path, monkeypatch, capsys):
+    """The Train tab over HTTP: a ZIP of 30 images trains a GAN in the background, progress arrives, and the new
+    model serves /sample by its name (the VAE half of the tab's end-to-end test is tests/test_train_e2e.py)."""
+    from test_train_jobs import zip_folder
+
+    from genlab.testing import make_shapes_folder
+
+    make_shapes_folder(tmp_path / "shapes", per_class=10, size=40)
+    zip_folder(tmp_path / "shapes", tmp_path / "my_images.zip")
+    monkeypatch.chdir(tmp_path)
+    code = snippet('api_name="/train_start"').replace("http://127.0.0.1:7860/", app_url)
+    code = code.replace('"gan", 32, 3, "crop", 5, 2000, 32, 100', '"gan", 16, 3, "crop", 0, 12, 8, 4')
+    ns = {}
+    exec(code.replace("time.sleep(5)", "time.sleep(0.3)"), ns)
+    status = ns["status"]
+    assert status["state"] == "finished" and status["model"] == "my-gan" and status["samples"] == 3
+    progress = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("running")]
+    assert any(0 < int(step) < 12 for _, step, *_ in progress), f"no progress while it ran: {progress}"
+    assert Path(ns["png_path"]).is_file()
+
+
 def test_readme_is_a_front_door_linking_every_docs_page():
     assert len(README.splitlines()) <= README_MAX_LINES, len(README.splitlines())
     assert len(DOCS) >= 6
@@ -104,7 +125,7 @@ def test_readme_is_a_front_door_linking_every_docs_page():
         assert f"](docs/{page.name})" in README, f"docs/{page.name} is not linked from the README"
     # the two set-up commands, one screenshot per tab, and a Python and a gradio_client example
     assert "    make app\n" in README and "    make test\n" in README
-    for tab in ("gan", "vae", "translate", "repair"):
+    for tab in ("gan", "vae", "translate", "repair", "train"):
         assert f"](docs/screenshots/{tab}.png)" in README and (ROOT / "docs" / "screenshots" / f"{tab}.png").is_file()
     assert "genlab.load(" in README and "from gradio_client import Client" in README
 

@@ -1,6 +1,6 @@
-"""The Train tab through the launched app (gradio_client): a ZIP of 30 images trains a GAN and a VAE in the
-background, progress arrives while they run, and the new models serve /sample and /interpolate by name. A hostile
-ZIP gets a readable refusal and the server keeps serving."""
+"""The Train tab through the launched app (gradio_client): a ZIP of 30 images trains a VAE in the background,
+progress arrives while it runs, and the new model serves /interpolate by name (the GAN half, with /sample, is the
+docs' snippet: tests/test_readme.py). A hostile ZIP gets a readable refusal and the server keeps serving."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from PIL import Image
 from test_train_jobs import zip_folder
 
 from genlab.testing import make_shapes_folder
-
-DIRS = [0.0] * 6
-
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
@@ -40,28 +37,23 @@ def _train(client, zip_path, family: str, name: str, steps: int) -> tuple[dict, 
     raise AssertionError(f"{family} job did not finish: {s}")
 
 
-def test_zip_to_gan_and_vae_then_sample_and_interpolate_by_name(client, shapes):
+def test_zip_to_vae_then_interpolate_by_name(client, shapes):
     folder, zip_path = shapes
     text, grid = client.predict("upload", handle_file(str(zip_path)), None, "gan", 16, 3, "pad", 8,
                                 api_name="/train_check")
     assert "circle 9 (+1), square 9 (+1), triangle 9 (+1)" in text and "padded to square" in text
     assert Image.open(grid).size[0] >= 8 * 16  # 8 images per class, at 16 px, shown enlarged
 
-    gan, seen = _train(client, zip_path, "gan", "e2e-gan", steps=16)
-    assert gan["state"] == "finished", gan["log_tail"]
-    assert any(state == "running" and 0 < step < 16 for state, step in seen), f"no progress while running: {seen}"
-    assert gan["samples"] == 4 and len(gan["losses"]["G"]) >= 4 and gan["model"] == "e2e-gan"
-    picture = client.predict("emoji-cgan", "e2e-gan", 0, "circle", 1.0, 4, *DIRS, api_name="/sample")
-    assert Image.open(picture).size == (2 * 16 + 2, 2 * 16 + 2) or Image.open(picture).size[0] > 32
-
-    vae, _ = _train(client, zip_path, "vae", "e2e-vae", steps=8)
+    vae, seen = _train(client, zip_path, "vae", "e2e-vae", steps=12)
     assert vae["state"] == "finished", vae["log_tail"]
+    assert any(state == "running" and 0 < step < 12 for state, step in seen), f"no progress while running: {seen}"
+    assert vae["samples"] == 3 and len(vae["losses"]["train loss"]) >= 3 and vae["model"] == "e2e-vae"
     a, b = sorted((folder / "circle").glob("*.png"))[:2]
     mid = client.predict(handle_file(str(a)), handle_file(str(b)), 0.5, "linear", "e2e-vae", api_name="/interpolate")
     assert Image.open(mid).size[0] >= 16
 
     listed = {j["name"]: j for j in client.predict([], api_name="/train_jobs")}
-    assert listed["e2e-gan"]["model"] == "e2e-gan" and listed["e2e-vae"]["state"] == "finished"
+    assert listed["e2e-vae"]["model"] == "e2e-vae" and listed["e2e-vae"]["state"] == "finished"
 
 
 def test_a_hostile_zip_is_refused_and_the_server_keeps_serving(client, tmp_path):

@@ -214,3 +214,38 @@ def test_a_nan_loss_stops_the_run_with_the_fix(tmp_path):
     run.log(1, D=torch.tensor(0.5))
     with pytest.raises(TrainingError, match="became nan by step 2.*Lower the learning rate"):
         run.log(2, D=torch.tensor(float("nan")))
+
+
+def test_a_job_dies_with_its_server(tmp_path, shapes_zip):
+    """A server killed outright (SIGKILL: no atexit) takes its running job with it: no orphan keeps the CPU."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from genlab.tasks.training import JobQueue, JobSpec
+q = JobQueue({str(tmp_path / "jobs")!r})
+job = q.submit(JobSpec(family="gan", resolution=16, steps=100000, batch_size=8, sample_every=1000, minutes=0),
+               [{str(shapes_zip)!r}])
+while q.status(job.id)["state"] != "running" or job.process is None:
+    time.sleep(0.1)
+print(job.process.pid, flush=True)
+time.sleep(600)
+"""
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "GENLAB_TRAIN_OUT": str(tmp_path / "models")})
+    child = int(server.stdout.readline())
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the job outlived its server")

@@ -508,6 +508,7 @@ class JobQueue:
         cmd = command(job.spec, job.data, job.out, job.folder / "run", resume)
         threads = str(job_threads())
         env = {**os.environ, "GENLAB_JOB_EVENTS": str(job.events), "GENLAB_JOB_STOP": str(job.stop_file),
+               "GENLAB_JOB_PARENT": str(os.getpid()),
                "GENLAB_LOG_EVERY": str(max(1, min(25, job.spec.sample_every // 4))), "OMP_NUM_THREADS": threads,
                "MKL_NUM_THREADS": threads, "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1"}
         env.pop("GENLAB_TRAIN_OUT", None)
@@ -522,7 +523,7 @@ class JobQueue:
                 return
             job.state, job.message = "running", "starting (loading the data)"
             job.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd(),
-                                           stdin=subprocess.DEVNULL)
+                                           stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         try:
             while job.process.poll() is None and not self.closed:
                 self._read_events(job)
@@ -578,6 +579,19 @@ class JobQueue:
                             " (with its held-out evaluation)" if job.spec.data in BUILT_IN else "")
                 elif kind == "error":  # the process exits next; its log's "error: ..." line is the full message
                     job.message = e.get("message", "failed")
+
+
+def _die_with_parent() -> None:
+    """In the job's process, before it starts: on Linux, be killed when the server dies, however it dies (SIGTERM
+    from a supervisor does not run the server's atexit handlers). Elsewhere the run notices a new parent itself
+    (GENLAB_JOB_PARENT, checked with the stop file)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def failure(tail: list[str], code: int) -> str:

@@ -35,6 +35,7 @@ LOG_EVERY = 50  # steps averaged into one loss-curve point (one host sync per LO
 # A job driver (the app's Train tab) watches a run through these, set in the run's environment:
 EVENTS_ENV = "GENLAB_JOB_EVENTS"  # a file: one JSON line per loss point, sample grid, stop and the end
 STOP_ENV = "GENLAB_JOB_STOP"  # a file path: once it exists, the run saves its state and stops at the next step
+PARENT_ENV = "GENLAB_JOB_PARENT"  # the driver's pid: if the run's parent is another process, the driver died: exit
 LOG_EVERY_ENV = "GENLAB_LOG_EVERY"  # loss-curve points every this many steps instead of LOG_EVERY
 
 
@@ -216,6 +217,9 @@ class Run:
             self._next_stop_check = time.perf_counter() + 0.25  # one stat per quarter second, not per step
             if os.path.exists(self.stop_file):
                 reason = "stopped on request"
+            parent = os.environ.get(PARENT_ENV, "")
+            if parent and str(os.getppid()) != parent:  # the server that started this job is gone
+                raise SystemExit(f"the job's server (pid {parent}) has stopped; so does the job")
         if not reason or step >= self.cfg.steps:
             return False
         self.stop_reason = reason
