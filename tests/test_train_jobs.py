@@ -122,6 +122,16 @@ def test_a_failing_job_ends_with_a_readable_message_and_the_next_one_runs(queue,
     log = (good.folder / "log.txt").read_text()
     assert "batch size 64 is larger than the 27 training images: using batches of 27" in log
     assert hub.load("after-failure", model_type="classifier", device=None).class_names == ["circle", "square", "triangle"]
+    # a classifier from one job is the next job's feature net: held-out FID and accuracy at every grid, and the card
+    gan = queue.submit(JobSpec(family="gan", resolution=16, steps=4, batch_size=8, sample_every=2, minutes=0,
+                               feature_net="after-failure"), [str(shapes_zip)])
+    s = wait(queue, gan.id, ended)
+    assert s["state"] == "finished", s["log_tail"]
+    assert [m[0] for m in s["metrics"]] == [2, 4] and all(m[1] > 0 and 0 <= m[2] <= 1 and m[3] == "27 training" for m in s["metrics"])
+    assert "--feature-net" in (gan.folder / "log.txt").read_text()
+    assert "FID" in (gan.out / "README.md").read_text()
+    with pytest.raises(JobError, match="not a classifier this server serves"):
+        queue.submit(JobSpec(feature_net="mnist-cgan"), [str(shapes_zip)])
 
 
 def test_requests_are_bounded_before_anything_is_unpacked(queue, shapes_zip, monkeypatch, tmp_path):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from ..datasets.archives import ArchiveLimits, Extracted, extract_images
 from ..errors import DatasetError, GenlabError
-from ..hub import available, output_dir, register_trained, unregister_trained
+from ..hub import available, output_dir, register_trained, trained_folder, unregister_trained
 
 FAMILIES = ("gan", "vae", "classifier", "pix2pix", "cyclegan")
 BUILT_IN = ("emoji", "digits")  # besides an uploaded ZIP (or, locally, a folder on this machine)
@@ -125,6 +125,7 @@ class JobSpec:
     batch_size: int = 32  # clipped to the data set by the loop when larger
     sample_every: int = 100  # steps between sample grids (and resumable-state saves)
     seed: int = 0
+    feature_net: str = ""  # a served classifier (shipped, or trained by a job) for held-out FID/accuracy; "" none
 
     def flags(self) -> list[str]:
         return ["--resolution", str(self.resolution), "--channels", str(self.channels), "--fit", self.fit,
@@ -186,6 +187,14 @@ def check(spec: JobSpec, limits: Caps | None = None) -> JobSpec:
         raise JobError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 48, starting with a "
                        "letter or digit")
     spec.name = name
+    net = str(spec.feature_net or "").strip()
+    if net in ("none", "default"):
+        net = ""
+    if net and not (available().get(net) == "classifier" or trained_folder(net) is not None):
+        raise JobError(f"feature net {net!r} is not a classifier this server serves; pick one of "
+                       f"{', '.join(n for n, t in available().items() if t == 'classifier')}, or train one first "
+                       "(family: classifier) on the same images.")
+    spec.feature_net = net
     return spec
 
 
@@ -218,10 +227,17 @@ def command(spec: JobSpec, data: list[str], out: Path, run_dir: Path, resume: bo
         cmd += ["--data", "emoji"]
     if spec.family == "gan" and not built_in:
         cmd += ["--spectral-norm", "true"]  # the shipped emoji recipe (docs/models.md, "GAN recipe")
-    if spec.family in ("gan", "vae") and not built_in:
-        cmd += ["--eval-samples", "0"]  # no feature net knows a stranger's classes: the card says so
-    if spec.family in ("gan", "vae") and built_in:
-        cmd += ["--eval-samples", "1000"]  # the card's FID on 1,000 samples (the shipped cards use 5,000)
+    net = spec.feature_net
+    if net and spec.family in ("gan", "vae", "pix2pix", "cyclegan"):
+        folder = trained_folder(net)
+        cmd += ["--feature-net", str(folder) if folder is not None else net]
+    measured = built_in or bool(net)  # a feature net that knows the data: the built-in sets', or the one picked
+    if spec.family in ("gan", "vae"):
+        # the card's FID on 1,000 samples (the shipped cards use 5,000); none without a feature net that knows the
+        # images (a stranger's classes): the card says so
+        cmd += ["--eval-samples", "1000" if measured else "0"]
+    if spec.family == "gan" and measured:
+        cmd += ["--preview-eval", "500"]  # held-out FID and class accuracy at every sample grid
     if spec.family == "pix2pix" and not built_in:
         cmd += ["--in-channels", str(spec.channels)]
     if resume:
@@ -251,6 +267,7 @@ class Job:
     images: int = 0
     images_per_s: float = 0.0
     losses: dict = field(default_factory=dict)  # series -> [(step, value), ...]
+    metrics: list = field(default_factory=list)  # [(step, held-out FID, class accuracy), ...] (GANs with a feature net)
     sample: str = ""  # the newest sample grid
     samples: int = 0
     submitted: float = field(default_factory=time.time)
@@ -470,7 +487,7 @@ class JobQueue:
                 "step": job.step, "steps": job.steps, "seconds": round(job.seconds, 1),
                 "images_per_s": round(job.images_per_s, 1), "eta_s": None if eta is None else round(eta),
                 "minutes": job.spec.minutes, "losses": {k: [list(p) for p in v] for k, v in job.losses.items()},
-                "sample": job.sample, "samples": job.samples,
+                "sample": job.sample, "samples": job.samples, "metrics": [list(m) for m in job.metrics],
                 "model": job.model_id if job.state == "finished" or (job.out / "model.safetensors").exists() else "",
                 "model_family": job.spec.family, "summary": job.summary, "spec": asdict(job.spec),
                 "log_tail": job.log_tail[-20:], "threads": job_threads(),
@@ -570,6 +587,9 @@ class JobQueue:
                         job.losses.setdefault(k, []).append((e["step"], round(float(v), 5)))
                     if job.state == "running":
                         job.message = "training"
+                elif kind == "metrics":
+                    job.metrics.append((e["step"], round(float(e["fid"]), 2), round(float(e["accuracy"]), 4),
+                                        e.get("against", "held-out")))
                 elif kind == "sample":
                     job.sample, job.samples = e["path"], job.samples + 1
                 elif kind == "trained":

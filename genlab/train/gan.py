@@ -46,6 +46,7 @@ class GANTrainConfig(CommonConfig):
     g_channels: int = 0  # generator width at the base map; 0: 128 at 28 px, else 32 * 2^octaves (at most 512)
     d_channels: int = 64  # discriminator width after the first conv
     eval_samples: int = 5000  # conditional samples for accuracy/FID/KID (0 skips eval)
+    preview_eval: int = 0  # with a feature net: FID (vs held-out images; vs training images under 50 held out) and class accuracy of this many samples at every sample grid (0: off)
     feature_net: str = ""  # classifier for FID/KID and class accuracy; default mnist-classifier on digits
     channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and GPU
 
@@ -231,9 +232,32 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
             e.copy_(b)
         return g_ema
 
+    feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
+    watch = None
+    if cfg.preview_eval and feature_net and num_classes and run.accelerator.is_main_process:
+        from ..evaluation.common import feature_net_for
+        from ..evaluation.metrics import evaluate_generator
+
+        watch_net = feature_net_for(feature_net, cfg.data, objects["G"])
+        # held-out images when there are enough for a covariance; else the training images (the few-shot convention)
+        against = "held-out" if len(held_out) >= 50 else "training"
+        watch_real = (held_out if against == "held-out" else train).tensors(2000)[0]
+
+        def held_out_quality():  # what the Train tab shows at each grid: held-out quality, not only the losses
+            with torch.no_grad():
+                m = evaluate_generator(sampler().eval(), watch_net, watch_real, n=cfg.preview_eval, seed=cfg.seed)
+            run.print(f"step {step}: FID {m['fid']:.2f} vs the {len(watch_real)} {against} images, class accuracy "
+                      f"{m['accuracy']:.2%} ({cfg.preview_eval} samples, {feature_net})")
+            run.emit("metrics", step=step, fid=m["fid"], accuracy=m["accuracy"], samples=cfg.preview_eval,
+                     feature_net=feature_net, against=f"{len(watch_real)} {against}")
+
+        watch = held_out_quality
+
     def preview(path):
         with torch.no_grad():
             to_pil_grid(sampler().eval()(fixed_z, fixed_labels), nrow=10).save(path)
+        if watch is not None:
+            watch()
         objects["G"].train()
 
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -264,7 +288,6 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
     with torch.no_grad():
         to_pil_grid(g(fixed_z, fixed_labels).cpu(), nrow=10).save(run.out / "samples.png")
     metrics = {}
-    feature_net = cfg.feature_net or ("mnist-classifier" if cfg.data == "mnist" else "")
     if cfg.eval_samples and feature_net and num_classes:
         metrics = evaluate_gan(str(run.out), cfg.eval_samples, cfg.seed, feature_net, cfg.data, held_out, train,
                                run.out / "memorisation.png")

@@ -16,7 +16,8 @@ import gradio as gr
 from ..errors import GenlabError
 from ..tasks.training import BUILT_IN, FAMILIES, RESOLUTIONS, JobQueue, JobSpec, caps, describe, job_threads, on_space
 from ..tasks.training import training_enabled
-from .common import output_path
+from ..hub import shipped_names
+from .common import output_path, register_picker
 
 SOURCES = [("my images (upload a ZIP)", "upload"), ("emoji (built in, 9 groups)", "emoji"),
            ("digits (built in, MNIST)", "digits")]
@@ -47,9 +48,10 @@ def _path(f) -> str | None:
 
 
 def _spec(source, family, resolution, channels, fit, minutes=5, steps=2000, batch=32, sample_every=100, name="",
-          seed=0) -> JobSpec:
+          feature_net="") -> JobSpec:
     return JobSpec(family=family, data=source, resolution=resolution, channels=channels, fit=fit, minutes=minutes,
-                   steps=steps, batch_size=batch, sample_every=sample_every, name=name or "", seed=seed)
+                   steps=steps, batch_size=batch, sample_every=sample_every, name=name or "",
+                   feature_net=feature_net or "")
 
 
 def _zips(source, zip_a, zip_b, family) -> list[str]:
@@ -73,11 +75,13 @@ def check_data(source, zip_a, zip_b, family, resolution, channels, fit, batch):
     return text, grid
 
 
-def start_job(source, zip_a, zip_b, family, resolution, channels, fit, minutes, steps, batch, sample_every, name):
+def start_job(source, zip_a, zip_b, family, resolution, channels, fit, minutes, steps, batch, sample_every, name,
+              feature_net=""):
     """Check the data, then queue the job; returns its id (keep it: it is the only handle on a public Space)."""
     queue = jobs()
     try:
-        job = queue.prepare(_spec(source, family, resolution, channels, fit, minutes, steps, batch, sample_every, name),
+        job = queue.prepare(_spec(source, family, resolution, channels, fit, minutes, steps, batch, sample_every, name,
+                                  feature_net),
                             _zips(source, zip_a, zip_b, family))
     except GenlabError as e:
         _fail(e)
@@ -154,6 +158,11 @@ def progress_html(s: dict | None) -> str:
     if s["minutes"]:
         parts.append(f"budget {s['minutes']:g} min")
     parts.append(f"{s['threads']} thread{'s' if s['threads'] != 1 else ''}")
+    if s.get("metrics"):
+        step, fid, acc, against = s["metrics"][-1]
+        first = s["metrics"][0]
+        trend = f" (step {first[0]:,}: FID {first[1]:,.1f}, {first[2]:.1%})" if len(s["metrics"]) > 1 else ""
+        parts.append(f"FID {fid:,.1f} vs the {against} images, class accuracy {acc:.1%} at step {step:,}{trend}")
     note = s["message"] or ""
     tail = ""
     if state == "failed" and s["log_tail"]:
@@ -289,6 +298,11 @@ def render():
                 batch = gr.Number(32, label="Batch size", precision=0, elem_id="tn-batch")
                 sample_every = gr.Number(100, label="Sample grid every N steps", precision=0, elem_id="tn-every")
             name = gr.Textbox(label="Model name (optional)", placeholder="e.g. my-cells-gan", elem_id="tn-name")
+            feature_net = register_picker(gr.Dropdown(
+                ["none", *shipped_names("classifier")], value="none", elem_id="tn-feature-net",
+                label="Feature net for held-out FID / class accuracy (GAN, VAE)",
+                info="the built-in sets use their own; for your images, train a classifier job on them first: it "
+                     "is listed here when it is done"), ("classifier",), lambda: ["none", *shipped_names("classifier")])
             with gr.Row():
                 check = gr.Button("Check data", elem_id="tn-check")
                 start = gr.Button("Train", variant="primary", elem_id="tn-start")
@@ -323,7 +337,7 @@ def render():
     check.click(check_data, [source, zip_a, zip_b, family, resolution, channels, fit, batch], [summary, seen],
                 api_name="train_check", **SETUP)
     started = start.click(start_job, [source, zip_a, zip_b, family, resolution, channels, fit, minutes, steps, batch,
-                                      sample_every, name], [job_id, summary, seen, timer, shown],
+                                      sample_every, name, feature_net], [job_id, summary, seen, timer, shown],
                           api_name="train_start",
                           **SETUP)
     started.success(remember, [job_id, known], known, api_visibility="private")
