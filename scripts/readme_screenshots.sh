@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Re-make the README's four screenshots (docs/screenshots/*.png): the emoji tour's first look at every tab, on a
-# freshly launched app, then each viewport shot scaled to 960 px wide. Run from the repo root: bash scripts/readme_screenshots.sh
+# Re-make the README's screenshots (docs/screenshots/*.png): the emoji tour's first look at the four model tabs, on a
+# freshly launched app, then each viewport shot scaled to 960 px wide; then the Train tab after a 3-minute job
+# (scripts/train_screenshot.py). Run from the repo root: bash scripts/readme_screenshots.sh
 set -euo pipefail
 shots=$(mktemp -d)
 GENLAB_SCREENSHOTS="$shots" .venv/bin/python -m pytest -q -p no:cacheprovider \
@@ -18,3 +19,4 @@ for tab in ("gan", "vae", "translate", "repair"):
         im.save(f"docs/screenshots/{tab}.png", optimize=True)
         print(f"docs/screenshots/{tab}.png", im.size)
 PY
+.venv/bin/python scripts/train_screenshot.py --minutes 3

@@ -51,6 +51,8 @@ def main() -> None:
                                timeout=(args.minutes * 60 + 180) * 1000)
         page.wait_for_timeout(2000)
         print(f"finished after {time.time() - t0:.0f} s:", page.locator("#tn-progress").inner_text())
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)
         page.screenshot(path=str(tmp / "train.png"))
         browser.close()
     from PIL import Image

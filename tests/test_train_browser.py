@@ -84,4 +84,9 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):  # noqa
         pick_gan_model(page, "browser-gan")
         page.locator("#gan-class input").click()
         assert page.get_by_role("option", name="circle", exact=True).is_visible()
+        # reopening the page shows the job again (its id is in the browser's storage)
+        page.reload()
+        page.get_by_role("tab", name="Train").click()
+        assert _state(page, "stopped", timeout=60_000) > stopped
+        page.locator("#tn-grid img").wait_for(state="visible", timeout=30_000)
     assert not problems, problems

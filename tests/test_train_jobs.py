@@ -259,3 +259,24 @@ time.sleep(600)
         time.sleep(0.2)
     os.kill(child, signal.SIGKILL)
     raise AssertionError("the job outlived its server")
+
+
+def test_pairs_and_two_domains_unpack_and_are_summarised(queue, tmp_path):
+    """pix2pix takes a ZIP of A/ and B/; a CycleGAN two ZIPs: each is unpacked, checked and shown as the model will
+    see it (the runs themselves are the CLI's, tested on the same folders in test_scarce_data / test_cyclegan)."""
+    from genlab.tasks.training import describe
+    from genlab.testing import make_paired_folder
+
+    pairs = make_paired_folder(tmp_path / "pairs", n=12, size=40)
+    job = queue.prepare(JobSpec(family="pix2pix", resolution=16, channels=3), [str(zip_folder(pairs, tmp_path / "p.zip"))])
+    text, grid = describe(job)
+    assert "pairs (A -> B)" in text and "no partner" in text
+    cmd = command(job.spec, job.data, job.out, job.folder / "run")
+    assert cmd[cmd.index("--data") + 1] == job.data[0] and (Path(job.data[0]) / "A").is_dir()
+    a = zip_folder(pairs / "A", tmp_path / "a.zip")
+    b = zip_folder(pairs / "B", tmp_path / "b.zip")
+    job = queue.prepare(JobSpec(family="cyclegan", resolution=16, channels=3), [str(a), str(b)])
+    text, grid = describe(job)
+    assert "**domain A**" in text and "**domain B**" in text and grid.width >= 8 * 16
+    cmd = command(job.spec, job.data, job.out, job.folder / "run")
+    assert cmd[cmd.index("--data-a") + 1].endswith("data_a") and cmd[cmd.index("--data-b") + 1].endswith("data_b")

@@ -337,7 +337,7 @@ class JobQueue:
                 for k, z in enumerate(zips):
                     side = ("domain A", "domain B")[k] if need == 2 else "the ZIP"
                     try:
-                        found = extract_images(z, folder / f"data{'_ab'[k + 1] if need == 2 else ''}", archive_limits)
+                        found = extract_images(z, folder / (f"data_{'ab'[k]}" if need == 2 else "data"), archive_limits)
                     except DatasetError as e:
                         raise DatasetError(f"{side}: {e}") from None
                     if found.images > limits.max_images:

@@ -405,7 +405,8 @@ def render():
         def restore(ids):
             """Page (re)opened: show this visitor's newest job, and list its models in every tab."""
             visible = _visible_jobs(ids)
-            jid = visible[-1] if visible else ""
+            own = [i for i in (ids or []) if i in visible]  # this browser's newest job first; locally, else any
+            jid = own[-1] if own else visible[-1] if visible else ""
             return [jid, {}, gr.Timer(active=bool(jid))] + picker_updates(pickers, ids)
 
         demo.load(restore, known, [job_id, shown, timer, *boxes], api_visibility="private", **POLL)
