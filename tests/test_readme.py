@@ -115,7 +115,7 @@ def test_train_client_snippet_runs(app_url, tmp_path, monkeypatch, capsys):
     assert status["state"] == "finished" and status["model"] == "my-gan" and status["samples"] == 3
     progress = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("running")]
     assert any(0 < int(step) < 12 for _, step, *_ in progress), f"no progress while it ran: {progress}"
-    assert Path(ns["png_path"]).is_file()
+    assert Path(ns["grid_path"]).is_file()
 
 
 def test_readme_is_a_front_door_linking_every_docs_page():
