@@ -1,24 +1,6 @@
-"""Training jobs behind the app's Train tab: a queue that runs ``python -m genlab.train`` in the background.
+"""The queue behind the Train tab: one job runs at a time as a child process (the CLI), the rest wait in line.
 
-The tab does not copy the training loops: each job is the CLI's own command (one loop per family stays
-the one source of truth), run as a child process with its threads capped, so that a job
-
-- outlives the request and the browser tab that started it (closing the page does not stop it);
-- leaves the server a core (``GENLAB_TRAIN_THREADS``, default half the CPU cores) and survives a crash,
-  a NaN loss or an out-of-memory error in the job, which ends it with a readable message;
-- reports through the run's events file (``GENLAB_JOB_EVENTS``: loss points, sample grids) and stops,
-  saving its resumable state, when its stop file appears (``GENLAB_JOB_STOP``).
-
-One job runs at a time per server; the others wait in line and see their place. A job's id is an
-unguessable token: on a public Space it is what a visitor holds (in the page's browser storage), and
-another visitor can neither list, load nor stop a job whose id they do not have. Its data, run folder
-and (on a Space) its model live in the job's own temporary folder, removed when the job is deleted
-or the server stops.
-
-    jobs = JobQueue()
-    job = jobs.submit(JobSpec(family="gan", data="emoji", minutes=5), data_zip=None)
-    jobs.status(job.id)          # state, step, images/s, time left, losses, latest grid, model id
-    jobs.stop(job.id); jobs.resume(job.id)
+See ``genlab.tasks.training`` for why a job is a process, how it reports and stops, and who may see it.
 """
 
 from __future__ import annotations
@@ -26,11 +8,9 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,214 +18,11 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..datasets.archives import ArchiveLimits, Extracted, extract_images
-from ..errors import DatasetError, GenlabError
-from ..hub import available, output_dir, register_trained, trained_folder, unregister_trained
-
-FAMILIES = ("gan", "vae", "classifier", "pix2pix", "cyclegan")
-BUILT_IN = ("emoji", "digits")  # besides an uploaded ZIP (or, locally, a folder on this machine)
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}")
-
-
-class JobError(GenlabError, ValueError):
-    """A training request this server will not run (off, over a cap, unknown job, bad settings)."""
-
-
-# --- Switches and caps (environment; see docs/serving.md) ------------------------------------------------------
-
-
-def on_space() -> bool:
-    return bool(os.environ.get("SPACE_ID"))
-
-
-def training_enabled() -> bool:
-    """GENLAB_TRAIN=1/0; default on locally, off on a Space (a stranger's CPU) unless its owner turns it on."""
-    flag = os.environ.get("GENLAB_TRAIN", "").strip()
-    if flag in ("0", "1"):
-        return flag == "1"
-    return not on_space()
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class Caps:
-    """Hard bounds on one job, enforced on the server (the tab's controls only mirror them)."""
-
-    max_minutes: float  # training budget of one job (0: none)
-    max_images: int  # images in one data set (each side of a pair / domain)
-    max_resolution: int  # px
-    max_upload_mb: float  # one ZIP
-    max_steps: int
-    max_queue: int  # jobs waiting or running at once
-
-
-def caps() -> Caps:
-    """Read per call (a test or a Space owner sets them). On a Space: 10 minutes, 2,000 images, 64 px, 50 MB,
-    4 jobs in line by default; locally: no minute cap, 50,000 images, 256 px, 500 MB, 16 in line."""
-    space = on_space()
-    return Caps(
-        max_minutes=_env_number("GENLAB_TRAIN_MAX_MINUTES", 10 if space else 0),
-        max_images=int(_env_number("GENLAB_TRAIN_MAX_IMAGES", 2000 if space else 50000)),
-        max_resolution=int(_env_number("GENLAB_TRAIN_MAX_RESOLUTION", 64 if space else 256)),
-        max_upload_mb=_env_number("GENLAB_TRAIN_MAX_UPLOAD_MB", 50 if space else 500),
-        max_steps=int(_env_number("GENLAB_TRAIN_MAX_STEPS", 100000 if space else 1000000)),
-        max_queue=int(_env_number("GENLAB_TRAIN_MAX_QUEUE", 4 if space else 16)),
-    )
-
-
-def job_threads() -> int:
-    """Torch threads of a job: GENLAB_TRAIN_THREADS, default half the cores (1 on this 2-core machine)."""
-    return max(1, int(_env_number("GENLAB_TRAIN_THREADS", max(1, (os.cpu_count() or 2) // 2))))
-
-
-RESOLUTIONS = (16, 28, 32, 48, 64, 96, 128, 192, 256)
-
-
-# --- What to train ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class JobSpec:
-    """One training request, as the tab (or an API caller) sends it. Every field is checked by ``check``."""
-
-    family: str = "gan"  # one of FAMILIES
-    data: str = "upload"  # "emoji", "digits", "upload" (the ZIP given to submit) or, locally, a folder path
-    name: str = ""  # the model's name (default: from the data and family)
-    resolution: int = 32  # px (digits: 28)
-    channels: int = 3  # 1 grey, 3 RGB (digits: 1)
-    fit: str = "crop"  # non-square images: "crop" (centre) or "pad"
-    minutes: float = 5.0  # wall-clock budget (0: until --steps)
-    steps: int = 2000  # at most this many optimizer steps
-    batch_size: int = 32  # clipped to the data set by the loop when larger
-    sample_every: int = 100  # steps between sample grids (and resumable-state saves)
-    seed: int = 0
-    feature_net: str = ""  # a served classifier (shipped, or trained by a job) for held-out FID/accuracy; "" none
-
-    def flags(self) -> list[str]:
-        return ["--resolution", str(self.resolution), "--channels", str(self.channels), "--fit", self.fit,
-                "--steps", str(self.steps), "--batch-size", str(self.batch_size), "--sample-every",
-                str(self.sample_every), "--seed", str(self.seed), "--minutes", f"{self.minutes:g}"]
-
-
-def check(spec: JobSpec, limits: Caps | None = None) -> JobSpec:
-    """Bound every field of a request before anything is allocated; JobError names the problem and the range."""
-    limits = limits or caps()
-    if spec.family not in FAMILIES:
-        raise JobError(f"family must be one of {', '.join(FAMILIES)}, got {spec.family!r}")
-    if spec.data not in (*BUILT_IN, "upload"):
-        if on_space() or not Path(str(spec.data)).expanduser().is_dir():
-            raise JobError(f"data must be one of {', '.join(BUILT_IN)} or an uploaded ZIP"
-                           + ("" if on_space() else " (or a folder on this machine)") + f"; got {spec.data!r}")
-    if spec.data == "digits":
-        spec.resolution, spec.channels = 28, 1
-    if spec.data == "emoji":
-        spec.channels = 3
-    if spec.family == "cyclegan" and spec.data == "digits":
-        raise JobError("a CycleGAN needs two image sets: upload two ZIPs (domain A and domain B), or pick emoji "
-                       "(OpenMoji <-> Noto Color Emoji).")
-
-    def whole(value, what: str, lo: int, hi: int) -> int:
-        try:
-            ok = value is not None and float(value) == int(value) and lo <= int(value) <= hi
-        except (TypeError, ValueError, OverflowError):
-            ok = False
-        if not ok:
-            raise JobError(f"{what} must be a whole number from {lo:,} to {hi:,}, got {value!r}")
-        return int(value)
-
-    spec.resolution = whole(spec.resolution, "resolution", 16, limits.max_resolution)
-    if spec.resolution not in RESOLUTIONS:
-        raise JobError(f"resolution must be one of {', '.join(str(r) for r in RESOLUTIONS if r <= limits.max_resolution)} "
-                       f"px, got {spec.resolution}")
-    spec.channels = whole(spec.channels, "channels", 1, 3)
-    if spec.channels == 2:
-        raise JobError("channels must be 1 (grey) or 3 (colour)")
-    if spec.fit not in ("crop", "pad"):
-        raise JobError(f"fit must be 'crop' or 'pad', got {spec.fit!r}")
-    spec.steps = whole(spec.steps, "steps", 1, limits.max_steps)
-    spec.batch_size = whole(spec.batch_size, "batch size", 1, 512)
-    spec.sample_every = whole(spec.sample_every, "sample every", 1, limits.max_steps)
-    spec.seed = whole(spec.seed, "seed", 0, 2**31 - 1)
-    try:
-        minutes = float(spec.minutes or 0)
-    except (TypeError, ValueError):
-        raise JobError(f"minutes must be a number, got {spec.minutes!r}") from None
-    if not 0 <= minutes <= 7 * 24 * 60:
-        raise JobError(f"minutes must be from 0 to {7 * 24 * 60}, got {spec.minutes!r}")
-    if limits.max_minutes and (minutes == 0 or minutes > limits.max_minutes):
-        raise JobError(f"this server trains for at most {limits.max_minutes:g} minutes per job; set minutes from "
-                       f"0.1 to {limits.max_minutes:g}.")
-    spec.minutes = minutes
-    name = str(spec.name or "").strip()
-    if name and not NAME.fullmatch(name):
-        raise JobError(f"model name {name!r}: use letters, digits, '-', '_' or '.', at most 48, starting with a "
-                       "letter or digit")
-    spec.name = name
-    net = str(spec.feature_net or "").strip()
-    if net in ("none", "default"):
-        net = ""
-    if net and not (available().get(net) == "classifier" or trained_folder(net) is not None):
-        raise JobError(f"feature net {net!r} is not a classifier this server serves; pick one of "
-                       f"{', '.join(n for n, t in available().items() if t == 'classifier')}, or train one first "
-                       "(family: classifier) on the same images.")
-    spec.feature_net = net
-    return spec
-
-
-def preset_for(spec: JobSpec) -> str:
-    """The CLI preset a job starts from: the shipped model's recipe for the built-in sets, the family's general
-    one for a folder (the GAN gets the shipped emoji recipe's spectral norm on top, below)."""
-    built_in = {
-        ("gan", "emoji"): "emoji-cgan", ("gan", "digits"): "mnist-cgan",
-        ("vae", "emoji"): "emoji-vae", ("vae", "digits"): "mnist-vae",
-        ("classifier", "emoji"): "emoji-classifier", ("classifier", "digits"): "mnist-classifier",
-        ("pix2pix", "emoji"): "emoji-sketch2color", ("pix2pix", "digits"): "mnist-sketch2digit",
-        ("cyclegan", "emoji"): "emoji-openmoji2noto",
-    }
-    general = {"gan": "mnist-cgan", "vae": "mnist-vae", "classifier": "mnist-classifier",
-               "pix2pix": "mnist-sketch2digit", "cyclegan": "folders"}
-    return built_in.get((spec.family, spec.data), general[spec.family])
-
-
-def command(spec: JobSpec, data: list[str], out: Path, run_dir: Path, resume: bool = False) -> list[str]:
-    """The CLI command of a job (what its card records). ``data``: one folder/name, or two for a CycleGAN."""
-    cmd = [sys.executable, "-m", "genlab.train", spec.family, "--preset", preset_for(spec), "--name", spec.name,
-           "--out", str(out), "--run-dir", str(run_dir), *spec.flags()]
-    built_in = spec.data in BUILT_IN
-    if spec.family == "cyclegan":
-        if not built_in:
-            cmd += ["--data-a", data[0], "--data-b", data[1]]
-    elif not built_in:
-        cmd += ["--data", data[0]]
-    elif spec.data == "emoji":
-        cmd += ["--data", "emoji"]
-    if spec.family == "gan" and not built_in:
-        cmd += ["--spectral-norm", "true"]  # the shipped emoji recipe (docs/models.md, "GAN recipe")
-    net = spec.feature_net
-    if net and spec.family in ("gan", "vae", "pix2pix", "cyclegan"):
-        folder = trained_folder(net)
-        cmd += ["--feature-net", str(folder) if folder is not None else net]
-    measured = built_in or bool(net)  # a feature net that knows the data: the built-in sets', or the one picked
-    if spec.family in ("gan", "vae"):
-        # the card's FID on 1,000 samples (the shipped cards use 5,000); none without a feature net that knows the
-        # images (a stranger's classes): the card says so
-        cmd += ["--eval-samples", "1000" if measured else "0"]
-    if spec.family == "gan" and measured:
-        cmd += ["--preview-eval", "500"]  # held-out FID and class accuracy at every sample grid
-    if spec.family == "pix2pix" and not built_in:
-        cmd += ["--in-channels", str(spec.channels)]
-    if resume:
-        cmd += ["--resume", "true"]
-    return cmd
-
-
-# --- Jobs ------------------------------------------------------------------------------------------------------
+from ...datasets.archives import ArchiveLimits, Extracted, extract_images
+from ...errors import DatasetError
+from ...hub import available, output_dir, register_trained, unregister_trained
+from .process import die_with_parent, failure
+from .spec import BUILT_IN, JobError, JobSpec, caps, check, command, job_threads, on_space, training_enabled
 
 _STATES = ("checking", "queued", "running", "stopping", "stopped", "finished", "failed")
 
@@ -529,7 +306,7 @@ class JobQueue:
                "GENLAB_LOG_EVERY": str(max(1, min(25, job.spec.sample_every // 4))), "OMP_NUM_THREADS": threads,
                "MKL_NUM_THREADS": threads, "TQDM_DISABLE": "1", "PYTHONUNBUFFERED": "1"}
         env.pop("GENLAB_TRAIN_OUT", None)
-        package_parent = str(Path(__file__).resolve().parents[2])  # the child imports this same genlab
+        package_parent = str(Path(__file__).resolve().parents[3])  # the folder holding genlab/: the child imports it
         env["PYTHONPATH"] = os.pathsep.join([package_parent, *filter(None, [os.environ.get("PYTHONPATH")])])
         log = open(job.folder / "log.txt", "a")
         log.write("$ " + " ".join(cmd[1:]) + "\n")
@@ -540,7 +317,7 @@ class JobQueue:
                 return
             job.state, job.message = "running", "starting (loading the data)"
             job.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd(),
-                                           stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                           stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
         try:
             while job.process.poll() is None and not self.closed:
                 self._read_events(job)
@@ -599,104 +376,3 @@ class JobQueue:
                             " (with its held-out evaluation)" if job.spec.data in BUILT_IN else "")
                 elif kind == "error":  # the process exits next; its log's "error: ..." line is the full message
                     job.message = e.get("message", "failed")
-
-
-def _die_with_parent() -> None:
-    """In the job's process, before it starts: on Linux, be killed when the server dies, however it dies (SIGTERM
-    from a supervisor does not run the server's atexit handlers). Elsewhere the run notices a new parent itself
-    (GENLAB_JOB_PARENT, checked with the stop file)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def failure(tail: list[str], code: int) -> str:
-    """A readable reason from a failed job's log: the CLI's 'error: ...' line, or the exception's last line."""
-    for line in reversed(tail):
-        if line.startswith("error: "):
-            return line[len("error: "):]
-    for line in reversed(tail):
-        if re.match(r"^[\w.]*(Error|Exception)\b", line):
-            if "OutOfMemory" in line or "out of memory" in line:
-                return f"out of memory ({line.split(':', 1)[-1].strip()}): lower the batch size or the resolution."
-            return f"training failed: {line}"
-    if code < 0:
-        return f"the training process was killed (signal {-code}); if the machine ran out of memory, lower the batch " \
-               "size or the resolution."
-    return f"the training process exited with code {code}; see its log."
-
-
-# --- What the model will see -----------------------------------------------------------------------------------
-
-
-def describe(job: Job, per_class: int = 8):
-    """The data summary shown before training: (markdown, grid image of what the model will see at the job's
-    size and crop/pad rule). DatasetError (naming the fix) for a set that cannot train."""
-    import torch
-
-    from ..datasets import load_data, paired_folder
-    from ..images import to_pil_grid
-
-    spec = job.spec
-    data = job.data
-    rows: list[str] = []
-    if spec.family == "pix2pix" and spec.data != "digits" and spec.data != "emoji":
-        train, held = paired_folder(data[0], spec.resolution, spec.channels, spec.channels, spec.fit)
-        sets = {"pairs (A -> B)": (train.b, held.b)}
-        shown = torch.cat([train.a.tensors(per_class)[0].expand(-1, spec.channels, -1, -1),
-                           train.b.tensors(per_class)[0]])
-        nrow = min(per_class, len(train))
-    elif spec.family == "cyclegan" and spec.data == "upload":
-        a = load_data(data[0], spec.resolution, spec.channels, spec.fit)
-        b = load_data(data[1], spec.resolution, spec.channels, spec.fit)
-        sets = {"domain A": a, "domain B": b}
-        shown = torch.cat([a[0].tensors(per_class)[0], b[0].tensors(per_class)[0]])
-        nrow = per_class
-    else:
-        source = {"digits": "mnist"}.get(spec.data, data[0])
-        if spec.family == "cyclegan":  # the built-in emoji pair of designs: show the OpenMoji side
-            source = "emoji"
-        train, held = load_data(source, spec.resolution, spec.channels, spec.fit)
-        sets = {"images": (train, held)}
-        x, y = train.tensors(min(len(train), 5000 if train.in_memory else 400))
-        picks = []
-        for c in range(max(1, min(train.num_classes, 10))):
-            idx = (y == c).nonzero().flatten()[:per_class] if train.num_classes else torch.arange(min(len(x), 4 * per_class))
-            picks.append(x[idx])
-        shown = torch.cat(picks)
-        nrow = per_class
-    for what, (train, held) in sets.items():
-        names = train.class_names
-        if names:
-            counts = torch.bincount(train.labels, minlength=len(names)).tolist()
-            held_counts = torch.bincount(held.labels, minlength=len(names)).tolist()
-            listed = ", ".join(f"{n} {c} (+{h})" for n, c, h in list(zip(names, counts, held_counts))[:30])
-            more = f", +{len(names) - 30} more" if len(names) > 30 else ""
-            rows.append(f"**{what}**: {len(train):,} to train on, {len(held):,} held out; {len(names)} classes "
-                        f"(train (+held out)): {listed}{more}")
-        else:
-            rows.append(f"**{what}**: {len(train):,} to train on, {len(held):,} held out; no classes (a flat folder: "
-                        "unconditional)")
-    skipped = list(job.summary.get("skipped", []))
-    for _, (train, _) in sets.items():
-        one = getattr(train, "a", train)
-        root = one.root or ""
-        skipped += [(os.path.relpath(p, root) if root else p, why) for p, why in one.skipped]
-    if skipped:
-        rows.append(f"**skipped** ({len(skipped)}): " + "; ".join(f"`{n}`: {why}" for n, why in skipped[:6])
-                    + (f"; and {len(skipped) - 6} more" if len(skipped) > 6 else ""))
-    n_train = min(len(t) for t, _ in sets.values())
-    if n_train < spec.batch_size:
-        rows.append(f"The batch ({spec.batch_size}) is larger than the {n_train} training images: every step "
-                    f"will use all {n_train}.")
-    if n_train < 100 and spec.family in ("gan", "cyclegan", "pix2pix"):
-        rows.append(f"{n_train} images is a small set: the GAN trains with DiffAugment and spectral norm (the "
-                    "small-data recipe); expect it to learn colours and layout first, and check the card's "
-                    "memorisation figure.")
-    rows.append(f"Shown at {spec.resolution} px, {'colour' if spec.channels == 3 else 'grey'}, "
-                f"{'centre-cropped' if spec.fit == 'crop' else 'padded'} to square: exactly what the model sees.")
-    return "\n\n".join(rows), to_pil_grid(shown, nrow=nrow, display_size=min(960, 120 * nrow))
