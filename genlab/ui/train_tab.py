@@ -18,7 +18,7 @@ from ..tasks.training import BUILT_IN, FAMILIES, RESOLUTIONS, JobQueue, JobSpec,
 from ..tasks.training import training_enabled
 from ..hub import shipped_names
 from .common import output_path, register_picker
-from .train_view import loss_frame, progress_html, shown_grid
+from .job_view import loss_frame, progress_html, shown_grid
 
 SOURCES = [("my images (upload a ZIP)", "upload"), ("emoji (built in, 9 groups)", "emoji"),
            ("digits (built in, MNIST)", "digits")]
