@@ -14,7 +14,7 @@ import zipfile
 import gradio as gr
 
 from ..errors import GenlabError
-from ..tasks.training import BUILT_IN, FAMILIES, RESOLUTIONS, JobQueue, JobSpec, caps, describe, job_threads, on_space
+from ..tasks.training import FAMILIES, RESOLUTIONS, JobQueue, JobSpec, caps, describe, job_threads, on_space
 from ..tasks.training import training_enabled
 from ..hub import shipped_names
 from .common import output_path, register_picker
@@ -349,5 +349,3 @@ def render():
 
     return wire
 
-
-__all__ = ["BUILT_IN", "FAMILIES", "render"]

@@ -24,7 +24,7 @@ from ...hub import available, output_dir, register_trained, unregister_trained
 from .process import die_with_parent, failure
 from .spec import BUILT_IN, JobError, JobSpec, caps, check, command, job_threads, on_space, training_enabled
 
-_STATES = ("checking", "queued", "running", "stopping", "stopped", "finished", "failed")
+# a job's states: queued -> running (-> stopping) -> finished | stopped | failed; stopped/finished/failed can continue
 
 
 @dataclass
