@@ -59,7 +59,7 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):  # noqa
         page.locator("#tn-start").click()
         page.locator("#tn-summary").get_by_text("27 to train on").wait_for(timeout=60_000)
         page.locator("#tn-seen img").wait_for(state="visible", timeout=30_000)
-        _state(page, "running")
+        _state(page, "running", timeout=240_000)  # on the shared test server a job may wait in line first
         # the grid appears and is refreshed; the loss plot gets points
         page.locator("#tn-grid img").wait_for(state="visible", timeout=90_000)
         first = page.locator("#tn-grid img").get_attribute("src")

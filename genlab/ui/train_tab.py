@@ -277,6 +277,8 @@ def render():
                           api_name="train_start",
                           **SETUP)
     started.success(remember, [job_id, known], known, api_visibility="private")
+    # a second path to the poll: whatever sets the shown job (start, page load) also switches the timer on
+    job_id.change(lambda j: gr.Timer(active=bool(j)), job_id, timer, api_visibility="private", **POLL)
     stop.click(stop_job, job_id, progress, api_name="train_stop")
     resume.click(resume_job, [job_id, steps, minutes], [progress, timer], api_name="train_resume")
     gr.api(status_of, api_name="train_status")
