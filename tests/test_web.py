@@ -12,7 +12,7 @@ import torch
 import genlab
 from genlab.tasks.directions import hue_name, measure, name_directions
 from genlab.models import ConvVAE, Generator
-from genlab.tasks.sampling import MAX_SAMPLES, latents, sample, sefa_directions
+from genlab.tasks.sampling import MAX_SAMPLES, SamplingError, latents, sample, sefa_directions
 from genlab.web import ExportError, export_onnx, gan_spec, vae_spec
 
 
@@ -35,7 +35,7 @@ def test_exported_generator_matches_torch_at_every_batch_size(kwargs):
     for n in (1, 5, MAX_SAMPLES):
         z = torch.randn(n, g.latent_dim)
         labels = torch.randint(0, g.any_class + 1, (n,))
-        out = _run(path, z=z, labels=labels)
+        out = _run(path, z=z, labels=labels, embed_shift=torch.zeros(n, g.embed.embedding_dim))
         assert out.shape == (n, g.image_channels, g.resolution, g.resolution)
         np.testing.assert_allclose(out, g(z, labels).detach().numpy(), atol=2e-5)
 
@@ -59,7 +59,7 @@ def test_export_is_once_per_weights_and_keeps_the_model_as_it_was(tiny_gan):
         other.fc.weight.add_(0.1)
     assert export_onnx(other) != path  # other weights, other file
     assert other.training and tiny_gan.training  # export switched to eval and back
-    assert path.name.startswith("gan-") and path.suffix == ".onnx"
+    assert path.name.startswith("gan2-") and path.suffix == ".onnx"  # gan2: with the class sliders' input
 
 
 def test_only_generators_and_decoders_are_exported():
@@ -78,9 +78,31 @@ def test_the_spec_gives_the_page_what_sample_computes(tiny_gan):
         d = _floats(spec["directions"]).reshape(spec["n_directions"], spec["latent_dim"])
         page_z = (z * np.float32(psi) + np.asarray(offsets, dtype=np.float32) @ d).astype(np.float32)
         page = _run(export_onnx(tiny_gan), z=torch.from_numpy(page_z),
-                    labels=torch.tensor(spec["labels"][:n]))
+                    labels=torch.tensor(spec["labels"][:n]), embed_shift=torch.zeros(n, spec["embed_dim"]))
         server = sample(tiny_gan, seed=11, label=label, psi=psi, n=n, offsets=offsets, directions=directions)
         np.testing.assert_allclose(page, server.numpy(), atol=1e-4)
+
+
+def test_the_page_blends_classes_as_sample_does(tiny_gan):
+    """The class sliders' arithmetic as genlab.js does it (shift_i = sum_c a_c (E[c] - E[label_i]) from the spec's
+    embeddings) through the graph equals sampling.sample with class_amounts; amount 1 alone draws that class."""
+    spec = gan_spec(tiny_gan, seed=4, label=None, class_sliders=list(range(tiny_gan.num_classes)), first_class_slider=0)
+    n, e_dim = 16, spec["embed_dim"]
+    embed = _floats(spec["embed"]).reshape(tiny_gan.num_classes, e_dim)
+    own = _floats(spec["label_embed"]).reshape(MAX_SAMPLES, e_dim)[:n]
+    z = torch.from_numpy(_floats(spec["z"]).reshape(MAX_SAMPLES, -1)[:n].copy())
+    for amounts in ([0.0] * 10, [0, 0, 0, 1.0, 0, 0, 0, 0, 0, 0], [0.3, 0, 0, 0, 0, 0, 0.5, 0, 0, 0]):
+        a = np.asarray(amounts, dtype=np.float32)
+        shift = (a @ embed)[None] - a.sum() * own
+        page = _run(export_onnx(tiny_gan), z=z, labels=torch.tensor(spec["labels"][:n]),
+                    embed_shift=torch.from_numpy(shift.astype(np.float32)))
+        server = sample(tiny_gan, seed=4, label=None, n=n, class_amounts=amounts)
+        np.testing.assert_allclose(page, server.numpy(), atol=1e-4)
+    three = sample(tiny_gan, seed=4, label=3, n=n)
+    np.testing.assert_allclose(sample(tiny_gan, seed=4, label=None, n=n, class_amounts=[0, 0, 0, 1.0] + [0] * 6),
+                               three.numpy(), atol=1e-5)
+    with pytest.raises(SamplingError, match="from 0 to 1"):
+        sample(tiny_gan, seed=4, n=2, class_amounts=[1.5])
 
 
 def test_latents_do_not_depend_on_the_grid_size(tiny_gan):

@@ -19,6 +19,7 @@ from test_browser import ARGS, CHROMIUM
 from genlab.hub import DEFAULT_GAN
 from genlab.testing import launched_app, load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
 
+ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
 
@@ -78,7 +79,8 @@ def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
         arg=[prefix, controls, spec or {}], timeout=30_000)
 
 
-def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float]):
+def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float],
+                attributes: list[float] = ()):
     if repo:
         load_gan_repo(page, repo)
     elif model != DEFAULT_GAN:
@@ -91,10 +93,14 @@ def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: fl
     set_number(page, "gan-n", n)
     for k, o in enumerate(offsets):
         set_number(page, f"gan-dir-{k + 1}", o)
+    for k, o in enumerate(attributes):
+        if o:
+            set_number(page, f"gan-attr-{k + 1}", o)
     label_index = page.evaluate("window.genlab.gan.spec.label") if label != "any" else None
-    _drawn(page, "gan", {"psi": psi, "n": n, "offsets": offsets}, {"seed": seed, "label": label_index})
+    every = [*offsets, *attributes, *[0.0] * (ATTRIBUTE_SLIDERS - len(attributes))]
+    _drawn(page, "gan", {"psi": psi, "n": n, "offsets": every}, {"seed": seed, "label": label_index})
     in_page = _canvas(page, "gan-canvas")
-    server = Client(url, verbose=False).predict(model, repo, seed, label, psi, n, *offsets, api_name="/sample")
+    server = Client(url, verbose=False).predict(model, repo, seed, label, psi, n, *every, api_name="/sample")
     diff = np.abs(in_page.astype(int) - _server_at_canvas_size(server, in_page).astype(int))
     return in_page, diff
 
@@ -173,9 +179,25 @@ def _drag(page, slider: str, frac: float, steps: int = 20):
     page.mouse.up()
 
 
+def test_attribute_sliders_draw_in_the_page_what_the_server_draws(app, browser):
+    """The digit GAN's measured sliders (slant: a z direction; "more 7-like": a class blend) drawn in the page
+    equal the server's /sample for the same values."""
+    url, _ = app
+    page = _page(browser, url)
+    shown_picture(page, "gan")
+    pick_gan_model(page, "mnist-cgan")
+    expect(page.locator("#gan-attr-3")).to_contain_text("slant")
+    expect(page.locator("#gan-attr-11")).to_contain_text("more 7-like")
+    attributes = [0.0, 0.0, 2.0] + [0.0] * 7 + [0.6]  # slant +2, "more 7-like" 0.6
+    in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 5, "any", 1.0, 9, [0.0] * 6, attributes)
+    print(f"digits with attribute sliders: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
+    assert diff.max() <= 2 and in_page.std() > 10
+    assert not page.problems, page.problems
+
+
 def test_sliders_redraw_while_the_server_is_frozen(app, browser):
     """After the page has loaded, the server process is stopped (SIGSTOP): no request can be answered.
-    Dragging a direction slider still changes the picture, once per input event."""
+    Dragging a direction slider, and then an attribute slider, still changes the picture, once per input event."""
     url, proc = app
     page = _page(browser, url)
     before = shown_picture(page, "gan")
@@ -187,10 +209,12 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
         _drag(page, "gan-dir-2", 0.9)
         after = wait_for_new_picture(page, "gan", before, timeout=10_000)
         timings = page.evaluate("window.genlab.gan.timings")
+        _drag(page, "gan-attr-1", 0.9)  # an attribute slider (the emoji GAN's first measure)
+        moved = wait_for_new_picture(page, "gan", after, timeout=10_000)
     finally:
         os.kill(proc.pid, signal.SIGCONT)
-    assert after.startswith("page:")
-    assert page.joins == []  # the drag sent the server nothing
+    assert after.startswith("page:") and moved.startswith("page:")
+    assert page.joins == []  # the drags sent the server nothing
     assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
     print(f"frozen server, 16-emoji grid: {len(timings)} frames, p50 {statistics.median(timings):.1f} ms")
 
@@ -206,7 +230,7 @@ def test_input_to_frame_times_are_recorded(app, browser, n, colour):
     if not colour:
         pick_gan_model(page, "mnist-cgan")
     set_number(page, "gan-n", n)
-    _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * 6})
+    _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * (6 + ATTRIBUTE_SLIDERS)})
     page.evaluate("window.genlab.gan.resetTimings()")
     _drag(page, "gan-dir-1", 0.1, steps=30)
     timings, written, first = page.evaluate(

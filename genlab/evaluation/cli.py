@@ -15,6 +15,8 @@ held-out) is printed beside every FID.
 scores both directions of a CycleGAN against the identity (and a pix2pix) baseline (genlab/evaluation/cyclegan.py).
 ``python -m genlab eval inpaint`` scores every repair method inside synthetic masks (PSNR/SSIM).
 ``python -m genlab eval augment`` measures what generated digits add to a small classifier.
+``python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier`` fits a GAN's attribute sliders,
+prints what each does on fresh samples, and writes them beside the checkpoint (attributes.json).
 """
 
 from __future__ import annotations
@@ -109,9 +111,31 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     a.add_argument("--steps", type=int, default=300, help="training steps of every run (batch 64)")
     a.add_argument("--json", metavar="PATH", help="also write rows + summary as JSON (the app's tab reads "
                    "genlab/ui/augment_results.json)")
+    t = sub.add_parser("attributes", help="fit a GAN's attribute sliders, print their measured effects, write "
+                       "attributes.json beside the checkpoint")
+    t.add_argument("model")
+    t.add_argument("--feature-net", default="", help="a classifier of the GAN's classes (class log-probabilities)")
+    t.add_argument("--samples", type=int, default=2000, help="latents the directions are fitted on (seed 0)")
+    t.add_argument("--eval-samples", type=int, default=256, help="fresh latents (seed 1) the table is measured on")
+    t.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    if args.task == "attributes":
+        from ..hub import resolve
+        from ..tasks.attributes import effect_table, fit_attributes, save_attributes
+        from ..web import digest
+
+        g = load(args.model, model_type="gan", device="cpu")
+        classifier = load(args.feature_net, model_type="classifier", device="cpu").eval() if args.feature_net else None
+        attrs = fit_attributes(g, classifier, samples=args.samples, eval_samples=args.eval_samples,
+                               classifier_name=args.feature_net)
+        print(effect_table(attrs))
+        if not args.no_write:
+            path = save_attributes(attrs, resolve(args.model) / "attributes.json", digest(g))
+            print(f"wrote {path}")
+        print(f"({time.perf_counter() - start:.0f} s)")
+        return
     if args.task == "inpaint":
         from .inpaint import evaluate_inpainting, markdown_table
 

@@ -90,10 +90,22 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         """Display names of the classes, index = label."""
         return self.class_names or [str(i) for i in range(self.num_classes)]
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = torch.cat([z, self.embed(labels)], dim=1)  # (B, latent + embed)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor, embed_shift: torch.Tensor | None = None) -> torch.Tensor:
+        """embed_shift: optional (B, embed_dim) added to the class embedding (the class sliders blend one
+        class's embedding towards another's: ``class_shift``)."""
+        e = self.embed(labels)  # (B, embed)
+        if embed_shift is not None:
+            e = e + embed_shift
+        h = torch.cat([z, e], dim=1)  # (B, latent + embed)
         h = self.fc(h).view(-1, self.channels, self.base, self.base)  # (B, C, base, base)
         return self.net(h)
+
+    def class_shift(self, labels: torch.Tensor, amounts: torch.Tensor) -> torch.Tensor:
+        """The embedding shift (B, embed_dim) that moves each image's class towards others: amounts (num_classes,)
+        weights a_c, shift_i = sum_c a_c (E[c] - E[label_i]); a_c = 1 alone draws class c with the same z."""
+        table = self.embed.weight[: self.num_classes]  # (K, embed)
+        amounts = amounts.to(table)
+        return (amounts @ table)[None] - amounts.sum() * self.embed(labels)  # (B, embed)
 
     def latent_weight(self) -> torch.Tensor:
         """The first layer's weight restricted to z: (C*base*base, latent_dim)."""

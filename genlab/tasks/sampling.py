@@ -61,6 +61,7 @@ def sample(
     n: int = 1,
     offsets: Sequence[float] = (),
     directions: torch.Tensor | None = None,
+    class_amounts: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Images (n, C, R, R) in [-1, 1] at the generator's channels C and resolution R.
 
@@ -69,6 +70,8 @@ def sample(
         g.any_class: the model's own unconditional ("any class") token.
     psi: truncation: z is scaled by psi towards the mean (0), trading variety for fidelity.
     offsets: amounts along ``directions`` (default: the generator's SeFa directions).
+    class_amounts: per class, how far each image's class embedding moves towards that class's (0-1; the
+        attribute sliders' class blends, ``Generator.class_shift``).
     """
     _check(seed, label, psi, n, g)
     z, labels = latents(g, seed=seed, label=label, n=n)
@@ -83,7 +86,15 @@ def sample(
             raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
         z = z + torch.tensor(offsets) @ directions[: len(offsets)]  # (n, latent)
     device = next(g.parameters()).device
-    return g(z.to(device), labels.to(device)).float().cpu()
+    shift = None
+    if class_amounts is not None and any(float(a) for a in class_amounts):
+        amounts = torch.zeros(g.num_classes)
+        values = [float(a) for a in class_amounts]
+        if len(values) > g.num_classes or any(not (0.0 <= a <= 1.0) for a in values):
+            raise SamplingError(f"class amounts must be {g.num_classes} or fewer values from 0 to 1, got {values}")
+        amounts[: len(values)] = torch.tensor(values)
+        shift = g.class_shift(labels.to(device), amounts)
+    return g(z.to(device), labels.to(device), shift).float().cpu()
 
 
 def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES

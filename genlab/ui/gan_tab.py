@@ -1,8 +1,8 @@
-"""GAN tab: sample a conditional GAN with seed, class, truncation and SeFa sliders.
+"""GAN tab: sample a conditional GAN with seed, class, truncation, SeFa sliders and measured attribute sliders.
 
 The picture is drawn in the page (genlab/web/genlab.js) where the browser can: the server sends
 the seed's latents and the directions once per seed/class/model (a hidden JSON "spec"), and the
-psi, grid-size and direction sliders redraw without a request. Where the page cannot, its `js`
+psi, grid-size, direction and attribute sliders redraw without a request. Where the page cannot, its `js`
 handler bumps a hidden counter whose change runs the /sample endpoint, as before.
 """
 
@@ -13,11 +13,15 @@ from functools import lru_cache
 
 import gradio as gr
 
+import torch
+
+from ..tasks.attributes import (AUTO, CLASS_RANGE, MAX_SLIDERS, Attributes, AttributeFitError, effect_table,
+                                fit_attributes, load_attributes, own_ratios)
 from ..tasks.directions import name_directions
-from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
+from ..hub import CHECKPOINTS_DIR, DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names, trained_folder
 from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
-from ..web import gan_spec
+from ..web import digest_of, gan_spec
 from ..zerogpu import gpu, on_gpu
 from .common import LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
 
@@ -37,6 +41,82 @@ def class_info(g) -> str:
 @lru_cache(maxsize=8)
 def _directions(g):
     return sefa_directions(g, N_DIRECTIONS)[0]
+
+
+ATTRIBUTE_FILE = "attributes.json"  # beside a checkpoint: its fitted attribute sliders (genlab eval attributes NAME)
+RUNTIME_FIT = dict(samples=1000, eval_samples=64)  # a model without the file is fitted when first picked (~5-60 s)
+HOLD_INFO = ("auto: each slider holds fixed the measures it would move most, as long as it keeps half its own "
+             "effect; or pick the measures every slider holds fixed")
+
+
+@lru_cache(maxsize=8)
+def _attributes(name: str, g) -> Attributes:
+    """The attribute sliders of a generator: read from its checkpoint's attributes.json when that was fitted on
+    these weights, else fitted now (smaller sample) and kept for the server's lifetime."""
+    folder = CHECKPOINTS_DIR / name if name in shipped_names("gan") else trained_folder(name)
+    if folder is not None:
+        try:
+            found = load_attributes(folder / ATTRIBUTE_FILE, digest_of(g), g)
+        except AttributeFitError:
+            found = None  # an unreadable file is fitted afresh
+        if found is not None:
+            return found
+    return fit_attributes(g, matching_classifier(g), **RUNTIME_FIT)
+
+
+def attribute_directions(name: str, g, hold) -> tuple[torch.Tensor, Attributes]:
+    """All directions the page moves along, (6 + I, L): the SeFa ones (padded to N_DIRECTIONS) and the attribute
+    ones, conditioned on ``hold`` (a list: ["auto"] or measure labels)."""
+    attrs = _attributes(name, g)
+    sefa = _directions(g)
+    pad = torch.zeros(N_DIRECTIONS - len(sefa), g.latent_dim)
+    return torch.cat([sefa, pad, attrs.conditioned(hold_names(attrs, hold))]), attrs
+
+
+def hold_names(attrs: Attributes, hold) -> list[str] | str:
+    """The hold-fixed picker's value (["auto"], or slider labels) -> what ``Attributes.conditioned`` takes."""
+    if hold is None or hold == AUTO:
+        return AUTO
+    if not isinstance(hold, (list, tuple)) or not all(isinstance(h, str) for h in hold):
+        raise gr.Error(f"Hold fixed must be a list of measure names (or [\"auto\"]), got {hold!r}.")
+    if AUTO in hold:
+        return AUTO
+    by_label = dict(zip(attrs.labels, attrs.slider_names))
+    names = [by_label.get(h, h) for h in hold]
+    unknown = [h for h, n in zip(hold, names) if n not in attrs.image]
+    if unknown:
+        raise gr.Error(f"Cannot hold {', '.join(map(repr, unknown))} fixed; this model's measures are "
+                       f"{', '.join(attrs.labels[: len(attrs.image)])} (or auto).")
+    return names
+
+
+def attribute_sliders(attrs: Attributes) -> list:
+    """Updates for the MAX_SLIDERS attribute sliders: z directions (±DIRECTION_RANGE), then class blends (0-1)."""
+    ratios = own_ratios(attrs) if attrs.effects is not None else []
+    out = []
+    for k in range(MAX_SLIDERS):
+        if k >= len(attrs.slider_names):
+            out.append(gr.update(visible=False, value=0.0))
+            continue
+        info = ""
+        if ratios:
+            own, other, measure_, ratio = ratios[k]
+            pts = attrs.points[k] if k < len(attrs.points) else None
+            info = (f"{own:+.2f} SD per unit" + (f" ({pts:+.0f} pts of probability at 1)" if pts is not None else "")
+                    + f"; most other: {_short(measure_)} {other:+.2f} SD")
+        if k < len(attrs.image):
+            out.append(gr.update(visible=True, minimum=-DIRECTION_RANGE, maximum=DIRECTION_RANGE, step=0.05, value=0.0,
+                                 label=attrs.labels[k], info=info))
+        else:
+            out.append(gr.update(visible=True, minimum=CLASS_RANGE[0], maximum=CLASS_RANGE[1], step=0.01, value=0.0,
+                                 label=attrs.labels[k], info=info))
+    return out
+
+
+def _short(measure_: str) -> str:
+    from ..tasks.attributes import short_name
+
+    return short_name(measure_)
 
 
 @lru_cache(maxsize=8)
@@ -60,12 +140,38 @@ def direction_table(named: list[dict]) -> str:
 
 def classes_for(model: str, repo: str = ""):
     """What the chosen model brings: its class names (digits: 0-9, "any" selected), the sliders named by
-    what each direction changes, and the table of measured effects."""
-    g = get_model((repo or "").strip() or model, "gan")
+    what each direction changes, the table of measured effects, and its attribute sliders with theirs."""
+    name = (repo or "").strip() or model
+    g = get_model(name, "gan")
     named = _named(g)
     sliders = [gr.update(label=f"Direction {k + 1}: {named[k]['label']}", info=named[k]["summary"])
                if k < len(named) else gr.update(label=f"Direction {k + 1}", info="") for k in range(N_DIRECTIONS)]
-    return gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named)
+    attrs = _attributes(name, g)
+    hold = gr.update(choices=[AUTO, *attrs.labels[: len(attrs.image)]], value=[AUTO], info=HOLD_INFO)
+    return (gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named),
+            *attribute_sliders(attrs), hold, effect_table(attrs))
+
+
+def model_attributes(model: str, repo: str = "") -> dict:
+    """The /attributes endpoint: a GAN's measured attribute sliders, what each does, and the table as Markdown.
+
+    {"sliders": [{"name", "label", "kind": "direction" | "class", "range": [lo, hi], "own_effect_sd",
+    "largest_other": [measure, sd], "class_points"}], "hold_fixed": rule, "table": markdown}."""
+    if not isinstance(model, str) or not isinstance(repo, str):
+        raise gr.Error("model and repo must be text")
+    name = (repo or "").strip() or model
+    g = get_model(name, "gan")
+    attrs = _attributes(name, g)
+    ratios = own_ratios(attrs) if attrs.effects is not None else [(None, None, None, None)] * len(attrs.slider_names)
+    rows = []
+    for k, (sname, label) in enumerate(zip(attrs.slider_names, attrs.labels)):
+        own, other, measure_, _ = ratios[k]
+        is_dir = k < len(attrs.image)
+        rows.append({"name": sname, "label": label, "kind": "direction" if is_dir else "class",
+                     "range": [-DIRECTION_RANGE, DIRECTION_RANGE] if is_dir else list(CLASS_RANGE),
+                     "own_effect_sd": own, "largest_other": [measure_, other] if measure_ else None,
+                     "class_points": attrs.points[k] if k < len(attrs.points) else None})
+    return {"sliders": rows, "hold_fixed": attrs.fixed, "table": effect_table(attrs)}
 
 
 def _seed(seed) -> int:
@@ -78,34 +184,93 @@ def _seed(seed) -> int:
     return seed_int
 
 
-def web_spec(model: str, repo: str, seed, label: str) -> dict:
+def web_spec(model: str, repo: str, seed, label: str, hold=None) -> dict:
     """What the page needs to draw this seed and class for any psi, grid size and offsets (private event)."""
     if not isinstance(label, str):
         raise gr.Error(f"Class must be text (any, unconditional or a class name), got {label!r}.")
+    name = (repo or "").strip() or model
     try:
-        g, directions = generator((repo or "").strip() or model)
-        return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions), g)
+        g, _ = generator(name)
+        directions, attrs = attribute_directions(name, g, hold)
+        classes = [g.labels.index(c) for c in attrs.classes]
+        return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions,
+                                   class_sliders=classes, first_class_slider=len(directions)), g)
     except (GenlabError, SamplingError) as e:
         raise gr.Error(str(e)) from None
 
 
+def split_values(g, attrs: Attributes, values) -> tuple[list[float], list[float]]:
+    """/sample's slider values (6 SeFa, then up to MAX_SLIDERS attribute ones) -> (z offsets along
+    ``attribute_directions``'s rows, class amounts per class of g)."""
+    values = [float(v) for v in values]
+    if any(v != v for v in values):
+        raise gr.Error("slider values must be numbers")
+    sefa, rest = values[:N_DIRECTIONS], values[N_DIRECTIONS:]
+    sefa += [0.0] * (N_DIRECTIONS - len(sefa))
+    n_dir = len(attrs.image)
+    offsets = sefa + rest[:n_dir] + [0.0] * (n_dir - len(rest[:n_dir]))
+    amounts = [0.0] * g.num_classes
+    for c, v in zip(attrs.classes, rest[n_dir:]):
+        amounts[g.labels.index(c)] = v
+    return offsets, amounts
+
+
 @gpu(15)
-def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *offsets: float):
-    """The /sample endpoint: returns one PNG grid (28-px digits upscaled crisply)."""
+def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *values):
+    """The /sample endpoint: returns one PNG grid (28-px digits upscaled crisply).
+
+    values: the 6 SeFa sliders, then the attribute sliders (see /attributes for what each is) and the
+    hold-fixed rule (["auto"] or measure names); all may be left out."""
     name = (repo or "").strip() or model
     seed_int = _seed(seed)
+    hold = values[N_DIRECTIONS + MAX_SLIDERS] if len(values) > N_DIRECTIONS + MAX_SLIDERS else None
+    values = values[: N_DIRECTIONS + MAX_SLIDERS]
     if not isinstance(n, (int, float)) or n != int(n):
         raise gr.Error(f"grid size must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
     if not isinstance(label, str):
         raise gr.Error(f"Class must be text (any, unconditional or a class name), got {label!r}.")
     try:
-        g, directions = generator(name)
+        g, _ = generator(name)
+        if any(float(v) for v in values[N_DIRECTIONS:]) or hold not in (None, [AUTO], AUTO):
+            directions, attrs = attribute_directions(name, g, hold)
+            offsets, amounts = split_values(g, attrs, values)
+        else:  # SeFa sliders only: no attribute fit needed
+            directions, offsets, amounts = _directions(g), [float(v) for v in values[:N_DIRECTIONS]], None
         return sample_image(
             on_gpu(g), seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
-            offsets=[float(o) for o in offsets], directions=directions,
+            offsets=offsets, directions=directions, class_amounts=amounts,
         )
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"slider values must be numbers: {e}") from None
     except (GenlabError, SamplingError) as e:
         raise gr.Error(str(e)) from None
+
+
+def sample_named(model: str, repo: str, seed, label: str, psi: float, n: int, offsets: dict, hold=None):
+    """The /sample_named endpoint: sample with attribute sliders given by name, e.g.
+    {"size": 2.0, "class:flags": 0.5} (names from /attributes; SeFa ones as "direction 1" .. "direction 6")."""
+    if not isinstance(offsets, dict) or len(offsets) > N_DIRECTIONS + MAX_SLIDERS:
+        raise gr.Error("offsets must be an object of at most 26 {name: amount} pairs, names from /attributes")
+    name = (repo or "").strip() or model
+    try:
+        g, _ = generator(name)
+        attrs = _attributes(name, g)
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
+    values = [0.0] * (N_DIRECTIONS + MAX_SLIDERS)
+    for key, amount in offsets.items():
+        key = str(key)
+        if key.startswith("direction ") and key[10:].isdigit() and 1 <= int(key[10:]) <= N_DIRECTIONS:
+            values[int(key[10:]) - 1] = amount
+        elif key in attrs.slider_names or key in attrs.labels:
+            k = attrs.slider_names.index(key) if key in attrs.slider_names else attrs.labels.index(key)
+            values[N_DIRECTIONS + k] = amount
+        else:
+            raise gr.Error(f"Unknown slider {key!r}; this model's are direction 1-{N_DIRECTIONS} and "
+                           f"{', '.join(attrs.slider_names)}.")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise gr.Error("every amount must be a number")
+    return sample_gan(model, repo, seed, label, psi, n, *values, hold if hold is not None else [AUTO])
 
 
 def warm_up(name: str) -> None:
@@ -117,6 +282,7 @@ def warm_up(name: str) -> None:
         try:
             g, _ = generator(name)
             _named(g)
+            _attributes(name, g)
             with_graph({}, g)
         except Exception:  # noqa: BLE001 - the first request reports any problem itself
             pass
@@ -161,6 +327,21 @@ def render():
             reset = gr.Button("Reset directions")
             with gr.Accordion("What each direction changes (measured)", open=False):
                 table = gr.Markdown(elem_id="gan-directions")
+            gr.Markdown(
+                "**Attribute sliders** found by measurement (InterFaceGAN): size, thickness, brightness, colour "
+                "and hue measured on thousands of samples, one linear model per measure in z; class sliders blend "
+                "each image's class towards another. Each says what it measurably does per unit."
+            )
+            hold = gr.Dropdown([AUTO], value=[AUTO], multiselect=True, label="Hold fixed while moving",
+                               info=HOLD_INFO, elem_id="gan-hold")
+            attr_sliders = [
+                gr.Slider(-DIRECTION_RANGE, DIRECTION_RANGE, value=0.0, step=0.05, label=f"Attribute {k + 1}",
+                          visible=False, elem_id=f"gan-attr-{k + 1}")
+                for k in range(MAX_SLIDERS)
+            ]
+            reset_attrs = gr.Button("Reset attributes")
+            with gr.Accordion("What each attribute slider does (measured on fresh samples)", open=False):
+                attr_table = gr.Markdown(elem_id="gan-attributes")
         with gr.Column(scale=1, min_width=320):
             web_html("gan")
             image = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"],
@@ -168,22 +349,28 @@ def render():
     # Hidden plumbing for the in-page generator: the seed's data, and a counter that runs /sample.
     spec = gr.JSON(visible="hidden", elem_id="gan-spec")
     tick = gr.Number(0, visible="hidden", elem_id="gan-tick")
-    inputs = [model, repo, seed, label, psi, n, *sliders]
-    # The server path, unchanged for API users; in the page it runs when the page cannot draw.
+    inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold]
+    # The server path for API users (the SeFa sliders first, so older calls with six offsets still work); in the
+    # page it runs when the page cannot draw.
     tick.change(sample_gan, inputs=inputs, outputs=image, trigger_mode="always_last", show_progress="hidden",
                 api_name="sample", **LIGHT)
-    draw = dict(fn=None, inputs=[spec, psi, n, *sliders, tick], outputs=tick, show_progress="hidden",
-                trigger_mode="always_last", js=page_js("gan", "{psi: a[1], n: a[2], offsets: a.slice(3, 9)}", 9))
-    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label], outputs=spec, show_progress="hidden",
+    every = len(sliders) + len(attr_sliders)
+    draw = dict(fn=None, inputs=[spec, psi, n, *sliders, *attr_sliders, tick], outputs=tick, show_progress="hidden",
+                trigger_mode="always_last",
+                js=page_js("gan", f"{{psi: a[1], n: a[2], offsets: a.slice(3, {3 + every})}}", 3 + every))
+    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label, hold], outputs=spec, show_progress="hidden",
                     api_visibility="private", trigger_mode="always_last", **LIGHT)
-    gr.on([seed.change, label.change], **get_spec).then(**draw)
-    gr.on([psi.change, n.change, *[s.change for s in sliders]], **draw)
-    # A new model brings its own class names and direction names; then the grid is drawn with "any" class.
-    on_model = dict(fn=classes_for, inputs=[model, repo], outputs=[label, *sliders, table], api_visibility="private",
-                    show_progress="hidden", **LIGHT)
+    gr.on([seed.change, label.change, hold.change], **get_spec).then(**draw)
+    gr.on([psi.change, n.change, *[s.change for s in sliders], *[s.change for s in attr_sliders]], **draw)
+    # A new model brings its own class names, direction and attribute names; then the grid is drawn with "any" class.
+    on_model = dict(fn=classes_for, inputs=[model, repo], outputs=[label, *sliders, table, *attr_sliders, hold, attr_table],
+                    api_visibility="private", show_progress="hidden", **LIGHT)
     gr.on([model.change, repo.submit], **on_model).then(**get_spec).then(**draw)
     randomise.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private")
     reset.click(lambda: [0.0] * N_DIRECTIONS, outputs=sliders, api_visibility="private")
+    reset_attrs.click(lambda: [0.0] * MAX_SLIDERS, outputs=attr_sliders, api_visibility="private")
+    gr.api(model_attributes, api_name="attributes")
+    gr.api(sample_named, api_name="sample_named")
 
     def on_load(demo: gr.Blocks):
         demo.load(**on_model).then(**get_spec).then(**draw)

@@ -64,6 +64,11 @@ def _digest(model: nn.Module) -> str:
     return digest(model)
 
 
+def digest_of(model: nn.Module) -> str:
+    """``digest``, computed once per model object (the app's cached models; their weights do not change)."""
+    return _digest(model)
+
+
 def digest(model: nn.Module) -> str:
     """A short hash of a model's class, config and weights: the exported file's name."""
     h = hashlib.sha256(type(model).__name__.encode())
@@ -72,6 +77,17 @@ def digest(model: nn.Module) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:20]
+
+
+class _Generator(nn.Module):
+    """A GAN generator with the class sliders' embedding shift as a third input (zeros: unchanged)."""
+
+    def __init__(self, g: Generator):
+        super().__init__()
+        self.g = g
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor, embed_shift: torch.Tensor) -> torch.Tensor:
+        return self.g(z, labels, embed_shift)
 
 
 class _Decoder(nn.Module):
@@ -88,14 +104,16 @@ class _Decoder(nn.Module):
 def export_onnx(model: Generator | ConvVAE) -> Path:
     """The model's generator (GAN) or decoder (VAE) as an ONNX file with a variable batch size.
 
-    GAN inputs: z (n, latent_dim) float32 and labels (n,) int64; VAE input: z (n, latent_dim).
+    GAN inputs: z (n, latent_dim) float32, labels (n,) int64 and embed_shift (n, embed_dim) float32 (the class
+    sliders' blend, ``Generator.class_shift``; zeros for none); VAE input: z (n, latent_dim).
     Output: images (n, C, R, R) in [-1, 1]. Exported once per weights (cached by digest) with the
     TorchScript exporter (``dynamo=False``: 0.2 s for the 28-px GAN against 3 s, and it needs only
     the ``onnx`` package). Models over MAX_PAGE_PARAMETERS are not exported (the page would have to
     download them); the folder keeps the MAX_FILES newest graphs."""
     if isinstance(model, Generator):
-        kind, module, names = "gan", model, ["z", "labels"]
-        args = (torch.zeros(2, model.latent_dim), torch.zeros(2, dtype=torch.long))
+        kind, module, names = "gan2", _Generator(model), ["z", "labels", "embed_shift"]  # gan2: three inputs
+        args = (torch.zeros(2, model.latent_dim), torch.zeros(2, dtype=torch.long),
+                torch.zeros(2, model.embed.embedding_dim))
     elif isinstance(model, ConvVAE):
         kind, module, names = "vae", _Decoder(model), ["z"]
         args = (torch.zeros(2, model.latent_dim),)
@@ -142,12 +160,15 @@ def _b64(t: torch.Tensor) -> str:
     return base64.b64encode(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes()).decode()
 
 
-def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Tensor | None = None) -> dict:
-    """What the page needs to draw ``sampling.sample(g, seed, label, psi, n, offsets)`` for any psi, n
-    and offsets without asking the server again: the seed's MAX_SAMPLES latents and labels, and the
-    directions the sliders move along. The graph itself comes from ``export_onnx``."""
+def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Tensor | None = None,
+             class_sliders: list[int] = (), first_class_slider: int = 0) -> dict:
+    """What the page needs to draw ``sampling.sample(g, seed, label, psi, n, offsets, class_amounts)`` for any psi,
+    n, offsets and class amounts without asking the server again: the seed's MAX_SAMPLES latents and labels, the
+    directions the sliders move along, and the class embeddings the class sliders blend (slider
+    first_class_slider + j moves towards class class_sliders[j]). The graph itself comes from ``export_onnx``."""
     z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES)  # (64, latent), (64,)
     directions = torch.zeros(0, g.latent_dim) if directions is None else directions
+    embed = g.embed.weight[: g.num_classes].detach()  # (K, embed_dim)
     return {
         "kind": "gan",
         "seed": seed,
@@ -160,6 +181,11 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
         "directions": _b64(directions),
         "n_directions": int(directions.shape[0]),
         "direction_range": DIRECTION_RANGE,
+        "embed": _b64(embed),
+        "embed_dim": int(embed.shape[1]),
+        "label_embed": _b64(g.embed(labels).detach()),  # (64, embed_dim): each image's own class embedding
+        "class_sliders": [int(c) for c in class_sliders],
+        "first_class_slider": int(first_class_slider),
     }
 
 

@@ -243,33 +243,49 @@ class GanDrawer extends Drawer {
     super("gan", 512);
     this.serverImages = ["output"]; // the server's picture, hidden while the page draws
     this.canvases = ["canvas"];
-    this.ids = ["psi", "n", ...Array.from({ length: 6 }, (_, k) => `dir-${k + 1}`)];
+    // SeFa sliders, then the measured attribute sliders (z directions, then class blends; see gan_tab.py)
+    this.ids = ["psi", "n", ...Array.from({ length: 6 }, (_, k) => `dir-${k + 1}`),
+      ...Array.from({ length: 20 }, (_, k) => `attr-${k + 1}`)];
   }
 
   prepare(spec) {
     this.z = floats(spec.z); // (64, L)
     this.dirs = floats(spec.directions); // (k, L)
+    this.embed = floats(spec.embed); // (K, E) class embeddings
+    this.labelEmbed = floats(spec.label_embed); // (64, E) each image's own
     this.labels = BigInt64Array.from(spec.labels.map((v) => BigInt(v)));
   }
 
   controlsFromPage() {
-    const offsets = this.ids.slice(2).map((id) => this.value(id));
+    const offsets = this.ids.slice(2).map((id) => this.value(id) || 0); // a slider not shown: 0
     return { psi: this.value("psi"), n: this.value("n"), offsets };
   }
 
   async compute({ psi, n, offsets }) {
-    const spec = this.spec, L = spec.latent_dim;
+    const spec = this.spec, L = spec.latent_dim, E = spec.embed_dim;
     n = Math.max(1, Math.min(64, Math.round(n)));
     const z = new Float32Array(n * L);
+    const moving = [];
+    for (let k = 0; k < Math.min(offsets.length, spec.n_directions); k++) if (offsets[k]) moving.push(k); // NaN: absent
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < L; j++) {
         let shift = 0;
-        for (let k = 0; k < Math.min(offsets.length, spec.n_directions); k++) shift += offsets[k] * this.dirs[k * L + j];
+        for (const k of moving) shift += offsets[k] * this.dirs[k * L + j];
         z[i * L + j] = Math.fround(this.z[i * L + j] * psi) + shift;
       }
     }
+    // class sliders: shift_i = sum_c a_c (E[c] - E[label_i]), as Generator.class_shift
+    const shift = new Float32Array(n * E);
+    spec.class_sliders.forEach((c, j) => {
+      const a = offsets[spec.first_class_slider + j];
+      if (!a) return;
+      for (let i = 0; i < n; i++) {
+        for (let e = 0; e < E; e++) shift[i * E + e] += a * (this.embed[c * E + e] - this.labelEmbed[i * E + e]);
+      }
+    });
     const feeds = { z: new this.ort.Tensor("float32", z, [n, L]),
-      labels: new this.ort.Tensor("int64", this.labels.slice(0, n), [n]) };
+      labels: new this.ort.Tensor("int64", this.labels.slice(0, n), [n]),
+      embed_shift: new this.ort.Tensor("float32", shift, [n, E]) };
     const out = await this.session.run(feeds);
     return gridPixels(out.images.data, n, spec.channels, spec.resolution);
   }
