@@ -171,6 +171,7 @@ def test_vae_t_in_the_page_matches_the_server(app, browser):
 
 
 def _drag(page, slider: str, frac: float, steps: int = 20):
+    page.locator(f"#{slider} input[type=range]").scroll_into_view_if_needed()
     box = page.locator(f"#{slider} input[type=range]").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
@@ -185,11 +186,10 @@ def test_attribute_sliders_draw_in_the_page_what_the_server_draws(app, browser):
     url, _ = app
     page = _page(browser, url)
     shown_picture(page, "gan")
-    pick_gan_model(page, "mnist-cgan")
+    attributes = [0.0, 0.0, 2.0] + [0.0] * 7 + [0.6]  # slant +2, "more 7-like" 0.6
+    in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 5, "any", 1.0, 9, [0.0] * 6, attributes)  # picks it
     expect(page.locator("#gan-attr-3")).to_contain_text("slant")
     expect(page.locator("#gan-attr-11")).to_contain_text("more 7-like")
-    attributes = [0.0, 0.0, 2.0] + [0.0] * 7 + [0.6]  # slant +2, "more 7-like" 0.6
-    in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 5, "any", 1.0, 9, [0.0] * 6, attributes)
     print(f"digits with attribute sliders: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
     assert diff.max() <= 2 and in_page.std() > 10
     assert not page.problems, page.problems

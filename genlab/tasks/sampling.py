@@ -62,6 +62,7 @@ def sample(
     offsets: Sequence[float] = (),
     directions: torch.Tensor | None = None,
     class_amounts: Sequence[float] | None = None,
+    start: tuple[torch.Tensor, int] | None = None,
 ) -> torch.Tensor:
     """Images (n, C, R, R) in [-1, 1] at the generator's channels C and resolution R.
 
@@ -72,9 +73,11 @@ def sample(
     offsets: amounts along ``directions`` (default: the generator's SeFa directions).
     class_amounts: per class, how far each image's class embedding moves towards that class's (0-1; the
         attribute sliders' class blends, ``Generator.class_shift``).
+    start: (z (latent_dim,), label): image 0's latent and class instead of the seed's (a projected upload,
+        ``genlab.tasks.projection``); the other images keep the seed's.
     """
     _check(seed, label, psi, n, g)
-    z, labels = latents(g, seed=seed, label=label, n=n)
+    z, labels = latents(g, seed=seed, label=label, n=n, start=start)
     z = z * psi  # (n, latent)
     offsets = [float(o) for o in offsets]
     if any(abs(o) > DIRECTION_RANGE for o in offsets):
@@ -97,8 +100,8 @@ def sample(
     return g(z.to(device), labels.to(device), shift).float().cpu()
 
 
-def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES,
+            start: tuple[torch.Tensor, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The seed's latents before truncation and its labels: ((n, latent_dim) float32, (n,) int64).
 
     Row i does not depend on n (MAX_SAMPLES rows are drawn and sliced). ``sample`` scales z by psi
@@ -112,6 +115,15 @@ def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = M
         labels = torch.full((n,), g.any_class, dtype=torch.long)
     else:
         labels = torch.full((n,), label, dtype=torch.long)
+    if start is not None:
+        z0, label0 = start
+        z0 = torch.as_tensor(z0, dtype=torch.float32).reshape(-1)
+        if z0.shape != (g.latent_dim,) or not torch.isfinite(z0).all() or z0.abs().max() > 20:
+            raise SamplingError(f"a start latent must be {g.latent_dim} finite numbers within ±20")
+        if not (isinstance(label0, int) and 0 <= label0 <= g.any_class):
+            raise SamplingError(f"a start label must be 0-{g.any_class}, got {label0!r}")
+        z, labels = z.clone(), labels.clone()
+        z[0], labels[0] = z0, label0
     return z, labels
 
 

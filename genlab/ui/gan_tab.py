@@ -23,7 +23,8 @@ from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingEr
                         sample_image, sefa_directions)
 from ..web import digest_of, gan_spec
 from ..zerogpu import gpu, on_gpu
-from .common import LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
+from .uploads import upload_image
+from .common import HEAVY, LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
 
 N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
@@ -152,7 +153,7 @@ def classes_for(model: str, repo: str = ""):
             *attribute_sliders(attrs), hold, effect_table(attrs))
 
 
-def model_attributes(model: str, repo: str = "") -> dict:
+def model_attributes(model: str, repo: str) -> dict:
     """The /attributes endpoint: a GAN's measured attribute sliders, what each does, and the table as Markdown.
 
     {"sliders": [{"name", "label", "kind": "direction" | "class", "range": [lo, hi], "own_effect_sd",
@@ -184,7 +185,7 @@ def _seed(seed) -> int:
     return seed_int
 
 
-def web_spec(model: str, repo: str, seed, label: str, hold=None) -> dict:
+def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None) -> dict:
     """What the page needs to draw this seed and class for any psi, grid size and offsets (private event)."""
     if not isinstance(label, str):
         raise gr.Error(f"Class must be text (any, unconditional or a class name), got {label!r}.")
@@ -194,9 +195,68 @@ def web_spec(model: str, repo: str, seed, label: str, hold=None) -> dict:
         directions, attrs = attribute_directions(name, g, hold)
         classes = [g.labels.index(c) for c in attrs.classes]
         return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions,
-                                   class_sliders=classes, first_class_slider=len(directions)), g)
+                                   class_sliders=classes, first_class_slider=len(directions),
+                                   start=start_of(name, projected)), g)
     except (GenlabError, SamplingError) as e:
         raise gr.Error(str(e)) from None
+
+
+PROJECT_STEPS = 200  # the Project button's default: about 10 s for the digit GAN, 20 s for the emoji GAN on 2 cores
+
+
+def start_of(name: str, projected) -> tuple[torch.Tensor, int] | None:
+    """The projection state (a dict the page keeps) -> image 0's (z, label), if it was made for this model."""
+    if not projected:
+        return None
+    if not isinstance(projected, dict) or not isinstance(projected.get("z"), list) or len(projected["z"]) > 1024:
+        raise gr.Error("The projected image's state is malformed; press Project again.")
+    if projected.get("model") != name:
+        return None  # made for another model: the seed's samples
+    label = projected.get("label")
+    if not isinstance(label, int) or isinstance(label, bool):
+        raise gr.Error("The projected image's class is malformed; press Project again.")
+    try:
+        return torch.tensor(projected["z"], dtype=torch.float32), label
+    except (TypeError, ValueError):
+        raise gr.Error("The projected image's latent is malformed; press Project again.") from None
+
+
+def project_upload(model: str, repo: str, image, steps):
+    """The /project endpoint: put an upload into the GAN (genlab.tasks.projection) with live progress. Yields
+    (target | best sample so far, status, projection state, grid size, psi); at the end the state holds z and the
+    class, and the grid shows the projection alone (size 1, psi 1), ready for every slider."""
+    from ..errors import ImageInputError
+    from ..images import to_pil_grid
+    from ..tasks.projection import MAX_STEPS, ProjectionError, project, target_of
+
+    name = (repo or "").strip() or model
+    if not image:
+        raise gr.Error("Upload an image to project (a picture of the kind the model was trained on).")
+    if not isinstance(steps, (int, float)) or steps != int(steps) or not 8 <= steps <= MAX_STEPS:
+        raise gr.Error(f"Steps must be a whole number from 8 to {MAX_STEPS}, got {steps!r}.")
+    try:
+        g, _ = generator(name)
+        target = target_of(g, image)
+    except ImageInputError as e:
+        raise gr.Error(f"Image to project: {e}") from None
+    except GenlabError as e:
+        raise gr.Error(str(e)) from None
+    names = [*g.labels, "any class"]
+    keep = gr.update()
+    step = None
+    try:
+        for step in project(g, target, steps=int(steps), feature_net=matching_classifier(g),
+                            every=max(10, int(steps) // 20)):
+            status = (f"{'Searching every class' if step.stage == 'search' else 'Refining'}: step {step.step}/"
+                      f"{step.steps}, pixel error (MSE on −1..1) {step.mse:.4f}, class {names[step.label]}")
+            if step.step < step.steps:
+                yield to_pil_grid(torch.cat([target.cpu(), step.image]), display_size=256), status, keep, keep, keep
+    except ProjectionError as e:
+        raise gr.Error(str(e)) from None
+    state = {"model": name, "z": [round(float(v), 6) for v in step.z], "label": step.label, "mse": round(step.mse, 6)}
+    yield (to_pil_grid(torch.cat([target.cpu(), step.image]), display_size=256),
+           f"Projected: pixel error {step.mse:.4f}, class {names[step.label]}. The grid now starts with it; "
+           "every slider edits it (Back to samples returns to the seed).", state, 1, 1.0)
 
 
 def split_values(g, attrs: Attributes, values) -> tuple[list[float], list[float]]:
@@ -224,6 +284,7 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
     name = (repo or "").strip() or model
     seed_int = _seed(seed)
     hold = values[N_DIRECTIONS + MAX_SLIDERS] if len(values) > N_DIRECTIONS + MAX_SLIDERS else None
+    projected = values[N_DIRECTIONS + MAX_SLIDERS + 1] if len(values) > N_DIRECTIONS + MAX_SLIDERS + 1 else None
     values = values[: N_DIRECTIONS + MAX_SLIDERS]
     if not isinstance(n, (int, float)) or n != int(n):
         raise gr.Error(f"grid size must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
@@ -238,7 +299,7 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
             directions, offsets, amounts = _directions(g), [float(v) for v in values[:N_DIRECTIONS]], None
         return sample_image(
             on_gpu(g), seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
-            offsets=offsets, directions=directions, class_amounts=amounts,
+            offsets=offsets, directions=directions, class_amounts=amounts, start=start_of(name, projected),
         )
     except (TypeError, ValueError) as e:
         raise gr.Error(f"slider values must be numbers: {e}") from None
@@ -342,6 +403,20 @@ def render():
             reset_attrs = gr.Button("Reset attributes")
             with gr.Accordion("What each attribute slider does (measured on fresh samples)", open=False):
                 attr_table = gr.Markdown(elem_id="gan-attributes")
+            with gr.Accordion("Your image on the sliders: project it into the GAN", open=False):
+                gr.Markdown("Finds the latent and class whose sample looks like your image (gradient descent on z, "
+                            "every class tried first); the grid then starts with it and every slider edits it.")
+                with gr.Row():
+                    to_project = upload_image(name="Image to project", label="Image to project", type="filepath",
+                                              elem_id="gan-project-input")
+                    projection = gr.Image(label="Your image | its projection", type="pil", format="png",
+                                          interactive=False, elem_id="gan-project-output")
+                project_steps = gr.Slider(50, 500, value=PROJECT_STEPS, step=10, label="Steps",
+                                          elem_id="gan-project-steps")
+                with gr.Row():
+                    project_button = gr.Button("Project", variant="primary", elem_id="gan-project")
+                    unproject = gr.Button("Back to samples", elem_id="gan-unproject")
+                project_status = gr.Markdown(elem_id="gan-project-status")
         with gr.Column(scale=1, min_width=320):
             web_html("gan")
             image = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"],
@@ -349,7 +424,8 @@ def render():
     # Hidden plumbing for the in-page generator: the seed's data, and a counter that runs /sample.
     spec = gr.JSON(visible="hidden", elem_id="gan-spec")
     tick = gr.Number(0, visible="hidden", elem_id="gan-tick")
-    inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold]
+    projected = gr.JSON({}, visible="hidden", elem_id="gan-projected")  # {}: no projection (a default, so /sample callers may leave it out)
+    inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold, projected]
     # The server path for API users (the SeFa sliders first, so older calls with six offsets still work); in the
     # page it runs when the page cannot draw.
     tick.change(sample_gan, inputs=inputs, outputs=image, trigger_mode="always_last", show_progress="hidden",
@@ -358,9 +434,13 @@ def render():
     draw = dict(fn=None, inputs=[spec, psi, n, *sliders, *attr_sliders, tick], outputs=tick, show_progress="hidden",
                 trigger_mode="always_last",
                 js=page_js("gan", f"{{psi: a[1], n: a[2], offsets: a.slice(3, {3 + every})}}", 3 + every))
-    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label, hold], outputs=spec, show_progress="hidden",
-                    api_visibility="private", trigger_mode="always_last", **LIGHT)
-    gr.on([seed.change, label.change, hold.change], **get_spec).then(**draw)
+    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label, hold, projected], outputs=spec,
+                    show_progress="hidden", api_visibility="private", trigger_mode="always_last", **LIGHT)
+    gr.on([seed.change, label.change, hold.change, projected.change], **get_spec).then(**draw)
+    project_button.click(project_upload, inputs=[model, repo, to_project, project_steps],
+                         outputs=[projection, project_status, projected, n, psi], api_name="project",
+                         show_progress="minimal", **HEAVY)
+    unproject.click(lambda: ({}, ""), outputs=[projected, project_status], api_visibility="private")
     gr.on([psi.change, n.change, *[s.change for s in sliders], *[s.change for s in attr_sliders]], **draw)
     # A new model brings its own class names, direction and attribute names; then the grid is drawn with "any" class.
     on_model = dict(fn=classes_for, inputs=[model, repo], outputs=[label, *sliders, table, *attr_sliders, hold, attr_table],
@@ -370,7 +450,12 @@ def render():
     reset.click(lambda: [0.0] * N_DIRECTIONS, outputs=sliders, api_visibility="private")
     reset_attrs.click(lambda: [0.0] * MAX_SLIDERS, outputs=attr_sliders, api_visibility="private")
     gr.api(model_attributes, api_name="attributes")
-    gr.api(sample_named, api_name="sample_named")
+    # /sample_named: the attribute sliders by name, for API users (hidden components carry its input and output)
+    named_offsets = gr.JSON(visible="hidden")
+    named_image = gr.Image(type="pil", format="png", visible="hidden")
+    named_run = gr.Button(visible=False)
+    named_run.click(sample_named, inputs=[model, repo, seed, label, psi, n, named_offsets, hold], outputs=named_image,
+                    api_name="sample_named", **LIGHT)
 
     def on_load(demo: gr.Blocks):
         demo.load(**on_model).then(**get_spec).then(**draw)

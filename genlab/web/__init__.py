@@ -161,12 +161,14 @@ def _b64(t: torch.Tensor) -> str:
 
 
 def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Tensor | None = None,
-             class_sliders: list[int] = (), first_class_slider: int = 0) -> dict:
+             class_sliders: list[int] = (), first_class_slider: int = 0,
+             start: tuple[torch.Tensor, int] | None = None) -> dict:
     """What the page needs to draw ``sampling.sample(g, seed, label, psi, n, offsets, class_amounts)`` for any psi,
     n, offsets and class amounts without asking the server again: the seed's MAX_SAMPLES latents and labels, the
     directions the sliders move along, and the class embeddings the class sliders blend (slider
-    first_class_slider + j moves towards class class_sliders[j]). The graph itself comes from ``export_onnx``."""
-    z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES)  # (64, latent), (64,)
+    first_class_slider + j moves towards class class_sliders[j]); ``start`` puts a projected upload in row 0.
+    The graph itself comes from ``export_onnx``."""
+    z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES, start=start)  # (64, latent), (64,)
     directions = torch.zeros(0, g.latent_dim) if directions is None else directions
     embed = g.embed.weight[: g.num_classes].detach()  # (K, embed_dim)
     return {
@@ -186,6 +188,7 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
         "label_embed": _b64(g.embed(labels).detach()),  # (64, embed_dim): each image's own class embedding
         "class_sliders": [int(c) for c in class_sliders],
         "first_class_slider": int(first_class_slider),
+        "projected": start is not None,
     }
 
 
