@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import genlab
-from genlab.tasks.projection import ProjectionError, project, target_of
+from genlab.tasks.projection import ProjectionError, project
 from genlab.tasks.sampling import latents, sample
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"

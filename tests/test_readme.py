@@ -45,6 +45,14 @@ def test_client_snippet_runs(app_url):
     assert Path(ns["png_path"]).stat().st_size > 0
 
 
+def test_attribute_and_projection_client_snippet_runs(app_url, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    ns = {}
+    exec(snippet('api_name="/sample_named"').replace("http://127.0.0.1:7860/", app_url), ns)
+    assert ns["info"]["sliders"][0]["name"] == "thickness" and ns["state"]["model"] == "mnist-cgan"
+    assert all(Path(ns[k]).stat().st_size > 0 for k in ("flags", "shown", "slanted"))
+
+
 def test_vae_client_snippet_runs(app_url, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the snippet uses repo-relative example paths
     ns = {}
