@@ -111,9 +111,11 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     a.add_argument("--steps", type=int, default=300, help="training steps of every run (batch 64)")
     a.add_argument("--json", metavar="PATH", help="also write rows + summary as JSON (the app's tab reads "
                    "genlab/ui/augment_results.json)")
-    t = sub.add_parser("attributes", help="fit a GAN's attribute sliders, print their measured effects, write "
-                       "attributes.json beside the checkpoint")
+    t = sub.add_parser("attributes", help="fit a GAN's attribute sliders (attributes.json) or a VAE's latent "
+                       "arithmetic (arithmetic.json, needs --data), print their measured effects, write the file "
+                       "beside the checkpoint")
     t.add_argument("model")
+    t.add_argument("--data", default="", help="a VAE's real images: 'mnist', 'emoji' or its training folder")
     t.add_argument("--feature-net", default="", help="a classifier of the GAN's classes (class log-probabilities)")
     t.add_argument("--samples", type=int, default=2000, help="latents the directions are fitted on (seed 0)")
     t.add_argument("--eval-samples", type=int, default=256, help="fresh latents (seed 1) the table is measured on")
@@ -123,11 +125,25 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     start = time.perf_counter()
     if args.task == "attributes":
         from ..hub import resolve
+        from ..models import ConvVAE
         from ..tasks.attributes import effect_table, fit_attributes, save_attributes
         from ..web import digest
 
-        g = load(args.model, model_type="gan", device="cpu")
+        g = load(args.model, device="cpu")
         classifier = load(args.feature_net, model_type="classifier", device="cpu").eval() if args.feature_net else None
+        if isinstance(g, ConvVAE):
+            from ..tasks.latent_arithmetic import arithmetic_table, fit_arithmetic, save_arithmetic
+
+            if not args.data:
+                parser.error("a VAE's latent arithmetic is fitted on real images: give --data (mnist, emoji or a folder)")
+            train, held = folder_for(g, args.data)
+            result = fit_arithmetic(g, train.images, train.labels, list(train.class_names or []),
+                                    held_out=held.images, classifier=classifier, classifier_name=args.feature_net)
+            print(arithmetic_table(result))
+            if not args.no_write:
+                print(f"wrote {save_arithmetic(result, resolve(args.model) / 'arithmetic.json', digest(g))}")
+            print(f"({time.perf_counter() - start:.0f} s)")
+            return
         attrs = fit_attributes(g, classifier, samples=args.samples, eval_samples=args.eval_samples,
                                classifier_name=args.feature_net)
         print(effect_table(attrs))

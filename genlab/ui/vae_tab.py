@@ -10,10 +10,12 @@ import gradio as gr
 from PIL import Image
 
 from ..errors import GenlabError
-from ..hub import shipped_names
+from ..hub import CHECKPOINTS_DIR, shipped_names, trained_folder
 from ..images import save_gif, to_pil_grid
+from ..tasks.latent_arithmetic import (MAX_SLIDERS, RANGE, LatentArithmeticError, arithmetic_table,
+                                       load_arithmetic)
 from ..tasks.interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
-from ..web import vae_spec
+from ..web import digest_of, vae_spec
 from ..zerogpu import gpu
 from .common import LIGHT, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
 from .uploads import upload_image
@@ -37,7 +39,55 @@ def _encoded(vae, image: str, mtime_ns: int, size: int):
     return encode(vae, image)
 
 
-def _encode(name: str, image, which: str):
+ARITHMETIC_FILE = "arithmetic.json"  # beside a checkpoint (genlab eval attributes NAME --data DATA)
+
+
+@lru_cache(maxsize=8)
+def _arithmetic(name: str, vae):
+    """The VAE's latent arithmetic (class vectors, attribute directions) stored beside its checkpoint for these
+    weights, or None (fitting needs the model's real images: ``genlab eval attributes NAME --data DIR``)."""
+    folder = CHECKPOINTS_DIR / name if name in shipped_names("vae") else trained_folder(name)
+    if folder is None:
+        return None
+    try:
+        return load_arithmetic(folder / ARITHMETIC_FILE, digest_of(vae), vae.latent_dim)
+    except LatentArithmeticError:
+        return None
+
+
+def arithmetic_for(model: str):
+    """Updates for the arithmetic sliders and their table when a VAE is picked (private event)."""
+    result = _arithmetic(model, vae_model(model))
+    if result is None:
+        return (*[gr.update(visible=False, value=0.0)] * MAX_SLIDERS,
+                f"No latent arithmetic for `{model}`: it is fitted on the model's real images with "
+                f"`python -m genlab eval attributes {model} --data DIR` (writes arithmetic.json beside it).")
+    own = {}
+    if result.effects is not None:
+        for s, name in enumerate(result.names):
+            if name in result.measures:
+                col = result.measures.index(name)
+                unit = "pts of probability" if name.startswith("class:") else "SD"
+                own[s] = f"{float(result.effects[s, col]):+.2f} {unit} per unit (measured on held-out images)"
+    sliders = [gr.update(visible=True, label=result.labels[k], info=own.get(k, ""), value=0.0)
+               if k < len(result.names) else gr.update(visible=False, value=0.0) for k in range(MAX_SLIDERS)]
+    return (*sliders, arithmetic_table(result))
+
+
+def _shifted(name: str, vae, z, amounts):
+    """Image A's code with the arithmetic sliders applied (unchanged when all are 0)."""
+    if not amounts or not any(float(a or 0) for a in amounts):
+        return z
+    result = _arithmetic(name, vae)
+    if result is None:
+        raise gr.Error(f"{name} has no latent arithmetic; set its sliders to 0.")
+    try:
+        return z + result.shift([float(a or 0) for a in amounts]).to(z)
+    except (TypeError, ValueError, LatentArithmeticError) as e:
+        raise gr.Error(f"latent arithmetic: {e}") from None
+
+
+def _encode(name: str, image, which: str, amounts=()):
     if image is None:
         raise gr.Error(f"Image {which} is missing: upload or draw an image, pick an example, or press 'Random'.")
     vae = vae_model(name)
@@ -48,7 +98,7 @@ def _encode(name: str, image, which: str):
         raise gr.Error(f"Image {which} could not be read: upload it again.") from None
     except GenlabError as e:
         raise gr.Error(f"Image {which}: {e}") from None
-    return vae, z, x
+    return vae, _shifted(name, vae, z, amounts), x
 
 
 def _check_mode(mode: str):
@@ -63,38 +113,41 @@ def _check(t, mode: str):
 
 
 @gpu(15)
-def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str = "mnist-vae") -> Image.Image:
-    """The /interpolate endpoint: two images + t + mode -> the decoded image at t (PNG)."""
+def interpolate(image_a, image_b, t: float, mode: str = "spherical", model: str = "mnist-vae", *amounts) -> Image.Image:
+    """The /interpolate endpoint: two images + t + mode -> the decoded image at t (PNG). amounts: optional, the
+    latent arithmetic sliders applied to A (class vectors and attribute directions; see the VAE tab)."""
     _check(t, mode)
-    vae, za, _ = _encode(model, image_a, "A")
+    vae, za, _ = _encode(model, image_a, "A", amounts)
     _, zb, _ = _encode(model, image_b, "B")
     return to_pil_grid(decode(vae, interpolate_latent(za, zb, float(t), mode)), display_size=DISPLAY)
 
 
 @gpu(20)
-def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae") -> str:
-    """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file."""
+def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical", model: str = "mnist-vae",
+                      *amounts) -> str:
+    """The /interpolation_gif endpoint: the path A -> B -> A as a looping GIF file (A with the arithmetic
+    sliders' amounts, if given)."""
     _check_mode(mode)
     frames = check_int(frames, "frames", 2, 64)
-    vae, za, _ = _encode(model, image_a, "A")
+    vae, za, _ = _encode(model, image_a, "A", amounts)
     _, zb, _ = _encode(model, image_b, "B")
     imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, frames, mode)]
     return str(save_gif(imgs, output_path("interpolation.gif")))
 
 
-def web_spec(image_a, image_b, mode: str, model: str) -> dict:
+def web_spec(image_a, image_b, mode: str, model: str, *amounts) -> dict:
     """What the page needs to decode the image at any t, and the traversal at t (private event)."""
     _check_mode(mode)
-    vae, za, _ = _encode(model, image_a, "A")
+    vae, za, _ = _encode(model, image_a, "A", amounts)
     _, zb, _ = _encode(model, image_b, "B")
     return with_graph(vae_spec(vae, za, zb, mode), vae)
 
 
 @gpu(20)
-def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
+def explore(image_a, image_b, t: float, mode: str, frames: int, model: str, *amounts):
     """Everything the tab shows for the current inputs (private UI event)."""
     _check(t, mode)
-    vae, za, xa = _encode(model, image_a, "A")
+    vae, za, xa = _encode(model, image_a, "A", amounts)
     _, zb, xb = _encode(model, image_b, "B")
     big = lambda x: to_pil_grid(x, display_size=112)  # noqa: E731
     strip = to_pil_grid(path(vae, za, zb, frames, mode), nrow=int(frames), display_size=112 * int(frames))
@@ -107,10 +160,10 @@ def explore(image_a, image_b, t: float, mode: str, frames: int, model: str):
 
 
 @gpu(15)
-def traversal_at(image_a, image_b, t: float, mode: str, model: str) -> Image.Image:
+def traversal_at(image_a, image_b, t: float, mode: str, model: str, *amounts) -> Image.Image:
     """The traversal grid at t, drawn by the server (private event; only where the page cannot draw it)."""
     _check(t, mode)
-    vae, za, _ = _encode(model, image_a, "A")
+    vae, za, _ = _encode(model, image_a, "A", amounts)
     _, zb, _ = _encode(model, image_b, "B")
     grid, _ = traversal(vae, interpolate_latent(za, zb, float(t), mode))
     return to_pil_grid(grid, nrow=7, display_size=7 * 56)
@@ -191,9 +244,19 @@ def render():
             current = gr.Image(label="Decoded at t", type="pil", format="png", interactive=False, height=224,
                                elem_id="vae-current", buttons=["download"])
         image_b, sketch_b, seed_b, rand_b = _endpoint_column("B", 7)
+    with gr.Accordion("Latent arithmetic on image A: class vectors and measured attribute directions", open=False):
+        gr.Markdown("A class vector is the mean code of that class's training images minus the mean code of all; "
+                    "an attribute direction is fitted on the codes of real images (one unit: +1 SD of the measure, "
+                    "as the fit predicts). Applied to A's code: the image at t, the strip, the GIF and the traversal "
+                    "follow.")
+        with gr.Row():
+            arith = [gr.Slider(-RANGE, RANGE, value=0.0, step=0.05, label=f"Arithmetic {k + 1}", visible=False,
+                               min_width=200, elem_id=f"vae-arith-{k + 1}") for k in range(MAX_SLIDERS)]
+        reset_arith = gr.Button("Reset arithmetic", size="sm")
+        arith_table = gr.Markdown(elem_id="vae-arithmetic")
     with gr.Row():
         prep_a = gr.Image(label="A as the model sees it", interactive=False, height=112, type="pil", format="png")
-        rec_a = gr.Image(label="A reconstructed", interactive=False, height=112, type="pil", format="png")
+        rec_a = gr.Image(label="A reconstructed (with its arithmetic)", interactive=False, height=112, type="pil", format="png")
         prep_b = gr.Image(label="B as the model sees it", interactive=False, height=112, type="pil", format="png")
         rec_b = gr.Image(label="B reconstructed", interactive=False, height=112, type="pil", format="png")
     strip = gr.Image(label="Path A -> B", interactive=False, type="pil", format="png", elem_id="vae-strip")
@@ -213,23 +276,25 @@ def render():
     tick = gr.Number(0, visible="hidden", elem_id="vae-tick")
 
     inputs = [image_a, image_b, t, mode]
-    tick.change(interpolate, inputs=[*inputs, model], outputs=current, trigger_mode="always_last",
+    tick.change(interpolate, inputs=[*inputs, model, *arith], outputs=current, trigger_mode="always_last",
                 show_progress="hidden", api_name="interpolate", **LIGHT)
     draw = dict(fn=None, inputs=[spec, t, tick], outputs=tick, show_progress="hidden", trigger_mode="always_last",
                 js=page_js("vae", "{t: a[1]}", 2))
-    get_spec = dict(fn=web_spec, inputs=[image_a, image_b, mode, model], outputs=spec, show_progress="hidden",
+    get_spec = dict(fn=web_spec, inputs=[image_a, image_b, mode, model, *arith], outputs=spec, show_progress="hidden",
                     api_visibility="private", trigger_mode="always_last", **LIGHT)
-    gr.on([mode.change, image_a.change, image_b.change, model.change], **get_spec).then(**draw)
+    gr.on([mode.change, image_a.change, image_b.change, model.change, *[a.release for a in arith]],
+          **get_spec).then(**draw)
     t.change(**draw)
     # t moves only the image at t and the traversal: drawn in the page, or (where the page cannot) by the
     # server when the hidden counter changes; the rest depends on the endpoints, mode, frames and model
-    tick.change(traversal_at, inputs=[*inputs, model], outputs=grid, trigger_mode="always_last",
+    tick.change(traversal_at, inputs=[*inputs, model, *arith], outputs=grid, trigger_mode="always_last",
                 show_progress="hidden", api_visibility="private", **LIGHT)
-    gr.on([mode.change, image_a.change, image_b.change, frames.release, model.change], explore,
-          inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
+    explore_inputs = [*inputs, frames, model, *arith]
+    gr.on([mode.change, image_a.change, image_b.change, frames.release, model.change, *[a.release for a in arith]],
+          explore, inputs=explore_inputs, outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
           trigger_mode="always_last", show_progress="hidden", api_visibility="private",
           **LIGHT)
-    make_gif.click(interpolation_gif, inputs=[image_a, image_b, frames, mode, model], outputs=gif,
+    make_gif.click(interpolation_gif, inputs=[image_a, image_b, frames, mode, model, *arith], outputs=gif,
                    api_name="interpolation_gif", **LIGHT)
     for sketch, image in ((sketch_a, image_a), (sketch_b, image_b)):
         sketch.change(sketch_to_image, inputs=sketch, outputs=image, trigger_mode="always_last",
@@ -238,14 +303,23 @@ def render():
         rand.click(lambda s: s + 1, inputs=seed, outputs=seed, api_visibility="private").then(
             random_digit, inputs=[seed, model, prior], outputs=image, api_visibility="private", **LIGHT)
 
+    on_arith = dict(fn=arithmetic_for, inputs=model, outputs=[*arith, arith_table], api_visibility="private",
+                    show_progress="hidden")
+    model.change(**on_arith)
+    reset = reset_arith.click(lambda: [0.0] * MAX_SLIDERS, outputs=arith, api_visibility="private")
+    reset.then(**get_spec).then(**draw)
+    reset.then(explore, inputs=explore_inputs, outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
+               show_progress="hidden", api_visibility="private", **LIGHT)
+
     # Picking a model of the other kind (digits <-> colour) shows two held-out examples of its kind
     shown = gr.State(kind(model.value))
     model.change(pair_for, inputs=[model, shown], outputs=[image_a, image_b, shown], api_visibility="private",
                  show_progress="hidden", **LIGHT)
 
     def on_load(demo: gr.Blocks):
+        demo.load(**on_arith)
         demo.load(**get_spec).then(**draw)
-        demo.load(explore, inputs=[*inputs, frames, model], outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
+        demo.load(explore, inputs=explore_inputs, outputs=[prep_a, rec_a, prep_b, rec_b, strip, grid, kl],
                   show_progress="hidden", api_visibility="private")
 
     return on_load
