@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-make the README's screenshots (docs/screenshots/*.png): the emoji tour's first look at the four model tabs, on a
-# freshly launched app, then each viewport shot scaled to 960 px wide; then the Train tab after a 3-minute job
+# freshly launched app, and the GAN tab's attribute sliders, then each viewport shot scaled to 960 px wide; then the Train tab after a 3-minute job
 # (scripts/train_screenshot.py). Run from the repo root: bash scripts/readme_screenshots.sh
 set -euo pipefail
 shots=$(mktemp -d)
@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from PIL import Image
 shots = Path(sys.argv[1])
-for tab in ("gan", "vae", "translate", "repair"):
-    with Image.open(shots / f"first_{tab}.png") as im:
+for tab, shot in [("gan", "first_gan"), ("vae", "first_vae"), ("translate", "first_translate"),
+                  ("repair", "first_repair"), ("gan_attributes", "gan_attributes")]:
+    with Image.open(shots / f"{shot}.png") as im:
         im = im.convert("RGB")
         im = im.resize((960, round(im.height * 960 / im.width)), Image.LANCZOS)
         im.save(f"docs/screenshots/{tab}.png", optimize=True)

@@ -16,7 +16,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import image_src, load_gan_repo, shown_picture, wait_for_new_picture, wait_for_new_src
+from genlab.testing import (image_src, load_gan_repo, set_number, shown_picture, wait_for_new_picture,
+                            wait_for_new_src)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
@@ -231,6 +232,16 @@ def test_tour_with_the_emoji_models(app_url, shots):
         page.wait_for_timeout(1000)
         _drag_and_see_change(page, "#gan-dir-1", "gan", 0.85)
         page.screenshot(path=str(shots / "emoji_1_gan.png"), full_page=True)
+        # the measured attribute sliders: "→ more flags-like" at 1 turns the animals into flags, in the page
+        expect(page.locator("#gan-attr-15")).to_contain_text("more flags-like")
+        page.get_by_role("button", name="Reset directions").click()
+        page.wait_for_timeout(1000)
+        before = shown_picture(page, "gan")
+        set_number(page, "gan-attr-15", 1.0)
+        assert wait_for_new_picture(page, "gan", before).startswith("page:")
+        page.locator("#gan-attr-15").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "gan_attributes.png"))  # the README's (scripts/readme_screenshots.sh)
+        set_number(page, "gan-attr-15", 0.0)
 
         # VAE: pick emoji-vae; two held-out emoji replace the digits; move t
         page.get_by_role("tab", name="VAE interpolation").click()

@@ -58,6 +58,7 @@ def test_vae_client_snippet_runs(app_url, monkeypatch):
     ns = {}
     exec(snippet('api_name="/interpolation_gif"').replace("http://127.0.0.1:7860/", app_url), ns)
     assert Path(ns["middle"]).stat().st_size > 0 and Path(ns["gif"]).suffix == ".gif"
+    assert Path(ns["thick"]).read_bytes() != Path(ns["middle"]).read_bytes()  # the arithmetic moved A
 
 
 def test_translate_client_snippet_runs(app_url, monkeypatch):

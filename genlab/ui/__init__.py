@@ -24,7 +24,11 @@ CSS = (
     ".genlab-web-bar { font-size: 0.85em; opacity: 0.8; padding: 4px 0; }\n"
     ".genlab-save { margin-left: 0.5em; font-size: 0.85em !important; font-weight: normal !important; "
     "padding: 0 0.5em !important; border: 1px solid var(--border-color-primary); border-radius: 4px; "
-    "background: none !important; }"
+    "background: none !important; }\n"
+    # the GAN tab's picture stays in view while its long column of sliders scrolls
+    "#gan-picture-column { position: sticky; top: 8px; align-self: flex-start; }\n"
+    # (sticky needs no scrolling ancestor: Gradio's container clips with overflow hidden, clip does not scroll)
+    ".gradio-container { overflow: clip !important; }"
 )
 # Passed to launch(): loads the in-page generator (a module served by the app itself, no CDN).
 # genlabReady resolves with window.genlab when genlab.js has run, or null after 20 s (then: server).

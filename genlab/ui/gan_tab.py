@@ -354,7 +354,7 @@ def render():
                     project_button = gr.Button("Project", variant="primary", elem_id="gan-project")
                     unproject = gr.Button("Back to samples", elem_id="gan-unproject")
                 project_status = gr.Markdown(elem_id="gan-project-status")
-        with gr.Column(scale=1, min_width=320):
+        with gr.Column(scale=1, min_width=320, elem_id="gan-picture-column"):
             web_html("gan")
             image = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"],
                              interactive=False, elem_id="gan-output")
