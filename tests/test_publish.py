@@ -23,8 +23,8 @@ def space_plan():
 def test_model_dry_run_lists_the_folder_and_keeps_genlab_card():
     plan = publish.plan_model("emoji-cgan", "someone/emoji-cgan")
     assert plan.repo_type == "model"
-    assert plan.paths() == ["README.md", "config.json", "loss_curve.png", "memorisation.png", "model.safetensors",
-                            "samples.png"]
+    assert plan.paths() == ["README.md", "attributes.json", "config.json", "loss_curve.png", "memorisation.png",
+                            "model.safetensors", "samples.png"]  # attributes.json: its fitted attribute sliders
     card = ModelCard(plan.generated["README.md"])
     data = card.data
     assert data.library_name == "genlab" and data.license == "cc-by-sa-4.0"

@@ -125,9 +125,8 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     start = time.perf_counter()
     if args.task == "attributes":
         from ..hub import resolve
-        from ..models import ConvVAE
+        from ..models import ConvVAE, weights_digest as digest
         from ..tasks.attributes import effect_table, fit_attributes, save_attributes
-        from ..web import digest
 
         g = load(args.model, device="cpu")
         classifier = load(args.feature_net, model_type="classifier", device="cpu").eval() if args.feature_net else None

@@ -1,5 +1,6 @@
 """nn.Modules only: one model family per file, each constructor's kwargs are its config."""
 
+from .base import weights_digest
 from .classifier import ImageClassifier
 from .cyclegan import CycleDiscriminator, CycleGAN
 from .dip import SkipHourglass
@@ -9,5 +10,5 @@ from .vae import ConvVAE
 
 __all__ = [
     "ConvVAE", "CycleDiscriminator", "CycleGAN", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
-    "UNetGenerator",
+    "UNetGenerator", "weights_digest",
 ]

@@ -7,6 +7,7 @@ arguments) and ``model.safetensors``; this adds ``"model_type"`` to the config s
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def check_shape_config(resolution: int, image_channels: int, class_names=None, n
 def widths(channels: int, levels: int, cap: int) -> list[int]:
     """channels * 2**i for i < levels, each at most ``cap`` (the usual doubling per octave)."""
     return [min(channels * 2**i, cap) for i in range(levels)]
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A short hash of a model's class, config and weights: names an exported graph, and keys the files fitted
+    beside a checkpoint (attributes.json, arithmetic.json) to the weights they were fitted on."""
+    h = hashlib.sha256(type(model).__name__.encode())
+    h.update(json.dumps(getattr(model, "_hub_mixin_config", None) or {}, sort_keys=True, default=str).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:20]

@@ -331,6 +331,7 @@ def render():
                 "each image's class towards another. Each says what it measurably does per unit."
             )
             hold = gr.Dropdown([AUTO], value=[AUTO], multiselect=True, label="Hold fixed while moving",
+                               allow_custom_value=True,  # choices are per model; hold_names checks them
                                info=HOLD_INFO, elem_id="gan-hold")
             attr_sliders = [
                 gr.Slider(-DIRECTION_RANGE, DIRECTION_RANGE, value=0.0, step=0.05, label=f"Attribute {k + 1}",

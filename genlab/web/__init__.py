@@ -18,8 +18,6 @@ same arithmetic as ``sampling.sample`` (z * psi + offsets @ directions) and the 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import os
 import tempfile
 import threading
@@ -31,7 +29,7 @@ import torch
 from torch import nn
 
 from ..tasks.interpolation import kl_ranking
-from ..models import ConvVAE, Generator
+from ..models import ConvVAE, Generator, weights_digest
 from ..tasks.sampling import DIRECTION_RANGE, MAX_SAMPLES, latents
 
 WEB_DIR = Path(__file__).resolve().parent  # the page's own code and the vendored runtime
@@ -70,13 +68,8 @@ def digest_of(model: nn.Module) -> str:
 
 
 def digest(model: nn.Module) -> str:
-    """A short hash of a model's class, config and weights: the exported file's name."""
-    h = hashlib.sha256(type(model).__name__.encode())
-    h.update(json.dumps(getattr(model, "_hub_mixin_config", None) or {}, sort_keys=True, default=str).encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:20]
+    """A short hash of a model's class, config and weights (``models.weights_digest``): the exported file's name."""
+    return weights_digest(model)
 
 
 class _Generator(nn.Module):
