@@ -75,6 +75,8 @@ def test_the_app_refuses_bad_projection_input(client):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"wider": 1.0}, ["auto"], api_name="/sample_named")
     with pytest.raises(AppError, match="Cannot hold"):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"size": 1.0}, ["nonsense"], api_name="/sample_named")
+    with pytest.raises(AppError, match="at most 20"):
+        client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"size": 1.0}, ["size"] * 500, api_name="/sample_named")
     with pytest.raises(AppError, match="malformed"):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, *[0.0] * 26, ["auto"], {"model": "mnist-cgan", "z": "x"},
                        api_name="/sample")

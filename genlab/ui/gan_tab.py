@@ -79,8 +79,9 @@ def hold_names(attrs: Attributes, hold) -> list[str] | str:
     """The hold-fixed picker's value (["auto"], or slider labels) -> what ``Attributes.conditioned`` takes."""
     if hold is None or hold == AUTO:
         return AUTO
-    if not isinstance(hold, (list, tuple)) or not all(isinstance(h, str) for h in hold):
-        raise gr.Error(f"Hold fixed must be a list of measure names (or [\"auto\"]), got {hold!r}.")
+    if not isinstance(hold, (list, tuple)) or len(hold) > MAX_SLIDERS or not all(isinstance(h, str) for h in hold):
+        raise gr.Error(f"Hold fixed must be a list of at most {MAX_SLIDERS} measure names (or [\"auto\"]), "
+                       f"got {str(hold)[:200]}.")
     if AUTO in hold:
         return AUTO
     by_label = dict(zip(attrs.labels, attrs.slider_names))
