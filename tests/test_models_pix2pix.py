@@ -60,3 +60,24 @@ def test_one_training_step_moves_the_weights(tmp_path):
     g = genlab.load(str(tmp_path / "p2p"), model_type="pix2pix", device=None)
     assert g.task == "sketch2digit"
     assert "python -m genlab.train pix2pix --preset tiny" in (tmp_path / "p2p" / "README.md").read_text()
+
+
+def test_spectral_norm_discriminator_keeps_its_shape_and_bounds_each_layer(tmp_path):
+    """--spectral-norm true: every conv is spectrally normalised (its largest singular value about 1 after a few
+    power iterations), batch norm is off, the logit map has the same shape, and the config round-trips."""
+    torch.manual_seed(0)
+    plain, sn = PatchDiscriminator(), PatchDiscriminator(spectral_norm=True)
+    x, y = torch.randn(2, 1, 28, 28), torch.randn(2, 1, 28, 28)
+    assert sn(x, y).shape == plain(x, y).shape == (2, 1, 7, 7)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in sn.modules())
+    convs = [m for m in sn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    for _ in range(20):  # power iterations run in training mode
+        sn(x, y)
+    sigma = torch.linalg.matrix_norm(convs[1].weight.flatten(1), ord=2)
+    assert abs(float(sigma) - 1) < 0.1
+    sn.save_pretrained(tmp_path / "d")
+    back = PatchDiscriminator.from_pretrained(tmp_path / "d")
+    assert back._hub_mixin_config["spectral_norm"] is True  # the saved config.json carries it
+    sn.eval(), back.eval()
+    assert torch.allclose(back(x, y), sn(x, y), atol=1e-5)

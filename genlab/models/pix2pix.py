@@ -114,20 +114,24 @@ class PatchDiscriminator(HubModel, tags=["pix2pix"]):
         resolution: int = 28,  # image side in px, as the generator's
         in_channels: int = 1,  # the generator's input channels
         image_channels: int = 1,  # the generator's output channels
+        spectral_norm: bool = False,  # spectral normalisation on every conv (batch norm then off: SN alone, as in SNGAN)
     ):
         super().__init__()
         check_shape_config(resolution, image_channels)
         check_shape_config(resolution, in_channels)
         downs = max(2, (resolution // 8).bit_length() - 1)  # 28, 32 -> 2; 64 -> 3; 128 -> 4: logits about 8x8
         w = widths(channels, downs + 1, 8 * channels)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels + image_channels, w[0], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
+        layers: list[nn.Module] = [sn(nn.Conv2d(in_channels + image_channels, w[0], 4, 2, 1)),
+                                   nn.LeakyReLU(0.2, inplace=True)]
         for c_in, c_out in zip(w[: downs - 1], w[1:downs]):  # (B, c_out, R / 2^i, ...)
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)), norm(c_out), nn.LeakyReLU(0.2, inplace=True)]
         layers += [
-            nn.Conv2d(w[downs - 1], w[downs], 3, 1, 1, bias=False),
-            nn.BatchNorm2d(w[downs]),
+            sn(nn.Conv2d(w[downs - 1], w[downs], 3, 1, 1, bias=False)),
+            norm(w[downs]),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(w[downs], 1, 3, 1, 1),  # (B, 1, R / 2^downs, ...): 7x7 logits at 28 px
+            sn(nn.Conv2d(w[downs], 1, 3, 1, 1)),  # (B, 1, R / 2^downs, ...): 7x7 logits at 28 px
         ]
         self.net = nn.Sequential(*layers)
 

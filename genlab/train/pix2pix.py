@@ -41,6 +41,7 @@ class Pix2PixTrainConfig(CommonConfig):
     l1_weight: float = 100.0  # lambda in cGAN + lambda * L1
     g_channels: int = 32  # generator and discriminator width
     dropout: float = 0.5  # the generator's noise z (kept on when sampling)
+    spectral_norm: bool = False  # spectral normalisation on the discriminator's convs (batch norm off there)
     variants: int = 2  # digit tasks and --data emoji: randomised inputs per training image (sketch jitter)
     feature_net: str = ""  # classifier for FID/KID and accuracy of the outputs (digits: mnist-classifier)
     mixed_precision: str = "no"  # float32 by default (bf16 is offered)
@@ -92,7 +93,7 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
     shape = {"resolution": cfg.resolution, "in_channels": in_channels, "image_channels": cfg.channels}
     G = UNetGenerator(channels=cfg.g_channels, dropout=cfg.dropout, task=cfg.task if digits else "",
                       preprocess=run.preprocess, **shape)
-    D = PatchDiscriminator(channels=cfg.g_channels, **shape)
+    D = PatchDiscriminator(channels=cfg.g_channels, spectral_norm=cfg.spectral_norm, **shape)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     G, D, opt_g, opt_d = run.accelerator.prepare(G, D, opt_g, opt_d)
