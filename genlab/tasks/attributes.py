@@ -328,15 +328,16 @@ def fit_attributes(g: Generator, classifier=None, *, samples: int = FIT_SAMPLES,
     return attrs
 
 
-def save_attributes(attrs: Attributes, path: str | Path, digest: str) -> Path:
-    """Write attrs as JSON (no pickles): the file ``load_attributes`` reads back for the same weights."""
+def write_fitted(data: dict, path: str | Path) -> Path:
+    """Write a fitted file beside a checkpoint (attributes.json, arithmetic.json) as JSON: never a pickle."""
     path = Path(path)
-    path.write_text(json.dumps(attrs.to_json(digest), indent=1, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return path
 
 
-def load_attributes(path: str | Path, digest: str, g: Generator) -> Attributes | None:
-    """The attributes stored at path for the weights with this digest, or None (no file, other weights)."""
+def read_fitted(path: str | Path, digest: str) -> dict | None:
+    """A fitted file's JSON if it exists, is at most MAX_FILE_BYTES and was fitted on the weights with this
+    digest; else None (then the caller fits afresh or offers nothing)."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -344,9 +345,18 @@ def load_attributes(path: str | Path, digest: str, g: Generator) -> Attributes |
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("digest") != digest:
-        return None
-    return Attributes.from_json(data, g)
+    return data if isinstance(data, dict) and data.get("digest") == digest else None
+
+
+def save_attributes(attrs: Attributes, path: str | Path, digest: str) -> Path:
+    """Write attrs as JSON: the file ``load_attributes`` reads back for the same weights."""
+    return write_fitted(attrs.to_json(digest), path)
+
+
+def load_attributes(path: str | Path, digest: str, g: Generator) -> Attributes | None:
+    """The attributes stored at path for the weights with this digest, or None (no file, other weights)."""
+    data = read_fitted(path, digest)
+    return None if data is None else Attributes.from_json(data, g)
 
 
 def short_name(measure: str) -> str:

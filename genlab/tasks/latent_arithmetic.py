@@ -22,7 +22,6 @@ the traversal follow. Shipped VAEs carry theirs in ``arithmetic.json`` beside th
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import torch
 
 from ..errors import GenlabError
-from .attributes import CLASS_PREFIX, IMAGE_ATTRIBUTES, MAX_FILE_BYTES, RIDGE
+from .attributes import CLASS_PREFIX, IMAGE_ATTRIBUTES, RIDGE, read_fitted, short_name, write_fitted
 from .directions import measure
 
 MAX_SLIDERS = 16  # sliders the VAE tab holds: image measures first, then classes
@@ -174,30 +173,21 @@ def _effects(vae, held_out, result: Arithmetic, image_names, classifier, class_n
 
 
 def save_arithmetic(result: Arithmetic, path: str | Path, digest: str) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(result.to_json(digest), indent=1, ensure_ascii=False) + "\n")
-    return path
+    """Write result as JSON: the file ``load_arithmetic`` reads back for the same weights."""
+    return write_fitted(result.to_json(digest), path)
 
 
 def load_arithmetic(path: str | Path, digest: str, latent_dim: int) -> Arithmetic | None:
     """The arithmetic stored at path for the weights with this digest, or None (no file, other weights)."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("digest") != digest:
-        return None
-    return Arithmetic.from_json(data, latent_dim)
+    data = read_fitted(path, digest)
+    return None if data is None else Arithmetic.from_json(data, latent_dim)
 
 
 def arithmetic_table(result: Arithmetic) -> str:
     """Markdown: per slider, its effect per unit on its own measure and the largest other one."""
     if result.effects is None:
         return ""
-    short = [m[len(CLASS_PREFIX):] if m.startswith(CLASS_PREFIX) else IMAGE_ATTRIBUTES[m][0] for m in result.measures]
+    short = [short_name(m) for m in result.measures]
     lines = ["| slider | own effect per unit | largest other effect |", "|---|---:|---|"]
     for s, name in enumerate(result.names):
         row = result.effects[s]

@@ -13,21 +13,19 @@ from functools import lru_cache
 
 import gradio as gr
 
-import torch
-
-from ..tasks.attributes import (AUTO, CLASS_RANGE, MAX_SLIDERS, Attributes, AttributeFitError, effect_table,
-                                fit_attributes, load_attributes, own_ratios, short_name)
+from ..tasks.attributes import AUTO, MAX_SLIDERS, effect_table
 from ..tasks.directions import name_directions
-from ..hub import CHECKPOINTS_DIR, DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names, trained_folder
+from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
 from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
-from ..web import digest_of, gan_spec
+from ..web import gan_spec
 from ..zerogpu import gpu, on_gpu
+from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, attributes_of, attribute_directions, attribute_sliders,
+                             model_attributes, split_values)
 from .gan_project import PROJECT_STEPS, project_upload, start_of
 from .uploads import upload_image
 from .common import HEAVY, LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
 
-N_DIRECTIONS = 6  # sliders shown; SeFa ranks 1..N
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
 # then the model's own class names (digits: 0-9), from its config.json
 CLASS_INFO = "any: a random class per image; or one of its classes"
@@ -43,77 +41,6 @@ def class_info(g) -> str:
 @lru_cache(maxsize=8)
 def _directions(g):
     return sefa_directions(g, N_DIRECTIONS)[0]
-
-
-ATTRIBUTE_FILE = "attributes.json"  # beside a checkpoint: its fitted attribute sliders (genlab eval attributes NAME)
-RUNTIME_FIT = dict(samples=1000, eval_samples=64)  # a model without the file is fitted when first picked (~5-60 s)
-HOLD_INFO = ("auto: each slider holds fixed the measures it would move most, as long as it keeps half its own "
-             "effect; or pick the measures every slider holds fixed")
-
-
-@lru_cache(maxsize=8)
-def _attributes(name: str, g) -> Attributes:
-    """The attribute sliders of a generator: read from its checkpoint's attributes.json when that was fitted on
-    these weights, else fitted now (smaller sample) and kept for the server's lifetime."""
-    folder = CHECKPOINTS_DIR / name if name in shipped_names("gan") else trained_folder(name)
-    if folder is not None:
-        try:
-            found = load_attributes(folder / ATTRIBUTE_FILE, digest_of(g), g)
-        except AttributeFitError:
-            found = None  # an unreadable file is fitted afresh
-        if found is not None:
-            return found
-    return fit_attributes(g, matching_classifier(g), **RUNTIME_FIT)
-
-
-def attribute_directions(name: str, g, hold) -> tuple[torch.Tensor, Attributes]:
-    """All directions the page moves along, (6 + I, L): the SeFa ones (padded to N_DIRECTIONS) and the attribute
-    ones, conditioned on ``hold`` (a list: ["auto"] or measure labels)."""
-    attrs = _attributes(name, g)
-    sefa = _directions(g)
-    pad = torch.zeros(N_DIRECTIONS - len(sefa), g.latent_dim)
-    return torch.cat([sefa, pad, attrs.conditioned(hold_names(attrs, hold))]), attrs
-
-
-def hold_names(attrs: Attributes, hold) -> list[str] | str:
-    """The hold-fixed picker's value (["auto"], or slider labels) -> what ``Attributes.conditioned`` takes."""
-    if hold is None or hold == AUTO:
-        return AUTO
-    if not isinstance(hold, (list, tuple)) or len(hold) > MAX_SLIDERS or not all(isinstance(h, str) for h in hold):
-        raise gr.Error(f"Hold fixed must be a list of at most {MAX_SLIDERS} measure names (or [\"auto\"]), "
-                       f"got {str(hold)[:200]}.")
-    if AUTO in hold:
-        return AUTO
-    by_label = dict(zip(attrs.labels, attrs.slider_names))
-    names = [by_label.get(h, h) for h in hold]
-    unknown = [h for h, n in zip(hold, names) if n not in attrs.image]
-    if unknown:
-        raise gr.Error(f"Cannot hold {', '.join(map(repr, unknown))} fixed; this model's measures are "
-                       f"{', '.join(attrs.labels[: len(attrs.image)])} (or auto).")
-    return names
-
-
-def attribute_sliders(attrs: Attributes) -> list:
-    """Updates for the MAX_SLIDERS attribute sliders: z directions (±DIRECTION_RANGE), then class blends (0-1)."""
-    ratios = own_ratios(attrs) if attrs.effects is not None else []
-    out = []
-    for k in range(MAX_SLIDERS):
-        if k >= len(attrs.slider_names):
-            out.append(gr.update(visible=False, value=0.0))
-            continue
-        info = ""
-        if ratios:
-            own, other, measure_, ratio = ratios[k]
-            pts = attrs.points[k] if k < len(attrs.points) else None
-            info = (f"{own:+.2f} SD per unit" + (f" ({pts:+.0f} pts of probability at 1)" if pts is not None else "")
-                    + f"; most other: {short_name(measure_)} {other:+.2f} SD")
-        if k < len(attrs.image):
-            out.append(gr.update(visible=True, minimum=-DIRECTION_RANGE, maximum=DIRECTION_RANGE, step=0.05, value=0.0,
-                                 label=attrs.labels[k], info=info))
-        else:
-            out.append(gr.update(visible=True, minimum=CLASS_RANGE[0], maximum=CLASS_RANGE[1], step=0.01, value=0.0,
-                                 label=attrs.labels[k], info=info))
-    return out
 
 
 @lru_cache(maxsize=8)
@@ -143,32 +70,10 @@ def classes_for(model: str, repo: str = ""):
     named = _named(g)
     sliders = [gr.update(label=f"Direction {k + 1}: {named[k]['label']}", info=named[k]["summary"])
                if k < len(named) else gr.update(label=f"Direction {k + 1}", info="") for k in range(N_DIRECTIONS)]
-    attrs = _attributes(name, g)
+    attrs = attributes_of(name, g)
     hold = gr.update(choices=[AUTO, *attrs.labels[: len(attrs.image)]], value=[AUTO], info=HOLD_INFO)
     return (gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named),
             *attribute_sliders(attrs), hold, effect_table(attrs))
-
-
-def model_attributes(model: str, repo: str) -> dict:
-    """The /attributes endpoint: a GAN's measured attribute sliders, what each does, and the table as Markdown.
-
-    {"sliders": [{"name", "label", "kind": "direction" | "class", "range": [lo, hi], "own_effect_sd",
-    "largest_other": [measure, sd], "class_points"}], "hold_fixed": rule, "table": markdown}."""
-    if not isinstance(model, str) or not isinstance(repo, str):
-        raise gr.Error("model and repo must be text")
-    name = (repo or "").strip() or model
-    g = get_model(name, "gan")
-    attrs = _attributes(name, g)
-    ratios = own_ratios(attrs) if attrs.effects is not None else [(None, None, None, None)] * len(attrs.slider_names)
-    rows = []
-    for k, (sname, label) in enumerate(zip(attrs.slider_names, attrs.labels)):
-        own, other, measure_, _ = ratios[k]
-        is_dir = k < len(attrs.image)
-        rows.append({"name": sname, "label": label, "kind": "direction" if is_dir else "class",
-                     "range": [-DIRECTION_RANGE, DIRECTION_RANGE] if is_dir else list(CLASS_RANGE),
-                     "own_effect_sd": own, "largest_other": [measure_, other] if measure_ else None,
-                     "class_points": attrs.points[k] if k < len(attrs.points) else None})
-    return {"sliders": rows, "hold_fixed": attrs.fixed, "table": effect_table(attrs)}
 
 
 def _seed(seed) -> int:
@@ -188,29 +93,13 @@ def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None)
     name = (repo or "").strip() or model
     try:
         g, _ = generator(name)
-        directions, attrs = attribute_directions(name, g, hold)
+        directions, attrs = attribute_directions(name, g, hold, _directions(g))
         classes = [g.labels.index(c) for c in attrs.classes]
         return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions,
                                    class_sliders=classes, first_class_slider=len(directions),
                                    start=start_of(name, projected)), g)
     except (GenlabError, SamplingError) as e:
         raise gr.Error(str(e)) from None
-
-
-def split_values(g, attrs: Attributes, values) -> tuple[list[float], list[float]]:
-    """/sample's slider values (6 SeFa, then up to MAX_SLIDERS attribute ones) -> (z offsets along
-    ``attribute_directions``'s rows, class amounts per class of g)."""
-    values = [float(v) for v in values]
-    if any(v != v for v in values):
-        raise gr.Error("slider values must be numbers")
-    sefa, rest = values[:N_DIRECTIONS], values[N_DIRECTIONS:]
-    sefa += [0.0] * (N_DIRECTIONS - len(sefa))
-    n_dir = len(attrs.image)
-    offsets = sefa + rest[:n_dir] + [0.0] * (n_dir - len(rest[:n_dir]))
-    amounts = [0.0] * g.num_classes
-    for c, v in zip(attrs.classes, rest[n_dir:]):
-        amounts[g.labels.index(c)] = v
-    return offsets, amounts
 
 
 @gpu(15)
@@ -231,7 +120,7 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
     try:
         g, _ = generator(name)
         if any(float(v) for v in values[N_DIRECTIONS:]) or hold not in (None, [AUTO], AUTO):
-            directions, attrs = attribute_directions(name, g, hold)
+            directions, attrs = attribute_directions(name, g, hold, _directions(g))
             offsets, amounts = split_values(g, attrs, values)
         else:  # SeFa sliders only: no attribute fit needed
             directions, offsets, amounts = _directions(g), [float(v) for v in values[:N_DIRECTIONS]], None
@@ -253,7 +142,7 @@ def sample_named(model: str, repo: str, seed, label: str, psi: float, n: int, of
     name = (repo or "").strip() or model
     try:
         g, _ = generator(name)
-        attrs = _attributes(name, g)
+        attrs = attributes_of(name, g)
     except GenlabError as e:
         raise gr.Error(str(e)) from None
     values = [0.0] * (N_DIRECTIONS + MAX_SLIDERS)
@@ -281,7 +170,7 @@ def warm_up(name: str) -> None:
         try:
             g, _ = generator(name)
             _named(g)
-            _attributes(name, g)
+            attributes_of(name, g)
             with_graph({}, g)
         except Exception:  # noqa: BLE001 - the first request reports any problem itself
             pass
