@@ -77,7 +77,7 @@ def test_the_app_refuses_bad_projection_input(client):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"size": 1.0}, ["nonsense"], api_name="/sample_named")
     with pytest.raises(AppError, match="at most 20"):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"size": 1.0}, ["size"] * 500, api_name="/sample_named")
-    with pytest.raises(AppError, match="malformed"):
+    with pytest.raises(AppError, match="^The projected image's state is malformed"):  # not wrapped in another message
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, *[0.0] * 26, ["auto"], {"model": "mnist-cgan", "z": "x"},
                        api_name="/sample")
 

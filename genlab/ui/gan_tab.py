@@ -128,6 +128,8 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
             on_gpu(g), seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
             offsets=offsets, directions=directions, class_amounts=amounts, start=start_of(name, projected),
         )
+    except gr.Error:
+        raise  # already says what is wrong (gr.Error is a ValueError too: do not wrap it below)
     except (TypeError, ValueError) as e:
         raise gr.Error(f"slider values must be numbers: {e}") from None
     except (GenlabError, SamplingError) as e:
