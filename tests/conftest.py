@@ -14,7 +14,7 @@ from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
 # folder models trained once per session all go to one worker (--dist loadgroup), so the server starts and the
 # folder trains once; every other test goes to whichever worker is free. A worker computes with one torch thread:
 # two one-thread processes get more done on the 2 cores than one two-thread process.
-SHARED = {"app_url", "trained"}
+SHARED = {"app_server", "app_url", "trained"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -51,14 +51,20 @@ def client(app_url):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """``python app.py`` on a free port, as a user would start it."""
+def app_server(tmp_path_factory):
+    """``python app.py`` on a free port, as a user would start it: (url, process). One per session, shared by
+    every test in the "app" group (one worker, one test at a time: a test may even stop it for a while)."""
     try:
         folder = tmp_path_factory.mktemp("app")  # the Train tab's models go here, not into checkpoints/
-        with launched_app(folder / "app.log", extra_env={"GENLAB_TRAIN_OUT": str(folder / "trained")}) as (url, _):
-            yield url
+        with launched_app(folder / "app.log", extra_env={"GENLAB_TRAIN_OUT": str(folder / "trained")}) as served:
+            yield served
     except RuntimeError as e:
         pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[0]
 
 
 # --- A user's own colour folder, and every family trained on it (shared by e2e and browser tests) ---

@@ -28,6 +28,15 @@ def page(app_url, tmp_path_factory):
         browser.close()
 
 
+def repair_iterations(page, n: int):
+    """Set the Repair tab's iterations (the browser tests check that a method runs and shows its result, not how
+    well: that is tests/test_inpainting.py and the measured tables)."""
+    iterations = page.locator("input[aria-label^='number input for Iterations']")
+    expect(iterations).to_have_count(1)  # no silent fallback to the default 300 iterations
+    iterations.fill(str(n))
+    iterations.press("Enter")
+
+
 def _output_src(page) -> str:
     return shown_picture(page, "gan")
 
@@ -134,8 +143,9 @@ def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
     page.mouse.move(cx + 50, cy + 10, steps=10)
     page.mouse.up()
     page.get_by_label("VAE latent optimisation (digits, emoji)").check()
+    repair_iterations(page, 40)
     page.locator("#rp-run").click()
-    expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=90_000)
+    expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae, 40 iterations"), timeout=90_000)
     expect(page.locator("#rp-repaired img")).to_be_visible(timeout=10_000)
     expect(page.locator("#rp-baseline img")).to_be_visible(timeout=10_000)
     expect(page.locator("#rp-candidates img")).to_have_count(6, timeout=10_000)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from test_browser import ARGS, CHROMIUM
+from test_browser import ARGS, CHROMIUM, repair_iterations
 
 from genlab.testing import (image_src, load_gan_repo, set_number, shown_picture, wait_for_new_picture,
                             wait_for_new_src)
@@ -124,10 +124,7 @@ def test_tour_of_every_tab(app_url, shots):
         page.wait_for_timeout(500)
         _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
         page.locator("#rp-editor").page.get_by_label("Deep image prior (any photo)").check()
-        iterations = page.locator("input[aria-label^='number input for Iterations']")
-        expect(iterations).to_have_count(1)  # no silent fallback to the default 300 iterations
-        iterations.fill("40")
-        iterations.press("Enter")
+        repair_iterations(page, 40)
         page.locator("#rp-run").click()
         expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip, 40 iterations"),
                                                                   timeout=120_000)
@@ -200,8 +197,10 @@ def test_tour_with_colour_models_from_a_folder(app_url, shots, trained, folders)
         _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
         page.get_by_label("VAE latent optimisation (digits, emoji)").check()
         _pick_model(page, "rp-model", str(trained["vae"]))
+        repair_iterations(page, 40)
         page.locator("#rp-run").click()
-        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=120_000)
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae, 40 iterations"),
+                                                                  timeout=120_000)
         page.screenshot(path=str(shots / "colour_4_repair.png"), full_page=True)
 
         # Augment: the folder GAN's classes, a colour ZIP
@@ -279,8 +278,10 @@ def test_tour_with_the_emoji_models(app_url, shots):
         _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
         page.get_by_label("VAE latent optimisation (digits, emoji)").check()
         _pick_model(page, "rp-model", "emoji-vae")
+        repair_iterations(page, 40)
         page.locator("#rp-run").click()
-        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae"), timeout=120_000)
+        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: vae, 40 iterations"),
+                                                                  timeout=120_000)
         page.screenshot(path=str(shots / "emoji_4_repair.png"), full_page=True)
 
         # Augment: the emoji GAN's groups, a colour ZIP, and the measured gain table for emoji

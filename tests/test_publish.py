@@ -23,8 +23,8 @@ def space_plan():
 def test_model_dry_run_lists_the_folder_and_keeps_genlab_card():
     plan = publish.plan_model("emoji-cgan", "someone/emoji-cgan")
     assert plan.repo_type == "model"
-    assert plan.paths() == ["README.md", "attributes.json", "config.json", "loss_curve.png", "memorisation.png",
-                            "model.safetensors", "samples.png"]  # attributes.json: its fitted attribute sliders
+    assert plan.paths() == ["README.md", "attributes.json", "config.json", "directions.json", "loss_curve.png",
+                            "memorisation.png", "model.safetensors", "samples.png"]  # fitted sliders and names
     card = ModelCard(plan.generated["README.md"])
     data = card.data
     assert data.library_name == "genlab" and data.license == "cc-by-sa-4.0"
@@ -56,7 +56,8 @@ def test_dry_run_cli_prints_files_and_sends_nothing(monkeypatch, capsys):
     publish.main(["model", "mnist-cgan", "--repo", "someone/mnist-cgan", "--dry-run"])
     out = capsys.readouterr().out
     assert "model.safetensors" in out and "model-index:" in out and "nothing was sent" in out
-    assert "MB  in 5 files" in out or "MB  in 6 files" in out
+    sent = publish.plan_model("mnist-cgan", "someone/mnist-cgan").paths()
+    assert f"MB  in {len(sent)} files" in out and "directions.json" in sent
 
 
 def test_model_refuses_pickles_missing_card_and_bad_repo(tmp_path, tiny_gan):

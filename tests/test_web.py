@@ -13,7 +13,7 @@ import genlab
 from genlab.tasks.directions import hue_name, measure, name_directions
 from genlab.models import ConvVAE, Generator
 from genlab.tasks.sampling import MAX_SAMPLES, SamplingError, latents, sample, sefa_directions
-from genlab.web import ExportError, export_onnx, gan_spec, vae_spec
+from genlab.web import ExportError, digest, export_onnx, gan_spec, vae_spec
 
 
 def _floats(b64: str) -> np.ndarray:
@@ -166,6 +166,33 @@ def test_shipped_gan_directions_are_named_by_effects_that_hold_on_other_samples(
                 checked += 1
     assert checked >= 2  # the shipped GAN has strong, named directions (slant, thickness)
     assert "more" in " ".join(d["label"] for d in named)  # and at least one class effect
+    # what the checkpoint stores (directions.json, `genlab eval attributes`) is what the app would measure
+    from genlab.hub import CHECKPOINTS_DIR
+    from genlab.tasks.directions import DIRECTIONS_FILE, load_named
+
+    path = CHECKPOINTS_DIR / "mnist-cgan" / DIRECTIONS_FILE
+    stored = load_named(path, digest(g), 6)
+    assert stored is not None, "directions.json is missing or was measured on other weights"
+    assert [(d["label"], d["summary"]) for d in stored] == [(d["label"], d["summary"]) for d in named]
+    assert load_named(path, "other-weights", 6) is None and load_named(path, digest(g), 65) is None
+
+
+def test_stored_direction_names_are_read_back_and_bounded(tiny_gan, tmp_path):
+    import json
+
+    from genlab.tasks.directions import load_named, save_named
+
+    named = name_directions(tiny_gan, sefa_directions(tiny_gan, 2)[0])
+    path = save_named(named, tmp_path / "directions.json", "d1")
+    back = load_named(path, "d1", 2)
+    assert [d["label"] for d in back] == [d["label"] for d in named] and back[0]["effects"] == named[0]["effects"]
+    assert load_named(path, "d1", 3) is None  # fewer stored than the tab shows: measured afresh
+    data = json.loads(path.read_text())
+    data["named"][0]["label"] = "x" * 10_000
+    path.write_text(json.dumps(data))
+    assert load_named(path, "d1", 2) is None  # a malformed entry is not shown
+    path.write_text("{not json")
+    assert load_named(path, "d1", 2) is None
 
 
 def test_class_effects_only_with_a_classifier_that_knows_the_classes(tiny_gan):

@@ -17,17 +17,16 @@ from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
 from genlab.hub import DEFAULT_GAN
-from genlab.testing import launched_app, load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
+from genlab.testing import load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
 
 ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """A server of this module's own: one test freezes it."""
-    with launched_app(tmp_path_factory.mktemp("web") / "app.log", extra_env={"GENLAB_FIRST_VISIT": "0"}) as (url, proc):
-        yield url, proc
+def app(app_server):
+    """The session's server (one test freezes it for a moment, and lets it go on)."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         from ..hub import resolve
         from ..models import ConvVAE, weights_digest as digest
         from ..tasks.attributes import effect_table, fit_attributes, save_attributes
+        from ..tasks.directions import knows_classes
 
         g = load(args.model, device="cpu")
         classifier = load(args.feature_net, model_type="classifier", device="cpu").eval() if args.feature_net else None
@@ -146,8 +147,19 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         attrs = fit_attributes(g, classifier, samples=args.samples, eval_samples=args.eval_samples,
                                classifier_name=args.feature_net)
         print(effect_table(attrs))
+        # and the names of its SeFa sliders (as the app measures them; stored so a server does not at start-up)
+        from ..tasks.directions import DIRECTIONS_FILE, SEFA_SLIDERS, name_directions, save_named
+        from ..tasks.sampling import sefa_directions
+
+        usable = classifier if classifier is not None and knows_classes(classifier, g) else None
+        named = name_directions(g, sefa_directions(g, SEFA_SLIDERS)[0], usable)
+        for k, d in enumerate(named, 1):
+            print(f"direction {k}: {d['label']} ({d['summary']})")
         if not args.no_write:
             path = save_attributes(attrs, resolve(args.model) / "attributes.json", digest(g))
+            print(f"wrote {path}")
+            path = save_named(named, resolve(args.model) / DIRECTIONS_FILE, digest(g),
+                              args.feature_net if usable is not None else None)
             print(f"wrote {path}")
         print(f"({time.perf_counter() - start:.0f} s)")
         return

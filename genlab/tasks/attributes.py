@@ -35,7 +35,6 @@ so retrained weights are fitted afresh).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +44,13 @@ import torch
 from ..errors import GenlabError
 from ..models import Generator
 from .directions import knows_classes, measure
+from .fitted import read_fitted, write_fitted
 
 FIT_SAMPLES = 2000  # latents the linear models are fitted on (seed 0)
 EVAL_SAMPLES = 256  # fresh latents (seed 1) the entanglement table is measured on
 EVAL_STEP = 1.5  # the table compares samples at -EVAL_STEP and +EVAL_STEP along each unit direction
 MAX_SLIDERS = 20  # attribute sliders the GAN tab holds: image measures first, then classes (the first ones)
 RIDGE = 1e-2  # ridge strength relative to the number of samples (the fit is well posed; this only steadies it)
-MAX_FILE_BYTES = 2_000_000  # an attributes.json is ~40 kB; a bigger one is not read
 LOGP_FLOOR = -10.0  # class log-probabilities are clipped here: below it they are noise
 CLASS_RANGE = (0.0, 1.0)  # a class slider: 0 the image's own class, 1 fully the slider's class
 
@@ -326,26 +325,6 @@ def fit_attributes(g: Generator, classifier=None, *, samples: int = FIT_SAMPLES,
             attrs.r2.append(round(float(c**2) if torch.isfinite(c) else 0.0, 4))
         attrs.eval_samples = eval_samples
     return attrs
-
-
-def write_fitted(data: dict, path: str | Path) -> Path:
-    """Write a fitted file beside a checkpoint (attributes.json, arithmetic.json) as JSON: never a pickle."""
-    path = Path(path)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return path
-
-
-def read_fitted(path: str | Path, digest: str) -> dict | None:
-    """A fitted file's JSON if it exists, is at most MAX_FILE_BYTES and was fitted on the weights with this
-    digest; else None (then the caller fits afresh or offers nothing)."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("digest") == digest else None
 
 
 def save_attributes(attrs: Attributes, path: str | Path, digest: str) -> Path:

@@ -14,6 +14,10 @@ their sign, e.g. "← thinner · thicker →" or "→ more 7-like".
 >>> g = genlab.load("mnist-cgan")
 >>> named = name_directions(g, sefa_directions(g, 6)[0], genlab.load("mnist-classifier"))
 >>> named[0]["label"]                    # e.g. '← thinner · thicker →'
+
+Shipped GANs carry the names of their SeFa directions in ``directions.json`` beside the checkpoint (written with
+attributes.json by ``genlab eval attributes NAME --feature-net CLASSIFIER``, keyed by the weights' digest), so a
+server names them without running the classifier 12 times at start-up (9 s for ``emoji-cgan`` on one thread).
 """
 
 from __future__ import annotations
@@ -23,12 +27,16 @@ import math
 import torch
 
 from ..models import Generator
+from .fitted import read_fitted, write_fitted
 from .sampling import latents
 
 STEP = 2.0  # compare samples at -STEP and +STEP along each unit direction (sliders span ±5)
 SAMPLES = 64  # samples per measurement (seed 0; a random class each, as the "any" picker)
 MIN_SD = 0.35  # an image effect smaller than this (in SDs) is not named
 MIN_POINTS = 5.0  # a class effect smaller than this (percentage points) is not named
+SEFA_SLIDERS = 6  # the SeFa directions the GAN tab shows (ranks 1..6), named and stored
+DIRECTIONS_FILE = "directions.json"  # beside a checkpoint: its named SeFa directions
+MAX_STORED = 64  # directions a stored file may name
 
 # measurement -> (word for less, word for more)
 WORDS = {
@@ -165,3 +173,26 @@ def _label(effects, class_effects, hue_words) -> dict:
     shown = effects + [(f"p({name})", value, "pts") for name, value in class_effects]
     summary = " · ".join(f"{n} {v:+.1f} {u}" for n, v, u in shown)
     return {"label": "; ".join(parts) or "no clear effect", "effects": shown, "summary": summary}
+
+
+def save_named(named: list[dict], path, digest: str, classifier_name: str | None = None):
+    """Write ``name_directions``' result as JSON, keyed by the weights' digest (what ``load_named`` reads back)."""
+    return write_fitted({"digest": digest, "classifier": classifier_name, "samples": SAMPLES, "step": STEP,
+                         "named": named}, path)
+
+
+def load_named(path, digest: str, count: int) -> list[dict] | None:
+    """The stored names of the first ``count`` directions of the weights with this digest, or None (no file, other
+    weights, fewer directions, or a malformed entry: the caller measures them afresh)."""
+    data = read_fitted(path, digest)
+    named = data.get("named") if data else None
+    if not isinstance(named, list) or not count <= len(named) <= MAX_STORED:
+        return None
+    out = []
+    for d in named[:count]:
+        if not (isinstance(d, dict) and isinstance(d.get("label"), str) and isinstance(d.get("summary"), str)
+                and isinstance(d.get("effects"), list) and len(d["label"]) <= 200 and len(d["summary"]) <= 400):
+            return None
+        effects = [tuple(e) for e in d["effects"] if isinstance(e, list) and len(e) == 3]
+        out.append({"label": d["label"], "effects": effects, "summary": d["summary"]})
+    return out

@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 
 from ..errors import GenlabError
-from .attributes import CLASS_PREFIX, IMAGE_ATTRIBUTES, RIDGE, read_fitted, short_name, write_fitted
+from .attributes import CLASS_PREFIX, IMAGE_ATTRIBUTES, RIDGE, short_name
+from .fitted import read_fitted, write_fitted
 from .directions import measure
 
 MAX_SLIDERS = 16  # sliders the VAE tab holds: image measures first, then classes

@@ -12,11 +12,12 @@ import torch
 from ..hub import CHECKPOINTS_DIR, shipped_names, trained_folder
 from ..tasks.attributes import (AUTO, CLASS_RANGE, MAX_SLIDERS, Attributes, AttributeFitError, effect_table,
                                 fit_attributes, load_attributes, own_ratios, short_name)
+from ..tasks.directions import SEFA_SLIDERS
 from ..tasks.sampling import DIRECTION_RANGE
 from ..web import digest_of
 from .common import get_model, matching_classifier
 
-N_DIRECTIONS = 6  # SeFa sliders shown before the attribute ones; SeFa ranks 1..N
+N_DIRECTIONS = SEFA_SLIDERS  # SeFa sliders shown before the attribute ones; SeFa ranks 1..N
 
 ATTRIBUTE_FILE = "attributes.json"  # beside a checkpoint: its fitted attribute sliders (genlab eval attributes NAME)
 RUNTIME_FIT = dict(samples=1000, eval_samples=64)  # a model without the file is fitted when first picked (~5-60 s)
@@ -24,11 +25,16 @@ HOLD_INFO = ("auto: each slider holds fixed the measures it would move most, as 
              "effect; or pick the measures every slider holds fixed")
 
 
+def checkpoint_folder(name: str):
+    """The folder of a shipped or Train-tab model (where its fitted files live), or None (a Hub id, a path)."""
+    return CHECKPOINTS_DIR / name if name in shipped_names("gan") else trained_folder(name)
+
+
 @lru_cache(maxsize=8)
 def attributes_of(name: str, g) -> Attributes:
     """The attribute sliders of a generator: read from its checkpoint's attributes.json when that was fitted on
     these weights, else fitted now (smaller sample) and kept for the server's lifetime."""
-    folder = CHECKPOINTS_DIR / name if name in shipped_names("gan") else trained_folder(name)
+    folder = checkpoint_folder(name)
     if folder is not None:
         try:
             found = load_attributes(folder / ATTRIBUTE_FILE, digest_of(g), g)

@@ -14,13 +14,13 @@ from functools import lru_cache
 import gradio as gr
 
 from ..tasks.attributes import AUTO, MAX_SLIDERS, effect_table
-from ..tasks.directions import name_directions
+from ..tasks.directions import DIRECTIONS_FILE, load_named, name_directions
 from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
 from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
                         sample_image, sefa_directions)
-from ..web import gan_spec
+from ..web import digest_of, gan_spec
 from ..zerogpu import gpu, on_gpu
-from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, attributes_of, attribute_directions, attribute_sliders,
+from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, attributes_of, checkpoint_folder, attribute_directions, attribute_sliders,
                              model_attributes, split_values)
 from .gan_project import PROJECT_STEPS, project_upload, start_of
 from .uploads import upload_image
@@ -44,8 +44,18 @@ def _directions(g):
 
 
 @lru_cache(maxsize=8)
-def _named(g):
+def _named(g, folder=None):
+    """The SeFa directions' names: from the checkpoint's directions.json when it was measured on these weights,
+    else measured now (64 samples at ±2 along each, and the matching classifier's class probabilities)."""
+    if folder is not None:
+        stored = load_named(folder / DIRECTIONS_FILE, digest_of(g), len(_directions(g)))
+        if stored is not None:
+            return stored
     return name_directions(g, _directions(g), matching_classifier(g))
+
+
+def named_directions(name: str, g):
+    return _named(g, checkpoint_folder(name))
 
 
 def generator(name: str):
@@ -67,7 +77,7 @@ def classes_for(model: str, repo: str = ""):
     what each direction changes, the table of measured effects, and its attribute sliders with theirs."""
     name = (repo or "").strip() or model
     g = get_model(name, "gan")
-    named = _named(g)
+    named = named_directions(name, g)
     sliders = [gr.update(label=f"Direction {k + 1}: {named[k]['label']}", info=named[k]["summary"])
                if k < len(named) else gr.update(label=f"Direction {k + 1}", info="") for k in range(N_DIRECTIONS)]
     attrs = attributes_of(name, g)
@@ -171,7 +181,7 @@ def warm_up(name: str) -> None:
     def work():
         try:
             g, _ = generator(name)
-            _named(g)
+            named_directions(name, g)
             attributes_of(name, g)
             with_graph({}, g)
         except Exception:  # noqa: BLE001 - the first request reports any problem itself
