@@ -29,6 +29,18 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory):
+    """Where the browser tests' screenshots go: $GENLAB_SCREENSHOTS if set (CI keeps them as artefacts), else one
+    temp dir per session whose path the tests print."""
+    from pathlib import Path
+
+    folder = Path(os.environ.get("GENLAB_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {folder}")
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

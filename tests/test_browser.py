@@ -1,4 +1,6 @@
-"""The real page in headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+"""The real page in headless Chromium (Debian's /usr/bin/chromium) driven by Playwright: a tour of every tab with the
+digit models on one shared page. Each tab's main control is exercised and screenshot (the "shots" folder); any page
+error, console error or failed load fails the test that caused it."""
 
 import os
 import re
@@ -22,7 +24,10 @@ def page(app_url, tmp_path_factory):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"))
+        page.on("console", lambda m: page.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("requestfailed", lambda r: page.errors.append(f"request failed: {r.url} {r.failure}")
+                if "ERR_ABORTED" not in (r.failure or "") else None)  # queue streams the page itself aborts
         page.goto(app_url)
         yield page
         browser.close()
@@ -41,8 +46,9 @@ def _output_src(page) -> str:
     return shown_picture(page, "gan")
 
 
-def test_dragging_a_direction_slider_changes_the_image(page, tmp_path):
+def test_dragging_a_direction_slider_changes_the_image(page, shots):
     before = _output_src(page)
+    page.screenshot(path=str(shots / "1_gan.png"), full_page=True)  # as a visitor first sees it
     slider = page.locator("#gan-dir-1 input[type=range]")
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
@@ -56,7 +62,6 @@ def test_dragging_a_direction_slider_changes_the_image(page, tmp_path):
     assert page.evaluate("window.genlab.gan.mode") == "page"  # drawn in the page (see test_web_browser.py)
     rendering = page.locator("#gan-canvas").evaluate("e => getComputedStyle(e).imageRendering")
     assert rendering == "pixelated"  # 28-px digits stay crisp when the browser scales them
-    page.screenshot(path=str(tmp_path / "gan_tab.png"))
     assert not page.errors, page.errors
 
 
@@ -69,12 +74,14 @@ def test_random_seed_button_changes_the_image(page):
     assert not page.errors, page.errors
 
 
-def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
+def test_vae_tab_upload_two_images_and_move_t(page, tmp_path, shots):
     from pathlib import Path
 
     from PIL import Image, ImageDraw
 
     page.get_by_role("tab", name="VAE interpolation").click()
+    shown_picture(page, "vae")  # the tab's worked example: two held-out digits
+    page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
     # two user images, dark on light as people draw them: a '0' and a '1'
     for name, shape in (("zero.png", "ellipse"), ("one.png", "line")):
         img = Image.new("RGB", (300, 300), "white")
@@ -105,9 +112,10 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path):
     assert not page.errors, page.errors
 
 
-def test_translation_tab_draw_strokes_with_the_mouse(page):
+def test_translation_tab_draw_strokes_with_the_mouse(page, shots):
     page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
     before = image_src(page, "#tr-output", timeout=120_000)  # the worked example
+    page.screenshot(path=str(shots / "3_translate.png"), full_page=True)
     page.locator("#tr-sketch").get_by_role("button", name="Brush").click()  # Gradio's sketchpad starts with no tool
     canvas = page.locator("#tr-sketch canvas").first
     expect(canvas).to_be_visible(timeout=30_000)
@@ -153,6 +161,34 @@ def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
     assert not page.errors, page.errors
 
 
+def test_repair_a_photo_with_the_deep_image_prior(page, shots):
+    """Any photo: upload the astronaut, paint a stroke, deep image prior for a few iterations."""
+    from pathlib import Path
+
+    from skimage import data
+
+    page.get_by_role("tab", name="Repair & augment").click()
+    page.get_by_role("tab", name="Repair (inpainting)").click()
+    expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
+    page.locator("#rp-editor input[type=file]").set_input_files(str(Path(data.data_dir) / "astronaut.png"))
+    page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
+    page.wait_for_timeout(500)
+    canvas = page.locator("#rp-editor canvas").first
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 40, cy - 20)
+    page.mouse.down()
+    page.mouse.move(cx + 30, cy + 10, steps=8)
+    page.mouse.up()
+    page.get_by_label("Deep image prior (any photo)").check()
+    repair_iterations(page, 40)
+    page.locator("#rp-run").click()
+    expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip, 40 iterations"), timeout=120_000)
+    expect(page.locator("#rp-repaired img")).to_be_visible()
+    page.screenshot(path=str(shots / "4_repair.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
 def test_augment_tab_generates_a_gallery_and_a_zip(page):
     page.get_by_role("tab", name="Repair & augment").click()
     page.get_by_role("tab", name="Augment", exact=True).click()
@@ -160,4 +196,21 @@ def test_augment_tab_generates_a_gallery_and_a_zip(page):
     expect(page.locator("#ag-gallery img")).to_have_count(160, timeout=60_000)  # 10 classes x 16
     expect(page.locator("#ag-zip")).to_contain_text(".zip", timeout=10_000)
     expect(page.locator("#ag-results")).to_contain_text("real per class")
+    assert not page.errors, page.errors
+
+
+def test_augment_tab_classic_transforms_of_an_upload(page, shots):
+    from pathlib import Path
+
+    from skimage import data
+
+    page.get_by_role("tab", name="Repair & augment").click()
+    page.get_by_role("tab", name="Augment", exact=True).click()
+    example = image_src(page, "#ag-classic-gallery")  # the worked example: the first photo's copies
+    page.locator("#ag-source input[type=file]").set_input_files(str(Path(data.data_dir) / "chelsea.png"))
+    page.wait_for_timeout(500)
+    page.locator("#ag-classic-run").click()
+    wait_for_new_src(page, "#ag-classic-gallery", example)
+    page.screenshot(path=str(shots / "5_augment.png"), full_page=True)
+    assert (shots / "5_augment.png").stat().st_size > 10_000
     assert not page.errors, page.errors

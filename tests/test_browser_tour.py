@@ -1,5 +1,6 @@
-"""A tour of every tab in headless Chromium: exercise each tab's main control, screenshot it,
-and fail on any page error or console error.
+"""Tours of every tab in headless Chromium with the emoji models and with colour models trained on a folder: exercise
+each tab's main control with them, screenshot it, and fail on any page error, console error or failed load. (The
+digit models' tour of every tab is tests/test_browser.py, on one shared page.)
 
 Screenshots go to $GENLAB_SCREENSHOTS if set (CI keeps them as artefacts), else to a temp dir
 whose path the test prints.
@@ -20,14 +21,6 @@ from genlab.testing import (image_src, load_gan_repo, set_number, shown_picture,
                             wait_for_new_src)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("GENLAB_SCREENSHOTS") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots: {folder}")
-    return folder
 
 
 def _drag_and_see_change(page, slider: str, prefix: str, to_frac: float):
@@ -95,55 +88,6 @@ def _first_visit(page, shots):
     expect(page.locator("#ag-classic-gallery img")).to_have_count(8, timeout=60_000)
     page.get_by_role("tab", name="Repair (inpainting)").click()
     page.get_by_role("tab", name="GAN sampling").click()
-
-
-@pytest.mark.slow
-def test_tour_of_every_tab(app_url, shots):
-    problems: list[str] = []
-    with _watched_page(app_url, problems) as page:
-
-        # GAN, VAE, Translation as a visitor first sees them (their controls are exercised one by one in
-        # test_browser.py, on one shared page; the emoji tour drags the GAN and VAE sliders again)
-        shown_picture(page, "gan")
-        page.screenshot(path=str(shots / "1_gan.png"), full_page=True)
-        page.get_by_role("tab", name="VAE interpolation").click()
-        shown_picture(page, "vae")
-        page.screenshot(path=str(shots / "2_vae.png"), full_page=True)
-        page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
-        image_src(page, "#tr-output", timeout=120_000)  # the worked example the tab opens with
-        page.screenshot(path=str(shots / "3_translate.png"), full_page=True)
-
-        # Repair: upload a photo, paint a stroke, deep image prior for a few iterations
-        page.get_by_role("tab", name="Repair & augment").click()
-        expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
-        page.wait_for_timeout(1000)
-        from skimage import data
-
-        page.locator("#rp-editor input[type=file]").set_input_files(str(Path(data.data_dir) / "astronaut.png"))
-        page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
-        page.wait_for_timeout(500)
-        _stroke(page, page.locator("#rp-editor canvas").first, [(-40, -20), (30, 10)])
-        page.locator("#rp-editor").page.get_by_label("Deep image prior (any photo)").check()
-        repair_iterations(page, 40)
-        page.locator("#rp-run").click()
-        expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip, 40 iterations"),
-                                                                  timeout=120_000)
-        expect(page.locator("#rp-repaired img")).to_be_visible()
-        page.screenshot(path=str(shots / "4_repair.png"), full_page=True)
-
-        # Augment: generate digits (gallery + ZIP), then classic transforms of an example
-        page.get_by_role("tab", name="Augment", exact=True).click()
-        page.locator("#ag-run").click()
-        expect(page.locator("#ag-zip")).to_contain_text(".zip", timeout=60_000)
-        example = image_src(page, "#ag-classic-gallery")  # the worked example: the first photo's copies
-        page.locator("#ag-source input[type=file]").set_input_files(str(Path(data.data_dir) / "chelsea.png"))
-        page.wait_for_timeout(500)
-        page.locator("#ag-classic-run").click()
-        wait_for_new_src(page, "#ag-classic-gallery", example)
-        page.screenshot(path=str(shots / "5_augment.png"), full_page=True)
-    assert {"1_gan.png", "2_vae.png", "3_translate.png", "4_repair.png", "5_augment.png"} <= {
-        f.name for f in shots.iterdir()}
-    assert not problems, "\n".join(problems)
 
 
 def _pick_model(page, elem_id: str, path: str):

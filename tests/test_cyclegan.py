@@ -130,16 +130,35 @@ def test_cyclegan_trains_on_two_folders_resumes_and_is_evaluated(trained, folder
     assert r["paired"] is False and r["held_out"] == {"A": 1, "B": 1} and r["B->A"]["cycle_l1"] > 0
 
 
-def test_resume_continues_the_cyclegan_run(folders, tmp_path):
+@pytest.mark.parametrize("spectral_norm", ["false", "true"])
+def test_resume_continues_the_cyclegan_run(folders, tmp_path, spectral_norm):
     from genlab.train.__main__ import main as train_main
 
     root, _ = folders
     args = ["cyclegan", "--preset", "tiny", "--data-a", str(root / "pairs" / "A"), "--data-b",
-            str(root / "pairs" / "B"), "--out", str(tmp_path / "ck"), "--run-dir", str(tmp_path / "run")]
+            str(root / "pairs" / "B"), "--out", str(tmp_path / "ck"), "--run-dir", str(tmp_path / "run"),
+            "--spectral-norm", spectral_norm]
     train_main(args)
-    train_main([*args, "--steps", "6", "--resume", "true"])
+    train_main([*args, "--steps", "6", "--resume", "true"])  # the discriminators' state (SN's too) comes back
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     assert meta["step"] == 6 and meta["log_steps"][-1] == 6
+
+
+def test_spectral_norm_discriminator_keeps_its_shape_and_bounds_each_layer():
+    """--spectral-norm true: every conv of both discriminators is spectrally normalised (largest singular value about
+    1 after a few power iterations), instance norm is off, and the score map keeps its shape."""
+    from genlab.models import CycleDiscriminator
+
+    torch.manual_seed(0)
+    plain, sn = CycleDiscriminator(resolution=32), CycleDiscriminator(resolution=32, spectral_norm=True)
+    y = torch.randn(2, 3, 32, 32)
+    assert sn(y).shape == plain(y).shape
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in sn.modules())
+    convs = [m for m in sn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    for _ in range(20):  # power iterations run in training mode
+        sn(y)
+    assert abs(float(torch.linalg.matrix_norm(convs[1].weight.detach().flatten(1), ord=2)) - 1) < 0.1
 
 
 def test_cli_needs_both_domains(tmp_path, capsys):

@@ -5,7 +5,7 @@ error. The tab's screenshot goes with the tour's ($GENLAB_SCREENSHOTS)."""
 from __future__ import annotations
 
 import pytest
-from test_browser_tour import _watched_page, shots  # noqa: F401 (fixture)
+from test_browser_tour import _watched_page
 from test_train_jobs import zip_folder
 
 from genlab.testing import make_shapes_folder, pick_gan_model, set_number
@@ -43,7 +43,7 @@ def _wait_for_lines(page, selector: str, timeout_s: float = 30) -> None:
         page.wait_for_timeout(500)
 
 
-def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):  # noqa: F811
+def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
     make_shapes_folder(tmp_path / "shapes", per_class=10, size=40)
     data = zip_folder(tmp_path / "shapes", tmp_path / "shapes.zip")
     problems: list[str] = []

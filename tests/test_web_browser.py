@@ -16,7 +16,6 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.hub import DEFAULT_GAN
 from genlab.testing import load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
 
 ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
@@ -55,6 +54,31 @@ def _page(browser, url):
     return page
 
 
+def _set_offsets(page, offsets: list[float]) -> None:
+    """The 6 direction sliders, then the attribute sliders (as many as given)."""
+    for k, o in enumerate(offsets):
+        _set(page, f"gan-dir-{k + 1}" if k < 6 else f"gan-attr-{k - 5}", o)
+
+
+@pytest.fixture(scope="module")
+def digits_page(app, browser):
+    """One page on the digit GAN, shared by the digit tests (each sets every control it depends on)."""
+    page = _page(browser, app[0])
+    shown_picture(page, "gan")
+    pick_gan_model(page, "mnist-cgan")
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def default_page(app, browser):
+    """One page as a visitor opens it (the colour emoji GAN), shared by the tests that start there."""
+    page = _page(browser, app[0])
+    shown_picture(page, "gan")
+    yield page
+    page.close()
+
+
 def _canvas(page, canvas_id: str) -> np.ndarray:
     data = page.evaluate("""(id) => { const c = document.getElementById(id);
         return {w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)}; }""",
@@ -78,25 +102,34 @@ def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
         arg=[prefix, controls, spec or {}], timeout=30_000)
 
 
+def _set(page, elem_id: str, value) -> None:
+    """set_number, only where the box does not already hold the value (a shared page keeps the last test's)."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    if not value and box.count() == 0:
+        return  # a slider this model does not have (hidden) stays at 0
+    try:
+        same = float(box.first.input_value()) == float(value)
+    except ValueError:
+        same = False
+    if not same:
+        set_number(page, elem_id, value)
+
+
 def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: float, n: int, offsets: list[float],
                 attributes: list[float] = ()):
     if repo:
         load_gan_repo(page, repo)
-    elif model != DEFAULT_GAN:
+    elif page.locator("#gan-model input").input_value() != model:
         pick_gan_model(page, model)
     set_number(page, "gan-seed", seed)
-    if label != "any":
+    if page.locator("#gan-class input").input_value() != label:
         page.locator("#gan-class input").click()
         page.get_by_role("option", name=label, exact=True).click()
-    set_number(page, "gan-psi", psi)
-    set_number(page, "gan-n", n)
-    for k, o in enumerate(offsets):
-        set_number(page, f"gan-dir-{k + 1}", o)
-    for k, o in enumerate(attributes):
-        if o:
-            set_number(page, f"gan-attr-{k + 1}", o)
-    label_index = page.evaluate("window.genlab.gan.spec.label") if label != "any" else None
+    _set(page, "gan-psi", psi)
+    _set(page, "gan-n", n)
     every = [*offsets, *attributes, *[0.0] * (ATTRIBUTE_SLIDERS - len(attributes))]
+    _set_offsets(page, every)
+    label_index = page.evaluate("window.genlab.gan.spec.label") if label != "any" else None
     _drawn(page, "gan", {"psi": psi, "n": n, "offsets": every}, {"seed": seed, "label": label_index})
     in_page = _canvas(page, "gan-canvas")
     server = Client(url, verbose=False).predict(model, repo, seed, label, psi, n, *every, api_name="/sample")
@@ -105,10 +138,8 @@ def _gan_parity(page, url, model: str, repo: str, seed: int, label: str, psi: fl
 
 
 @pytest.mark.slow
-def test_page_draws_what_the_server_draws_digits(app, browser):
-    url, _ = app
-    page = _page(browser, url)
-    shown_picture(page, "gan")
+def test_page_draws_what_the_server_draws_digits(app, digits_page):
+    url, page = app[0], digits_page
     in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 7, "3", 0.8, 9, [1.5, 0.0, -2.0, 0.0, 0.75, 0.0])
     print(f"digits 3x3 grid: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
     assert in_page.shape == (3 * 30 + 2, 3 * 30 + 2, 3) and in_page.std() > 10  # a 3x3 grid of 28-px digits
@@ -133,9 +164,8 @@ def test_page_draws_what_the_server_draws_colour_model(app, browser, trained):
     assert not page.problems, page.problems
 
 
-def test_vae_t_in_the_page_matches_the_server(app, browser):
-    url, _ = app
-    page = _page(browser, url)
+def test_vae_t_in_the_page_matches_the_server(app, default_page):
+    url, page = app[0], default_page
     page.get_by_role("tab", name="VAE interpolation").click()
     shown_picture(page, "vae")
     set_number(page, "vae-t", 0.3)
@@ -179,12 +209,10 @@ def _drag(page, slider: str, frac: float, steps: int = 20):
     page.mouse.up()
 
 
-def test_attribute_sliders_draw_in_the_page_what_the_server_draws(app, browser):
+def test_attribute_sliders_draw_in_the_page_what_the_server_draws(app, digits_page):
     """The digit GAN's measured sliders (slant: a z direction; "more 7-like": a class blend) drawn in the page
     equal the server's /sample for the same values."""
-    url, _ = app
-    page = _page(browser, url)
-    shown_picture(page, "gan")
+    url, page = app[0], digits_page
     attributes = [0.0, 0.0, 2.0] + [0.0] * 7 + [0.6]  # slant +2, "more 7-like" 0.6
     in_page, diff = _gan_parity(page, url, "mnist-cgan", "", 5, "any", 1.0, 9, [0.0] * 6, attributes)  # picks it
     expect(page.locator("#gan-attr-3")).to_contain_text("slant")
@@ -194,11 +222,13 @@ def test_attribute_sliders_draw_in_the_page_what_the_server_draws(app, browser):
     assert not page.problems, page.problems
 
 
-def test_sliders_redraw_while_the_server_is_frozen(app, browser):
+def test_sliders_redraw_while_the_server_is_frozen(app, default_page):
     """After the page has loaded, the server process is stopped (SIGSTOP): no request can be answered.
     Dragging a direction slider, and then an attribute slider, still changes the picture, once per input event."""
-    url, proc = app
-    page = _page(browser, url)
+    proc, page = app[1], default_page
+    page.get_by_role("tab", name="GAN sampling").click()
+    _set_offsets(page, [0.0] * (6 + ATTRIBUTE_SLIDERS))
+    _drawn(page, "gan", {"psi": 1.0, "n": 16, "offsets": [0.0] * (6 + ATTRIBUTE_SLIDERS)})
     before = shown_picture(page, "gan")
     assert before.startswith("page:")
     page.evaluate("window.genlab.gan.resetTimings()")
@@ -219,16 +249,15 @@ def test_sliders_redraw_while_the_server_is_frozen(app, browser):
 
 
 @pytest.mark.parametrize("n, colour", [(1, False), (16, True)], ids=["1-digits", "16-colour"])
-def test_input_to_frame_times_are_recorded(app, browser, n, colour):
+def test_input_to_frame_times_are_recorded(app, request, n, colour):  # app: on the app group's worker
     """Measured in the page (input event -> the animation frame showing its picture): one 28-px digit, and the
     default grid of the 32-px colour emoji GAN (the page's default); the figures are printed here, and for every
     combination in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
-    url, _ = app
-    page = _page(browser, url)
-    shown_picture(page, "gan")
-    if not colour:
-        pick_gan_model(page, "mnist-cgan")
-    set_number(page, "gan-n", n)
+    page = request.getfixturevalue("default_page" if colour else "digits_page")
+    page.get_by_role("tab", name="GAN sampling").click()
+    _set(page, "gan-psi", 1.0)
+    _set(page, "gan-n", n)
+    _set_offsets(page, [0.0] * (6 + ATTRIBUTE_SLIDERS))
     _drawn(page, "gan", {"psi": 1.0, "n": n, "offsets": [0.0] * (6 + ATTRIBUTE_SLIDERS)})
     page.evaluate("window.genlab.gan.resetTimings()")
     _drag(page, "gan-dir-1", 0.1, steps=30)

@@ -132,17 +132,19 @@ class CycleDiscriminator(HubModel, tags=["cyclegan"]):
         channels: int = 32,  # width of the first conv; doubled per level (at most 8x)
         resolution: int = 64,  # image side in px
         image_channels: int = 3,  # 1 grey or 3 RGB
+        spectral_norm: bool = False,  # spectral normalisation on every conv (instance norm then off: SN alone)
     ):
         super().__init__()
         check_shape_config(resolution, image_channels)
         downs = max(2, (resolution // 8).bit_length() - 1)
         w = widths(channels, downs + 1, 8 * channels)
-        layers: list[nn.Module] = [nn.Conv2d(image_channels, w[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        norm = (lambda c: nn.Identity()) if spectral_norm else (lambda c: nn.InstanceNorm2d(c, affine=True))
+        layers: list[nn.Module] = [sn(nn.Conv2d(image_channels, w[0], 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         for c_in, c_out in zip(w[: downs - 1], w[1:downs]):  # (B, c_out, R / 2^i, ...)
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.InstanceNorm2d(c_out, affine=True),
-                       nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(w[downs - 1], w[downs], 3, 1, 1, bias=False), nn.InstanceNorm2d(w[downs], affine=True),
-                   nn.LeakyReLU(0.2, True), nn.Conv2d(w[downs], 1, 3, 1, 1)]  # (B, 1, R / 2^downs, ...)
+            layers += [sn(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)), norm(c_out), nn.LeakyReLU(0.2, True)]
+        layers += [sn(nn.Conv2d(w[downs - 1], w[downs], 3, 1, 1, bias=False)), norm(w[downs]),
+                   nn.LeakyReLU(0.2, True), sn(nn.Conv2d(w[downs], 1, 3, 1, 1))]  # (B, 1, R / 2^downs, ...)
         self.net = nn.Sequential(*layers)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:

@@ -46,6 +46,7 @@ class CycleGANTrainConfig(CommonConfig):
     blocks: int = 6  # residual blocks in each generator
     downsamples: int = 2  # stride-2 steps before the blocks: 2 (the original), or 1 to keep a small image's detail
     d_channels: int = 32  # discriminator width
+    spectral_norm: bool = False  # spectral normalisation on the discriminators' convs (instance norm off there)
     pool_size: int = 50  # past fakes the discriminators also learn from
     feature_net: str = ""  # classifier for FID/KID and group accuracy in the card (emoji: emoji-classifier)
     mixed_precision: str = "no"  # float32 by default (bf16 is offered)
@@ -105,7 +106,8 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
              "domain_b": cfg.domain_b or Path(cfg.data_b.rstrip("/")).name or "B"}
     model = CycleGAN(channels=cfg.g_channels, blocks=cfg.blocks, downsamples=cfg.downsamples,
                      resolution=cfg.resolution, image_channels=cfg.channels, preprocess=run.preprocess, **names)
-    d_shape = {"channels": cfg.d_channels, "resolution": cfg.resolution, "image_channels": cfg.channels}
+    d_shape = {"channels": cfg.d_channels, "resolution": cfg.resolution, "image_channels": cfg.channels,
+               "spectral_norm": cfg.spectral_norm}
     D_A, D_B = CycleDiscriminator(**d_shape), CycleDiscriminator(**d_shape)
     opt_g = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam([*D_A.parameters(), *D_B.parameters()], lr=cfg.lr, betas=(cfg.beta1, 0.999))
