@@ -11,11 +11,11 @@ app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
 
 test: $(VENV)/.dev ## install the test dependencies, Chromium and the Noto emoji font, run the test suite
 	bash scripts/ensure_system_packages.sh
-	$(BIN)/python -m pytest -n 2 --dist loadgroup  # two workers; tests/conftest.py keeps the app tests on one
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder  # two workers, a file on one (tests/conftest.py)
 
 test-fast: $(VENV)/.dev ## the suite without the long end-to-end runs (marked slow), while you work
 	bash scripts/ensure_system_packages.sh
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)
 	$(BIN)/python benchmarks/latency.py

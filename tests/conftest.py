@@ -10,19 +10,15 @@ import torch
 from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
 
 
-# `make test` runs the suite on 2 pytest-xdist workers (pyproject addopts). Tests that need the launched app or the
-# folder models trained once per session all go to one worker (--dist loadgroup), so the server starts and the
-# folder trains once; every other test goes to whichever worker is free. A worker computes with one torch thread:
-# two one-thread processes get more done on the 2 cores than one two-thread process.
-SHARED = {"app_server", "app_url", "trained"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if SHARED & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("app"))
-
-
+# `make test` runs the suite on 2 pytest-xdist workers, a whole test file on one (--dist loadfile, in file order), so
+# a module's own server or browser page starts once. Each worker starts the app once (app_server) and trains the
+# folder models once (trained), the first time one of its tests needs them: session fixtures are per worker process.
+# Nothing pins the app tests to one worker: with pytest 9, xdist's loadgroup no longer sees the group mark it adds to
+# node ids (measured 2026-12-02: the "app" group marked here ran on both workers), and balance matters more on 2
+# cores than one server fewer (the app tests' durations sum to 811 s of an 822 s run: on one worker they would be
+# the longest path).
+# A worker computes with one torch thread: two one-thread processes get more done on the 2 cores than one two-thread
+# process.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
     os.environ.setdefault("GENLAB_THREADS", "1")  # the launched app and other child processes too

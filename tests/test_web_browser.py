@@ -249,7 +249,7 @@ def test_sliders_redraw_while_the_server_is_frozen(app, default_page):
 
 
 @pytest.mark.parametrize("n, colour", [(1, False), (16, True)], ids=["1-digits", "16-colour"])
-def test_input_to_frame_times_are_recorded(app, request, n, colour):  # app: on the app group's worker
+def test_input_to_frame_times_are_recorded(app, request, n, colour):
     """Measured in the page (input event -> the animation frame showing its picture): one 28-px digit, and the
     default grid of the 32-px colour emoji GAN (the page's default); the figures are printed here, and for every
     combination in benchmarks/browser_sliders.py, never asserted as a wall-clock limit."""
