@@ -133,23 +133,29 @@ def test_translation_tab_draw_strokes_with_the_mouse(page, shots):
 
 
 
-def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
-    page.get_by_role("tab", name="Repair & augment").click()
-    page.get_by_role("tab", name="Repair (inpainting)").click()
-    expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(1000)  # the editor's canvas initialises after it appears
-    page.locator("#rp-editor input[type=file]").set_input_files(
-        os.path.join(os.path.dirname(__file__), "..", "genlab", "ui", "examples", "repair_digit_7.png"))
+def _upload_and_paint(page, image: str, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """Upload an image into the repair editor and paint one brush stroke from start to end (offsets from the centre,
+    where the image sits)."""
+    page.locator("#rp-editor input[type=file]").set_input_files(image)
     page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
     canvas = page.locator("#rp-editor canvas").first
     expect(canvas).to_be_visible(timeout=30_000)
     page.wait_for_timeout(500)
     box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the image sits in the middle
-    page.mouse.move(cx - 50, cy - 10)  # a stroke across the 7's diagonal
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx + start[0], cy + start[1])
     page.mouse.down()
-    page.mouse.move(cx + 50, cy + 10, steps=10)
+    page.mouse.move(cx + end[0], cy + end[1], steps=10)
     page.mouse.up()
+
+
+def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
+    page.get_by_role("tab", name="Repair & augment").click()
+    page.get_by_role("tab", name="Repair (inpainting)").click()
+    expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1000)  # the editor's canvas initialises after it appears
+    _upload_and_paint(page, os.path.join(os.path.dirname(__file__), "..", "genlab", "ui", "examples",
+                                         "repair_digit_7.png"), (-50, -10), (50, 10))  # across the 7's diagonal
     page.get_by_label("VAE latent optimisation (digits, emoji)").check()
     repair_iterations(page, 40)
     page.locator("#rp-run").click()
@@ -170,16 +176,7 @@ def test_repair_a_photo_with_the_deep_image_prior(page, shots):
     page.get_by_role("tab", name="Repair & augment").click()
     page.get_by_role("tab", name="Repair (inpainting)").click()
     expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
-    page.locator("#rp-editor input[type=file]").set_input_files(str(Path(data.data_dir) / "astronaut.png"))
-    page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
-    page.wait_for_timeout(500)
-    canvas = page.locator("#rp-editor canvas").first
-    box = canvas.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 40, cy - 20)
-    page.mouse.down()
-    page.mouse.move(cx + 30, cy + 10, steps=8)
-    page.mouse.up()
+    _upload_and_paint(page, str(Path(data.data_dir) / "astronaut.png"), (-40, -20), (30, 10))
     page.get_by_label("Deep image prior (any photo)").check()
     repair_iterations(page, 40)
     page.locator("#rp-run").click()
