@@ -142,6 +142,8 @@ def test_resume_continues_the_cyclegan_run(folders, tmp_path, spectral_norm):
     train_main([*args, "--steps", "6", "--resume", "true"])  # the discriminators' state (SN's too) comes back
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     assert meta["step"] == 6 and meta["log_steps"][-1] == 6
+    said = "two spectrally normalised PatchGAN discriminators" in (tmp_path / "ck" / "README.md").read_text()
+    assert said == (spectral_norm == "true")  # the card says which discriminators it was trained with
 
 
 def test_spectral_norm_discriminator_keeps_its_shape_and_bounds_each_layer():

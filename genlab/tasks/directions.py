@@ -17,7 +17,7 @@ their sign, e.g. "← thinner · thicker →" or "→ more 7-like".
 
 Shipped GANs carry the names of their SeFa directions in ``directions.json`` beside the checkpoint (written with
 attributes.json by ``genlab eval attributes NAME --feature-net CLASSIFIER``, keyed by the weights' digest), so a
-server names them without running the classifier 12 times at start-up (9 s for ``emoji-cgan`` on one thread).
+server names them without running the classifier 12 times at start-up (10.7 s for ``emoji-cgan`` on one thread).
 """
 
 from __future__ import annotations
