@@ -302,7 +302,8 @@ def write_cyclegan_card(out: Path, meta: dict, metrics: dict, reproduce: str | N
         summary=f"CycleGAN ({cfg['domain_a'] or 'A'} <-> {cfg['domain_b'] or 'B'}, {cfg['resolution']} px, unpaired): "
         f"two ResNet generators ({widths} channels, {downs} halving(s), {cfg['blocks']} residual blocks at "
         f"{cfg['resolution'] // 2**downs} px) and two "
-        f"{'spectrally normalised ' if cfg.get('spectral_norm') else ''}PatchGAN discriminators; least-squares GAN + {cfg['cycle_weight']:g} x cycle L1 + "
+        f"{'spectrally normalised ' if cfg.get('spectral_norm') else ''}PatchGAN discriminators; "
+        f"least-squares GAN + {cfg['cycle_weight']:g} x cycle L1 + "
         f"{cfg['identity_weight'] * cfg['cycle_weight']:g} x identity L1. Load with `genlab.load(...)`, then "
         "`model(x, \"A->B\")` or `model(x, \"B->A\")` (x in [-1, 1]).",
         tags=["cyclegan", "image-to-image", "unpaired"] + (["emoji", "openmoji", "noto-emoji"] if emoji else []),
