@@ -165,3 +165,78 @@ def test_a_checkpoint_with_an_unknown_upsampling_is_refused(tmp_path):
     (tmp_path / "g" / "config.json").write_text(json.dumps({**cfg, "upsample": "pixelshuffle"}))
     with pytest.raises(genlab.CheckpointError, match="upsample must be one of transposed, nearest"):
         genlab.load(str(tmp_path / "g"))
+
+
+def test_resnet_arch_and_hinge_loss_train_and_load(tmp_path, capsys, monkeypatch):
+    """--g-arch resnet (residual blocks, class-conditional batch norm), --d-arch resnet, --loss hinge: the models
+    are what the flags say, a few steps move the losses, the card names the recipe and the checkpoint loads."""
+    cfg = dataclasses.replace(PRESETS["tiny"], g_arch="resnet", d_arch="resnet", loss="hinge", spectral_norm=True)
+    G, D, _, _ = build(cfg)
+    from genlab.models.gan import CondBatchNorm, DBlock, GBlock
+
+    assert sum(isinstance(m, GBlock) for m in G.modules()) == 2  # 7 -> 14 -> 28
+    assert sum(isinstance(m, CondBatchNorm) for m in G.modules()) == 4
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert sum(isinstance(m, DBlock) for m in D.modules()) == 4  # 28 -> 14 -> 7 -> 4, and one more at 4x4
+    normed = [m for m in D.modules() if hasattr(m, "parametrizations")]
+    assert len(normed) == sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding)) for m in D.modules())
+    # conditional BN: the class reaches every block, so two classes differ even where z is the same
+    G.eval()
+    with torch.no_grad():
+        for m in G.modules():
+            if isinstance(m, CondBatchNorm):
+                torch.nn.init.normal_(m.gain.weight, std=0.5)
+        z = torch.randn(1, G.latent_dim)
+        assert not torch.allclose(G(z, torch.tensor([1])), G(z, torch.tensor([2])))
+    from genlab.models.gan import LOSSES
+
+    d_hinge, g_hinge = LOSSES["hinge"]
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-3.0, 0.0])
+    assert torch.isclose(d_hinge(real, fake), torch.tensor((0 + 0.5) / 2 + (0 + 1.0) / 2))
+    assert torch.isclose(g_hinge(fake), torch.tensor(1.5))
+    monkeypatch.setenv("GENLAB_LOG_EVERY", "10")  # two loss-curve points in 20 steps
+    train_main(["gan", "--preset", "tiny", "--steps", "20", "--batch-size", "16", "--out", str(tmp_path / "ck"),
+                "--run-dir", str(tmp_path / "run"), "--g-arch", "resnet", "--d-arch", "resnet", "--loss", "hinge",
+                "--spectral-norm", "true"])
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert all(len(c) == 2 and c[0] != c[1] and all(v == v for v in c) for c in run["history"].values())
+    card = (tmp_path / "ck" / "README.md").read_text()
+    assert "residual GAN" in card and "hinge loss" in card and "conditional batch norm" in card
+    g = genlab.load(str(tmp_path / "ck"))
+    assert g.arch == "resnet" and g(torch.randn(2, g.latent_dim), torch.tensor([0, g.any_class])).shape == (2, 1, 28, 28)
+    import pytest
+
+    with pytest.raises(SystemExit):
+        train_main(["gan", "--preset", "tiny", "--loss", "wasserstein"])
+    assert "--loss must be one of nonsaturating, hinge" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="arch must be one of dcgan, resnet"):
+        genlab.models.Generator(arch="stylegan")
+
+
+def test_minibatch_std_mode_seeking_and_hflip():
+    """The diversity options: D's minibatch-stddev feature tells a group of one repeated picture from a varied
+    one and never mixes the reals with the fakes of the D phase's one pass; the mode-seeking step draws pairs of
+    one class; x-flips mirror about half of a batch."""
+    from genlab.datasets.base import random_hflip
+    from genlab.models.gan import group_std
+
+    same, varied = torch.ones(4, 3), torch.randn(4, 3)
+    s = group_std(torch.cat([same, varied]), 4)
+    assert s.shape == (8, 1) and (s[:4] < 1e-3).all() and (s[4:] > 0.1).all()
+    assert torch.equal(group_std(torch.cat([same, varied]), 4)[:4], group_std(same, 4))  # groups stay apart
+    assert group_std(torch.randn(6, 3), 4).shape == (6, 1)  # 6 rows: groups of 3
+    cfg = dataclasses.replace(PRESETS["tiny"], channels_last=False, spectral_norm=True, minibatch_std=4,
+                              mode_seeking=1.0, hflip=True)
+    G, D, opt_g, opt_d = build(cfg)
+    assert D.out.in_features == D.embed.embedding_dim == D.net[-2].out_channels + 1
+    seen = []
+    G.register_forward_pre_hook(lambda m, args: seen.append(args[1].clone()))
+    step = make_gan_step(G, D, opt_g, opt_d, cfg)
+    x, y = digits("train")[:16]
+    assert all(torch.isfinite(v) for v in step(x, y))
+    assert torch.equal(seen[0][:8], seen[0][8:])  # the G phase's pairs share their class
+    gen = torch.Generator().manual_seed(0)
+    batch = torch.arange(16.0).view(1, 1, 1, 16).repeat(64, 1, 1, 1)
+    flipped = random_hflip(batch, gen)
+    mirrored = (flipped[:, 0, 0, 0] == 15).sum().item()
+    assert 16 < mirrored < 48 and torch.equal(flipped[flipped[:, 0, 0, 0] == 15], batch[:1].flip(3).expand(mirrored, -1, -1, -1))

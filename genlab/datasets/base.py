@@ -88,6 +88,13 @@ class ImageSet:
                 yield to_float(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
 
 
+def random_hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror a random half of a batch (B, C, H, W) left-right: twice the images for a small set whose pictures
+    make sense mirrored (the x-flips of StyleGAN2-ADA's small-data runs). ``generator``: the run's data order."""
+    flip = (torch.rand(x.size(0), generator=generator) < 0.5).to(x.device)[:, None, None, None]
+    return torch.where(flip, x.flip(3), x)
+
+
 class _Streamed(Dataset):
     """Decode one item per index (in DataLoader workers). A file that fails to decode now (truncated
     after the header check) is reported on stderr and replaced by the next item."""

@@ -126,8 +126,12 @@ def ema_text(cfg) -> str:
 
 def gan_recipe(cfg) -> str:
     """The GAN's training recipe in one line (cards of older runs lack the newer fields: their defaults)."""
-    parts = [f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}",
-             "discriminator: spectral norm" if getattr(cfg, "spectral_norm", False) else "discriminator: no spectral norm"]
+    resnet_g = getattr(cfg, "g_arch", "dcgan") == "resnet"
+    parts = ["generator: residual blocks, conditional batch norm, nearest upsampling" if resnet_g else
+             f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}",
+             ("discriminator: residual blocks, " if getattr(cfg, "d_arch", "dcgan") == "resnet" else "discriminator: ")
+             + ("spectral norm" if getattr(cfg, "spectral_norm", False) else "no spectral norm"),
+             f"{getattr(cfg, 'loss', 'nonsaturating')} loss"]
     if getattr(cfg, "lecam", 0):
         parts.append(f"LeCam {cfg.lecam:g} (anchor decay {cfg.lecam_decay:g})")
     if getattr(cfg, "r1_gamma", 0):
@@ -198,9 +202,10 @@ penultimate layer). Reproduce the first column with `python -m genlab eval gan {
         out,
         license=card_license(meta),
         title=f"genlab {cfg.name}",
-        summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} DCGAN ("
+        summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} "
+        f"{'residual GAN' if getattr(cfg, 'g_arch', 'dcgan') == 'resnet' else 'DCGAN'} ("
         f"{'spectrally normalised ' if getattr(cfg, 'spectral_norm', False) else ''}projection "
-        f"discriminator, non-saturating loss) for {cfg.resolution}x{cfg.resolution} "
+        f"discriminator, {'hinge' if getattr(cfg, 'loss', '') == 'hinge' else 'non-saturating'} loss) for {cfg.resolution}x{cfg.resolution} "
         f"{'grey' if cfg.channels == 1 else 'colour'} {what}, with an 'any class' label. Load with `genlab.load(...)`.",
         tags=["gan", "image-generation"] + (["mnist"] if digits else []),
         sections={

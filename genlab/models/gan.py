@@ -20,6 +20,59 @@ from .base import HubModel, check_shape_config, octaves
 
 
 UPSAMPLES = ("transposed", "nearest")
+ARCHS = ("dcgan", "resnet")  # plain conv stacks (Radford et al. 2015), or residual blocks (SNGAN/BigGAN)
+
+
+class CondBatchNorm(nn.Module):
+    """Batch norm whose gain and bias come from the class embedding (conditional BN, as in BigGAN): every
+    block, not only the first layer, knows the class. Starts as plain batch norm (gain 1, bias 0)."""
+
+    def __init__(self, channels: int, embed_dim: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels)  # affine too (ONNX's BatchNormalization needs a scale of known size)
+        self.gain, self.bias = nn.Linear(embed_dim, channels), nn.Linear(embed_dim, channels)
+        for layer in (self.gain, self.bias):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * (1 + self.gain(e))[:, :, None, None] + self.bias(e)[:, :, None, None]
+
+
+class GBlock(nn.Module):
+    """Residual up block: (B, c_in, s, s) -> (B, c_out, 2s, 2s). CBN-ReLU-up-conv3x3-CBN-ReLU-conv3x3, plus a
+    nearest-upsampled 1x1 conv of the input (nearest upsampling: no checkerboard on flat colour)."""
+
+    def __init__(self, c_in: int, c_out: int, embed_dim: int):
+        super().__init__()
+        self.bn1, self.conv1 = CondBatchNorm(c_in, embed_dim), nn.Conv2d(c_in, c_out, 3, 1, 1)
+        self.bn2, self.conv2 = CondBatchNorm(c_out, embed_dim), nn.Conv2d(c_out, c_out, 3, 1, 1)
+        self.skip = nn.Conv2d(c_in, c_out, 1)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        h = F.interpolate(F.relu(self.bn1(x, e)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(self.bn2(self.conv1(h), e)))
+        return h + self.skip(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class DBlock(nn.Module):
+    """Residual down block: (B, c_in, s, s) -> (B, c_out, ceil(s/2), ceil(s/2)) (or the same side without
+    ``down``). ReLU-conv3x3-ReLU-conv3x3-avgpool, plus a 1x1 conv of the (pooled) input; the first block sees
+    raw pixels, so it has no leading ReLU and pools before its shortcut conv (SNGAN's "optimized" block)."""
+
+    def __init__(self, c_in: int, c_out: int, sn, first: bool = False, down: bool = True):
+        super().__init__()
+        self.conv1, self.conv2 = sn(nn.Conv2d(c_in, c_out, 3, 1, 1)), sn(nn.Conv2d(c_out, c_out, 3, 1, 1))
+        self.skip = sn(nn.Conv2d(c_in, c_out, 1))
+        self.first, self.down = first, down
+
+    def _pool(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(x, 2, ceil_mode=True) if self.down else x  # 7 -> 4 on the digits' odd sides
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv2(F.relu(self.conv1(x if self.first else F.relu(x))))
+        skip = self.skip(self._pool(x)) if self.first else self._pool(self.skip(x))
+        return self._pool(h) + skip
 
 
 class Generator(HubModel, tags=["gan", "image-generation"]):
@@ -49,12 +102,15 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         preprocess: str = "mnist",  # how real images were prepared: "mnist" (digit centring), "crop" or "pad"
         upsample: str = "transposed",  # "transposed" (DCGAN 4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
         no_class_mode: bool = True,  # offer the "any class" token as an unconditional mode (off when it measured poorly)
+        arch: str = "dcgan",  # "dcgan" (one conv per octave, class at the input) or "resnet" (GBlocks, conditional BN)
     ):
         super().__init__()
         self.class_names = check_shape_config(resolution, image_channels, class_names, num_classes, preprocess)
         if upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {upsample!r}")
-        self.upsample = upsample
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+        self.upsample, self.arch = upsample, arch
         self.no_class_mode = bool(no_class_mode) and num_classes > 0
         self.latent_dim = latent_dim
         self.num_classes = num_classes
@@ -67,6 +123,13 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         # First layer: one linear map from [z, e] to the base feature map. SeFa factorises
         # the z-columns of this weight to find semantic latent directions.
         self.fc = nn.Linear(latent_dim + embed_dim, channels * self.base**2, bias=False)
+        if arch == "resnet":  # (B, C, base, base) -> one GBlock per octave -> BN-ReLU-conv3x3-tanh
+            c_outs = [max(channels >> i, min(8, channels)) for i in range(1, n + 1)]
+            self.blocks = nn.ModuleList(GBlock(c_in, c_out, embed_dim) for c_in, c_out in zip([channels, *c_outs], c_outs))
+            self.net = nn.Sequential(nn.BatchNorm2d(c_outs[-1]), nn.ReLU(),
+                                     nn.Conv2d(c_outs[-1], image_channels, 3, 1, 1), nn.Tanh())
+            return
+        self.blocks = None
         layers: list[nn.Module] = [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
         c = channels
         for i in range(1, n + 1):  # (B, c, s, s) -> (B, c/2, 2s, 2s)
@@ -98,6 +161,9 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
             e = e + embed_shift
         h = torch.cat([z, e], dim=1)  # (B, latent + embed)
         h = self.fc(h).view(-1, self.channels, self.base, self.base)  # (B, C, base, base)
+        if self.blocks is not None:
+            for block in self.blocks:  # (B, c, s, s) -> (B, c/2, 2s, 2s), each block told the class
+                h = block(h, e)
         return self.net(h)
 
     def class_shift(self, labels: torch.Tensor, amounts: torch.Tensor) -> torch.Tensor:
@@ -129,24 +195,54 @@ class Discriminator(HubModel, tags=["gan"]):
         resolution: int = 28,  # input side in px, as the generator's
         class_names: list[str] | None = None,  # as the generator's
         spectral_norm: bool = False,  # spectral normalisation (Miyato et al. 2018) on every conv, linear, embedding
+        arch: str = "dcgan",  # "dcgan" (one strided conv per octave) or "resnet" (DBlocks: two 3x3 convs each)
+        minibatch_std: int = 0,  # group size of the minibatch-stddev feature (ProGAN): D sees how varied a group is (0: off)
     ):
         super().__init__()
         check_shape_config(resolution, image_channels, class_names, num_classes)
+        if arch not in ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         layers: list[nn.Module] = []
         c_in, size, i = image_channels, resolution, 0
+        while size > 4 and arch == "resnet":  # (B, c_in, s, s) -> (B, c_out, ceil(s/2), ceil(s/2))
+            c_out = min(channels * 2**i, 8 * channels)
+            layers.append(DBlock(c_in, c_out, sn, first=i == 0))
+            c_in, size, i = c_out, (size + 1) // 2, i + 1
+        if arch == "resnet":
+            layers += [DBlock(c_in, c_in, sn, down=False), nn.ReLU()]  # one more block at 4x4, as SNGAN's
         while size > 4:  # (B, c_in, s, s) -> (B, c_out, ceil(s/2), ceil(s/2)); 28 -> 14 -> 7 -> 4
             c_out = min(channels * 2**i, 8 * channels)
             layers += [sn(nn.Conv2d(c_in, c_out, 4 if size % 2 == 0 else 3, 2, 1)), nn.LeakyReLU(0.2, inplace=True)]
             c_in, size, i = c_out, (size + 1) // 2, i + 1
         self.net = nn.Sequential(*layers)
+        if minibatch_std < 0 or minibatch_std == 1:
+            raise ValueError(f"minibatch_std must be 0 (off) or a group size of at least 2, got {minibatch_std!r}")
+        self.minibatch_std = minibatch_std
+        c_in += 1 if minibatch_std else 0  # the group's spread rides along as one more feature
         self.out = sn(nn.Linear(c_in, 1))
         # Projection (Miyato & Koyama 2018): the class enters as <embed(y), features>.
         self.embed = sn(nn.Embedding(num_classes + 1, c_in))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.net(x).sum(dim=(2, 3))  # (B, C) global sum pooling
+        if self.minibatch_std:
+            h = torch.cat([h, group_std(h, self.minibatch_std)], dim=1)  # (B, C + 1)
         return self.out(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (B,)
+
+
+def group_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """Minibatch standard deviation (Karras et al. 2018): for each run of ``group`` consecutive rows of h (B, C),
+    the features' standard deviation over the run, averaged over the features, given to every row: (B, 1). A
+    generator that draws the same picture for different z gives itself away. Runs are consecutive rows, so a batch
+    of reals followed by fakes (the D phase's one pass) never mixes the two; a batch whose size is not a multiple
+    of ``group`` uses its largest divisor up to ``group``."""
+    b = h.size(0)
+    g = next(k for k in range(min(group, b), 0, -1) if b % k == 0)
+    if g < 2:
+        return torch.zeros(b, 1, dtype=h.dtype, device=h.device)
+    std = (h.float().view(b // g, g, -1).var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=1)  # (B/g,)
+    return std.repeat_interleave(g)[:, None].to(h.dtype)  # (B, 1)
 
 
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -157,6 +253,19 @@ def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor
 def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating L_G = -E[log D(G(z))], on logits."""
     return F.softplus(-fake_logits).mean()
+
+
+def d_hinge_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss for D (Lim & Ye 2017; SNGAN, BigGAN): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_hinge_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The hinge GAN's generator loss: -E[D(G(z))]."""
+    return -fake_logits.mean()
+
+
+LOSSES = {"nonsaturating": (d_loss, g_loss), "hinge": (d_hinge_loss, g_hinge_loss)}  # name -> (D loss, G loss)
 
 
 def lecam_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, ema_real: torch.Tensor,

@@ -47,9 +47,13 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
         resolution: int = 28,  # image side in px: base x 2^n (28, 32, 48, 64, 96, 128, 256, ...)
         preprocess: str = "mnist",  # how uploads are prepared: "mnist" (digit centring), "crop" or "pad"
         prior_components: int = 0,  # Gaussian mixture fitted to the training codes (0: the N(0, I) prior only)
+        upsample: str = "transposed",  # decoder: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
     ):
         super().__init__()
         check_shape_config(resolution, image_channels, preprocess=preprocess)
+        if upsample not in ("transposed", "nearest"):
+            raise ValueError(f"upsample must be one of transposed, nearest, got {upsample!r}")
+        self.upsample = upsample
         n, base = octaves(resolution)
         chans = widths(channels, n, 8 * channels)  # (c, 2c, ...) after each downsampling
         self.latent_dim = latent_dim
@@ -70,7 +74,10 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
         dec: list[nn.Module] = []
         ups = list(reversed(chans))
         for c_in, c_out in zip(ups, [*ups[1:], image_channels]):
-            dec += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.SiLU()]  # doubles the side
+            if upsample == "nearest":  # no overlapping kernel footprints: no checkerboard on flat colour
+                dec += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1), nn.SiLU()]
+            else:
+                dec += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.SiLU()]  # doubles the side
         self.decoder = nn.Sequential(
             nn.Linear(latent_dim, hidden),
             nn.SiLU(),

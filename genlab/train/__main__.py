@@ -73,6 +73,9 @@ def _check(cfg, parser: argparse.ArgumentParser) -> None:
         parser.error(f"--channels must be 1 (grey) or 3 (RGB), got {cfg.channels}")
     if cfg.fit not in FITS:
         parser.error(f"--fit must be one of {', '.join(FITS)}, got {cfg.fit!r}")
+    for field, choices in getattr(type(cfg), "CHOICES", {}).items():
+        if getattr(cfg, field) not in choices:
+            parser.error(f"--{field.replace('_', '-')} must be one of {', '.join(choices)}, got {getattr(cfg, field)!r}")
     if cfg.steps < 1 or cfg.batch_size < 1 or cfg.sample_every < 1:
         parser.error("--steps, --batch-size and --sample-every must be at least 1")
 

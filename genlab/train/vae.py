@@ -10,6 +10,7 @@ samples (with a feature net) and the per-dimension KL the app ranks dimensions b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from ..evaluation.cards import card_license, data_lines
 from ..errors import DatasetError
 from ..evaluation.common import MAX_REAL, feature_net_for
 from ..evaluation.vae import prior_fids, reconstruction_accuracy
+from ..datasets.base import random_hflip
 from ..images import to_pil_grid
 from ..evaluation.metrics import vae_metrics
 from ..models.vae import ConvVAE, negative_elbo
@@ -39,6 +41,9 @@ class VAETrainConfig(CommonConfig):
     feature_net: str = ""  # classifier for FID/KID; default mnist-classifier on digits, none on folders
     mixed_precision: str = "no"  # the ELBO's sums want float32 (bf16 is offered, not the default)
     prior_components: str = "1,5,10,20,40"  # ex-post prior: mixture sizes to choose from by held-back likelihood ("10": fixed; "0": N(0, I) only)
+    upsample: str = "transposed"  # decoder upsampling: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
+    hflip: bool = False  # mirror a random half of each batch left-right (twice the images; off where mirrored images are wrong)
+    CHOICES: ClassVar[dict] = {"upsample": ("transposed", "nearest")}  # the CLI refuses other words
     refit: str = ""  # a VAE checkpoint folder: fit only its ex-post prior on --data (no training), rewrite its weights, samples and card section
 
 
@@ -170,7 +175,8 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     torch.manual_seed(cfg.seed)
     order = run.order()
     vae = ConvVAE(latent_dim=cfg.latent_dim, channels=cfg.vae_channels, hidden=cfg.hidden, beta=cfg.beta,
-                  image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess)
+                  image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess,
+                  upsample=cfg.upsample)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
     vae, opt = run.accelerator.prepare(vae, opt)
@@ -193,6 +199,8 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     while step < cfg.steps:
         vae.train()
         x, _ = next(batches)  # (B, C, R, R) in [-1, 1]
+        if cfg.hflip:
+            x = random_hflip(x, order)
         loss = negative_elbo(vae, x)[0].mean()  # reconstruction + beta * KL, nats/image
         opt.zero_grad(set_to_none=True)
         run.accelerator.backward(loss)
