@@ -127,7 +127,8 @@ def test_a_failing_job_ends_with_a_readable_message_and_the_next_one_runs(queue,
                                feature_net="after-failure"), [str(shapes_zip)])
     s = wait(queue, gan.id, ended)
     assert s["state"] == "finished", s["log_tail"]
-    assert [m[0] for m in s["metrics"]] == [2, 4] and all(m[1] > 0 and 0 <= m[2] <= 1 and m[3] == "27 training" for m in s["metrics"])
+    assert [m[0] for m in s["metrics"]] == [2, 4], s["metrics"]
+    assert all(m[1] > 0 and 0 <= m[2] <= 1 and m[3] == "27 training" for m in s["metrics"]), s["metrics"]
     assert "--feature-net" in (gan.folder / "log.txt").read_text()
     assert "FID" in (gan.out / "README.md").read_text()
     with pytest.raises(JobError, match="not a classifier this server serves"):

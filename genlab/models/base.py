@@ -24,6 +24,9 @@ class HubModel(
     tags=["genlab"],
 ):
     model_type: str = ""  # each subclass names its family; the registry key in genlab.hub
+    # Constructor options added after checkpoints were shipped, with the value that means "as before": a model
+    # that leaves them there keeps the digest (and so the attributes/arithmetic/directions files) it had.
+    added_options: dict = {}
 
     def _save_pretrained(self, save_directory: Path) -> None:
         super()._save_pretrained(save_directory)  # model.safetensors
@@ -87,7 +90,11 @@ def weights_digest(model: nn.Module) -> str:
     """A short hash of a model's class, config and weights: names an exported graph, and keys the files fitted
     beside a checkpoint (attributes.json, arithmetic.json) to the weights they were fitted on."""
     h = hashlib.sha256(type(model).__name__.encode())
-    h.update(json.dumps(getattr(model, "_hub_mixin_config", None) or {}, sort_keys=True, default=str).encode())
+    config = dict(getattr(model, "_hub_mixin_config", None) or {})
+    for key, as_before in getattr(model, "added_options", {}).items():
+        if key in config and config[key] == as_before:
+            del config[key]
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())

@@ -89,6 +89,7 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
     """
 
     model_type = "gan"
+    added_options = {"arch": "dcgan"}
 
     def __init__(
         self,
@@ -186,6 +187,7 @@ class Discriminator(HubModel, tags=["gan"]):
     """
 
     model_type = "gan-discriminator"
+    added_options = {"arch": "dcgan", "minibatch_std": 0}
 
     def __init__(
         self,

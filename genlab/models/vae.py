@@ -36,6 +36,7 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
     """
 
     model_type = "vae"
+    added_options = {"upsample": "transposed"}
 
     def __init__(
         self,

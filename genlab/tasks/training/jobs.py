@@ -365,7 +365,8 @@ class JobQueue:
                     if job.state == "running":
                         job.message = "training"
                 elif kind == "metrics":
-                    job.metrics.append((e["step"], round(float(e["fid"]), 2), round(float(e["accuracy"]), 4),
+                    # four significant figures: a barely trained feature net gives FIDs far below 0.01, which are not 0
+                    job.metrics.append((e["step"], float(f"{float(e['fid']):.4g}"), round(float(e["accuracy"]), 4),
                                         e.get("against", "held-out")))
                 elif kind == "sample":
                     job.sample, job.samples = e["path"], job.samples + 1
