@@ -27,15 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from genlab.evaluation.cards import machine  # noqa: E402
-from genlab.train.gan import PRESETS, train_gan  # noqa: E402
+from genlab.train.gan import EMOJI_RECIPE, PRESETS, train_gan, with_recipe  # noqa: E402
 
-# Each row starts from the DCGAN recipe (no spectral norm) and adds its flags.
+# Each row starts from the plain DCGAN recipe (with DiffAugment) and changes what its name says.
 RECIPES = {
     "DCGAN, no DiffAugment": {"diffaugment": ""},
-    "DCGAN + DiffAugment (the old emoji-cgan recipe)": {},
+    "DCGAN + DiffAugment (the first emoji-cgan recipe)": {},
     "spectral norm, no DiffAugment": {"spectral_norm": True, "diffaugment": ""},
-    "DiffAugment + spectral norm (the emoji-cgan recipe)": {"spectral_norm": True},
+    "DiffAugment + spectral norm (the previous emoji-cgan recipe)": {"spectral_norm": True},
     "DiffAugment + spectral norm + LeCam 0.3": {"spectral_norm": True, "lecam": 0.3},
+    "the emoji-cgan recipe, no DiffAugment": {**EMOJI_RECIPE, "diffaugment": ""},
+    "the emoji-cgan recipe: DiffAugment + spectral norm + minibatch std + mode seeking + beta1 0 + EMA 0.9999":
+        EMOJI_RECIPE,
 }
 
 
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samples", type=int, default=5000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/few_shot")
+    p.add_argument("--recipes", default="", help="comma-separated row numbers (0-based) to run; default all")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -84,11 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# few-shot: {len(real)} images of {data}, {args.resolution} px, {args.minutes:g} min per recipe at "
           f"{args.threads} threads; FID vs the training images ({args.samples} samples, {args.feature_net}); "
           f"{machine()}")
-    base = dataclasses.replace(PRESETS["emoji-cgan"], data=str(data), resolution=args.resolution, eval_fraction=0.0,
-                               eval_samples=0, steps=10**9, sample_every=10**9, minutes=args.minutes, seed=args.seed,
-                               feature_net="", spectral_norm=False)
+    base = dataclasses.replace(with_recipe(PRESETS["emoji-cgan"]), data=str(data), resolution=args.resolution,
+                               eval_fraction=0.0, eval_samples=0, steps=10**9, sample_every=10**9, minutes=args.minutes,
+                               seed=args.seed, feature_net="")
     rows, grids = [], []
+    chosen = {int(i) for i in args.recipes.split(",") if i.strip()} or set(range(len(RECIPES)))
     for i, (recipe, flags) in enumerate(RECIPES.items()):
+        if i not in chosen:
+            continue
         cfg = dataclasses.replace(base, **flags, name=f"few-shot-{i}", out=str(out / f"recipe{i}" / "checkpoint"),
                                   run_dir=str(out / f"recipe{i}"))
         path = train_gan(cfg, command=f"few_shot {recipe}")

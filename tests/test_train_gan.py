@@ -240,3 +240,40 @@ def test_minibatch_std_mode_seeking_and_hflip():
     flipped = random_hflip(batch, gen)
     mirrored = (flipped[:, 0, 0, 0] == 15).sum().item()
     assert 16 < mirrored < 48 and torch.equal(flipped[flipped[:, 0, 0, 0] == 15], batch[:1].flip(3).expand(mirrored, -1, -1, -1))
+
+
+def test_the_emoji_recipe_is_named_in_the_card_and_with_recipe_resets_it():
+    """The shipped emoji-cgan's recipe line names every change it makes against the DCGAN (the card is how a reader
+    knows what trained the weights); with_recipe() is the benchmarks' way back to the plain recipe plus one change."""
+    from types import SimpleNamespace
+
+    from genlab.evaluation.cards import gan_recipe
+    from genlab.train.gan import EMOJI_RECIPE, GANTrainConfig, with_recipe
+
+    line = gan_recipe(PRESETS["emoji-cgan"])
+    for words in ("discriminator: spectral norm", "minibatch-stddev feature (groups of 4)",
+                  "mode-seeking term (weight 1)", "Adam beta1 0, lr 0.0002"):
+        assert words in line, line
+    assert "x-flips" not in line and "LeCam" not in line
+    old = gan_recipe(SimpleNamespace(upsample="transposed", spectral_norm=False))  # a card of an older run
+    assert old == "generator upsampling: transposed; discriminator: no spectral norm; nonsaturating loss"
+    plain, default = with_recipe(PRESETS["emoji-cgan"]), GANTrainConfig()
+    assert all(getattr(plain, k) == getattr(default, k) for k in EMOJI_RECIPE)
+    assert (plain.steps, plain.data, plain.resolution) == (PRESETS["emoji-cgan"].steps, "emoji", 32)
+    assert with_recipe(PRESETS["emoji-cgan"], hflip=True).hflip
+
+
+def test_options_added_later_keep_the_digest_of_weights_that_do_not_use_them():
+    """attributes.json, arithmetic.json and directions.json are keyed by the weights' digest: a new constructor
+    option at its old behaviour must not change it, and a model that uses the option must get another one."""
+    from genlab.models import Discriminator, Generator, weights_digest
+
+    torch.manual_seed(0)
+    a = Generator(resolution=16, channels=16)
+    b = Generator(resolution=16, channels=16, arch="dcgan")
+    b.load_state_dict(a.state_dict())
+    config = dict(a._hub_mixin_config)
+    assert config["arch"] == "dcgan"  # the mixin records the default ...
+    assert weights_digest(a) == weights_digest(b)  # ... and the digest leaves it out
+    d0, d4 = Discriminator(resolution=16, channels=16), Discriminator(resolution=16, channels=16, minibatch_std=4)
+    assert weights_digest(d0) != weights_digest(d4)

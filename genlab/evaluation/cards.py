@@ -132,6 +132,14 @@ def gan_recipe(cfg) -> str:
              ("discriminator: residual blocks, " if getattr(cfg, "d_arch", "dcgan") == "resnet" else "discriminator: ")
              + ("spectral norm" if getattr(cfg, "spectral_norm", False) else "no spectral norm"),
              f"{getattr(cfg, 'loss', 'nonsaturating')} loss"]
+    if getattr(cfg, "minibatch_std", 0):
+        parts.append(f"minibatch-stddev feature (groups of {cfg.minibatch_std})")
+    if getattr(cfg, "mode_seeking", 0):
+        parts.append(f"mode-seeking term (weight {cfg.mode_seeking:g})")
+    if getattr(cfg, "hflip", False):
+        parts.append("random x-flips")
+    if hasattr(cfg, "beta1"):
+        parts.append(f"Adam beta1 {cfg.beta1:g}, lr {getattr(cfg, 'lr', 0.0002):g}")
     if getattr(cfg, "lecam", 0):
         parts.append(f"LeCam {cfg.lecam:g} (anchor decay {cfg.lecam_decay:g})")
     if getattr(cfg, "r1_gamma", 0):

@@ -11,6 +11,7 @@ resumable training state) and, at the end, the checkpoint folder with its model 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import ClassVar
@@ -61,28 +62,40 @@ class GANTrainConfig(CommonConfig):
     CHOICES: ClassVar[dict] = {"upsample": UPSAMPLES, "g_arch": ARCHS, "d_arch": ARCHS, "loss": tuple(LOSSES)}
 
 
-EMOJI_STEPS = 18000  # 4,212 s at 2 threads with spectral norm on this 2-core CPU (70 minutes), alone
-# The shipped emoji-cgan is the DCGAN recipe + spectral norm on every D layer (the issue's one-change finding; FID
-# 233.15, 52.54 % against the DCGAN's 310.26, 43.54 %). SMALL_DATA is the best recipe of the 4-minute ablation
-# (benchmarks/quality_per_minute.py, docs/models.md "GAN recipe"): spectral norm, lazy R1 at StyleGAN2-ADA's gamma =
-# 0.0002 * 32^2 / 32, nearest-neighbour upsampling in G and a 10k-image EMA half-life. Trained for 57 minutes
-# (11,161 steps) it collapsed to one or two pictures per class (FID 525.11), so it stays a preset to study, not a
-# shipped model.
+EMOJI_STEPS = 24000  # 1,861 s alone at 2 threads on a 2-core Xeon (AMX): the shipped card
+# The shipped emoji-cgan recipe, measured one change at a time at 40 minutes per run (benchmarks/quality_per_minute.py,
+# docs/models.md "GAN recipe"): DiffAugment + spectral norm on every D layer (the DCGAN's oscillating FID drops),
+# D's minibatch-stddev feature and the mode-seeking term (against one picture per class: within-class spread 0.78 ->
+# 0.98), Adam beta1 = 0 and a long EMA (0.9999, warmed up) for steadier released weights.
+EMOJI_RECIPE = dict(spectral_norm=True, minibatch_std=4, mode_seeking=1.0, beta1=0.0, ema=0.9999)
+# The best 4-minute recipe of an earlier ablation; over 57 minutes (11,161 steps) it collapsed to one or two pictures
+# per class (FID 525.11): a preset to study, not a shipped model.
 SMALL_DATA = dict(spectral_norm=True, r1_gamma=0.0064, upsample="nearest", ema_kimg=10.0)
+
+# The fields that make a recipe (against data, size, widths and budget): benchmarks start from the plain DCGAN
+# (every one at its default) and change what a row's name says.
+RECIPE_FIELDS = ("lr", "beta1", "diffaugment", "label_dropout", "ema", "ema_kimg", "spectral_norm", "lecam",
+                 "lecam_decay", "r1_gamma", "r1_every", "upsample", "g_arch", "d_arch", "loss", "hflip", "mode_seeking",
+                 "minibatch_std")
+
+
+def with_recipe(cfg: "GANTrainConfig", **recipe) -> "GANTrainConfig":
+    """``cfg`` with every recipe field back at the plain DCGAN's default, then ``recipe``'s changes."""
+    plain = GANTrainConfig()
+    return dataclasses.replace(cfg, **{**{f: getattr(plain, f) for f in RECIPE_FIELDS}, **recipe})
+
 
 PRESETS = {
     "mnist-cgan": GANTrainConfig(),
     # The 9 emoji groups (python -m genlab data emoji is made on first use). 32 px: what trains on a 2-core CPU
     # in about 70 minutes; emoji-cgan-64 is the same recipe at 64 px for a GPU.
     "emoji-cgan": GANTrainConfig(name="emoji-cgan", data="emoji", resolution=32, channels=3, steps=EMOJI_STEPS,
-                                 batch_size=32, sample_every=1000, feature_net="emoji-classifier",
-                                 spectral_norm=True),
+                                 batch_size=32, sample_every=1000, feature_net="emoji-classifier", **EMOJI_RECIPE),
     "emoji-cgan-small-data": GANTrainConfig(name="emoji-cgan-small-data", data="emoji", resolution=32, channels=3,
                                             steps=11161, batch_size=32, sample_every=1000,
                                             feature_net="emoji-classifier", **SMALL_DATA),
     "emoji-cgan-64": GANTrainConfig(name="emoji-cgan-64", data="emoji", resolution=64, channels=3, steps=40000,
-                                    batch_size=64, sample_every=2000, feature_net="emoji-classifier",
-                                    spectral_norm=True),
+                                    batch_size=64, sample_every=2000, feature_net="emoji-classifier", **EMOJI_RECIPE),
     "tiny": GANTrainConfig(name="tiny-cgan", steps=20, sample_every=10, eval_samples=0, g_channels=32, d_channels=16),
 }
 
