@@ -21,7 +21,7 @@ GROUPS = ["smileys & emotion", "people & body", "animals & nature", "food & drin
           "activities", "objects", "symbols", "flags"]
 DIRS = [0.0] * 6
 # Bars below the shipped models' measured figures (in their cards), well above chance (1/9)
-CGAN_MIN_ACCURACY = 0.45  # the card: 52.54 %; the previous recipe's model read 43.54 %
+CGAN_MIN_ACCURACY = 0.44  # the card: 48.64 % on 5,000 (the spectral-norm-only model: 52.54 %, the DCGAN: 43.54 %)
 VAE_MIN_KEPT = 0.50
 GAN_MIN_TILES = 4  # of 16 samples of "animals & nature" that the classifier reads as that group
 
@@ -54,10 +54,12 @@ def test_emoji_cgan_card_figures_reproduce_and_samples_read_as_their_group():
     assert m["near_copies"] <= 0.05  # not a replay of the training set
     fake, labels = generate(g, 900, seed=0)
     acc = accuracy(genlab.load("emoji-classifier", device="cpu"), fake, labels)
-    # the card: 52.54 % on 5,000 (the previous DCGAN recipe: 43.54 %); the classifier reads 60.73 % of real
+    # the card: 48.64 % on 5,000 (it trades some accuracy for variety: within-class spread 1.034 against the
+    # spectral-norm-only model's 0.779 and its 52.54 %); the classifier reads 60.73 % of real
     # held-out 32-px emoji; chance is 11 %
+    print(f"class accuracy of 900 samples: {acc:.2%}")
     assert acc >= CGAN_MIN_ACCURACY, acc
-    assert "discriminator: spectral norm" in text and "the previous emoji-cgan" in text
+    assert "discriminator: spectral norm" in text and "mode-seeking term" in text and "the previous emoji-cgan" in text
     assert "cc-by-sa-4.0" in text and "OpenMoji" in text
     assert (CHECKPOINTS_DIR / "emoji-cgan" / "memorisation.png").exists()
 
