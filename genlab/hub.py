@@ -268,7 +268,8 @@ def _fetch(repo_id: str, token: bool | None) -> Path:
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
 # GAN at width 512 fits easily).
 CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000, "blocks": 32, "prior_components": 256}
+                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20}
+ZERO_ALLOWED = ("num_classes", "prior_components", "prior_refine")
 
 
 def check_config(name: str, config: dict) -> None:
@@ -277,8 +278,9 @@ def check_config(name: str, config: dict) -> None:
 
     for key, hi in CONFIG_BOUNDS.items():
         value = config.get(key, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or not (0 if key in ("num_classes", "prior_components") else 1) <= value <= hi:
-            raise CheckpointError(f"{name!r}: config.json {key} = {value!r} is outside 1-{hi}; refusing to build it.")
+        lo = 0 if key in ZERO_ALLOWED else 1
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise CheckpointError(f"{name!r}: config.json {key} = {value!r} is outside {lo}-{hi}; refusing to build it.")
     for key in ("dropout", "beta"):
         if not isinstance(config.get(key, 0.0), (int, float)) or isinstance(config.get(key, 0.0), bool):
             raise CheckpointError(f"{name!r}: config.json {key} must be a number.")

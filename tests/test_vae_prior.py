@@ -94,3 +94,74 @@ def test_the_vae_tab_draws_from_either_prior_and_refuses_others():
         random_digit(3, "mnist-vae", "uniform")
     with pytest.raises(gr.Error, match="prior seed"):
         random_digit(-1, "mnist-vae")
+
+
+def test_decode_encode_passes_move_fitted_draws_and_round_trip(tmp_path):
+    from genlab.models import weights_digest
+    from genlab.train.prior import with_refine
+
+    torch.manual_seed(0)
+    vae = ConvVAE(latent_dim=3, channels=8, hidden=16).eval()
+    w, m, tril, _ = fit_gaussian_mixture(_two_clusters(), 2)
+    fitted = with_prior(vae, w, m, tril)
+    refined = with_refine(fitted, 2)
+    assert (fitted.prior_refine, refined.prior_refine) == (0, 2)
+    draws = fitted.sample_prior(50, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        by_hand = refined.encode(refined.decode(refined.encode(refined.decode(draws))[0]))[0]
+    z = refined.sample_prior(50, torch.Generator().manual_seed(3))
+    assert torch.allclose(z, by_hand, atol=1e-6) and not torch.allclose(z, draws, atol=1e-3)
+    assert torch.equal(refined.sample_prior(50, torch.Generator().manual_seed(3), refine=0), draws)
+    normal = refined.sample_prior(50, torch.Generator().manual_seed(3), prior="normal")
+    assert torch.equal(normal, fitted.sample_prior(50, torch.Generator().manual_seed(3), prior="normal"))
+    for bad in (-1, 21, 1.5):
+        with pytest.raises(ValueError, match="from 0 to 20"):
+            refined.sample_prior(1, refine=bad)
+        with pytest.raises(ValueError, match="prior_refine"):
+            ConvVAE(latent_dim=3, channels=8, hidden=16, prior_refine=bad)
+    # the passes are part of the checkpoint, and of the digest only where they are used
+    refined.save_pretrained(tmp_path / "v")
+    assert json.loads((tmp_path / "v" / "config.json").read_text())["prior_refine"] == 2
+    loaded = genlab.load(str(tmp_path / "v"))
+    assert torch.equal(loaded.sample_prior(5, torch.Generator().manual_seed(4)),
+                       refined.sample_prior(5, torch.Generator().manual_seed(4)))
+    before = weights_digest(fitted)
+    fitted._hub_mixin_config.pop("prior_refine")  # a config saved before the option existed
+    assert weights_digest(fitted) == before and weights_digest(refined) != before
+    cfg = json.loads((tmp_path / "v" / "config.json").read_text())
+    (tmp_path / "v" / "config.json").write_text(json.dumps({**cfg, "prior_refine": 10**6}))
+    with pytest.raises(genlab.CheckpointError, match="prior_refine"):
+        genlab.load(str(tmp_path / "v"))
+
+
+def test_refit_cli_stores_the_passes_and_writes_both_grids(tmp_path, capsys):
+    from genlab.train.__main__ import main as train_main
+
+    out = tmp_path / "vae"
+    train_main(["vae", "--preset", "tiny", "--out", str(out)])
+    train_main(["vae", "--preset", "tiny", "--refit", str(out), "--prior-components", "4", "--prior-refine", "2"])
+    assert json.loads((out / "config.json").read_text())["prior_refine"] == 2
+    assert genlab.load(str(out)).prior_refine == 2
+    assert {"samples.png", "samples_unrefined.png", "samples_normal.png"} <= {p.name for p in out.iterdir()}
+    assert "2 decode-encode passes" in (out / "README.md").read_text()
+    with pytest.raises(SystemExit):
+        train_main(["vae", "--preset", "tiny", "--refit", str(out), "--prior-refine", "50"])
+    assert "--prior-refine must be a whole number from 0 to 20, got 50" in capsys.readouterr().err
+
+
+def test_the_prior_section_compares_the_passes_with_the_plain_mixture():
+    from genlab.train.vae import PRESETS, prior_text
+
+    report = {"components": 20, "codes": 1723, "held_back_log_likelihood": {}, "refine": 4}
+    mem = {"ratio": 1.0019}
+    m = {"fid": 415.42, "kid": 0.525, "kid_std": 0.0878, "floor_fid": 90.5, "memorisation": mem,
+         "fid_unrefined": 644.98, "kid_unrefined": 0.772, "kid_std_unrefined": 0.0774,
+         "memorisation_unrefined": {"ratio": 1.0544}, "fid_normal": 1440.05, "kid_normal": 1.408,
+         "kid_std_normal": 0.0352}
+    text = prior_text(report, m, PRESETS["emoji-vae"], "python -m genlab.train vae --preset emoji-vae --refit X")
+    assert "| fitted mixture + 4 passes | 415.42 | 4.59x | 0.5250 ± 0.0878 | 1.002 |" in text
+    assert "| fitted mixture, no passes | 644.98 | 7.13x | 0.7720 ± 0.0774 | 1.054 |" in text
+    assert "| N(0, I) | 1440.05 | 15.91x |" in text and "samples_unrefined.png" in text
+    plain = prior_text({**report, "refine": 0}, {k: v for k, v in m.items() if "unrefined" not in k},
+                       PRESETS["emoji-vae"], "cmd")
+    assert "no passes" not in plain and "samples_unrefined.png" not in plain and "| fitted mixture |" in plain

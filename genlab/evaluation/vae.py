@@ -8,18 +8,23 @@ import torch
 from ..datasets import ImageSet
 from ..hub import load
 from .common import MAX_REAL, feature_net_for, folder_for, real_floor
-from .metrics import accuracy, fid_kid, vae_metrics
+from .metrics import accuracy, fid_kid, memorisation, vae_metrics
+
+
+MEMORISATION_SAMPLES = 2000  # prior samples whose nearest training image is looked up (as for the GAN cards)
 
 
 def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0,
-                     prior: str = "fitted") -> dict:
-    """FID/KID of ``samples`` decoded prior draws against the held-out images, and the real floor. The prior is
-    the VAE's fitted mixture where it has one ("fitted"), or N(0, I) ("normal")."""
+                     prior: str = "fitted", refine: int | None = None) -> dict:
+    """FID/KID of ``samples`` decoded prior draws against the held-out images, the real floor, and the
+    memorisation figures of the first 2,000 draws. The prior is the VAE's fitted mixture where it has one
+    ("fitted", with the model's decode-encode passes unless ``refine`` says how many), or N(0, I) ("normal")."""
     with torch.no_grad():
-        z = vae.sample_prior(samples, torch.Generator().manual_seed(seed), prior)
+        z = vae.sample_prior(samples, torch.Generator().manual_seed(seed), prior, refine=refine)
         fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
-    return {**fid_kid(held_out.tensors(MAX_REAL)[0], fake, classifier),
-            "floor_fid": real_floor(classifier, train, held_out)["fid"]}
+    real = held_out.tensors(MAX_REAL)[0]
+    return {**fid_kid(real, fake, classifier), "floor_fid": real_floor(classifier, train, held_out)["fid"],
+            "memorisation": memorisation(fake[:MEMORISATION_SAMPLES], train.tensors(20000)[0], real)}
 
 
 def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
@@ -30,6 +35,10 @@ def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: in
     if vae.prior_components:
         normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal")
         out.update(fid_normal=normal["fid"], kid_normal=normal["kid"], kid_std_normal=normal["kid_std"])
+    if vae.prior_components and vae.prior_refine:  # the mixture's own draws, for comparison with the refined ones
+        plain = prior_sample_fid(vae, classifier, train, held_out, samples, seed, refine=0)
+        out.update(fid_unrefined=plain["fid"], kid_unrefined=plain["kid"], kid_std_unrefined=plain["kid_std"],
+                   memorisation_unrefined=plain["memorisation"])
     return out
 
 

@@ -115,6 +115,15 @@ def with_prior(vae: ConvVAE, weights: torch.Tensor, means: torch.Tensor, tril: t
     return out.to(next(vae.parameters()).device).eval()
 
 
+def with_refine(vae: ConvVAE, passes: int) -> ConvVAE:
+    """A copy of ``vae`` whose config sets ``prior_refine`` (decode-encode passes per fitted-prior draw)."""
+    config = {k: v for k, v in (vae._hub_mixin_config or {}).items() if k != "model_type"}
+    config["prior_refine"] = passes
+    out = ConvVAE(**config)
+    out.load_state_dict(vae.state_dict(), strict=True)
+    return out.to(next(vae.parameters()).device).eval()
+
+
 def fit_prior(vae: ConvVAE, images: torch.Tensor, components: int | tuple[int, ...] = (1, 5, 10, 20, 40),
               seed: int = 0) -> tuple[ConvVAE, dict]:
     """Fit the ex-post prior on the training images: a fixed K, or the best of several by held-back

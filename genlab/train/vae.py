@@ -41,6 +41,7 @@ class VAETrainConfig(CommonConfig):
     feature_net: str = ""  # classifier for FID/KID; default mnist-classifier on digits, none on folders
     mixed_precision: str = "no"  # the ELBO's sums want float32 (bf16 is offered, not the default)
     prior_components: str = "1,5,10,20,40"  # ex-post prior: mixture sizes to choose from by held-back likelihood ("10": fixed; "0": N(0, I) only)
+    prior_refine: int = 0  # decode -> encode passes applied to each fitted-prior draw (0-20; 0: the mixture's draws as they are)
     upsample: str = "transposed"  # decoder upsampling: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
     hflip: bool = False  # mirror a random half of each batch left-right (twice the images; off where mirrored images are wrong)
     CHOICES: ClassVar[dict] = {"upsample": ("transposed", "nearest")}  # the CLI refuses other words
@@ -52,12 +53,13 @@ PRESETS = {
     # The OpenMoji emoji (python -m genlab data emoji is made on first use), colour, a wider latent than the digits'
     "emoji-vae": VAETrainConfig(name="emoji-vae", data="emoji", resolution=64, channels=3, steps=6000, batch_size=64,
                                 latent_dim=32, hidden=256, sample_every=1000, feature_net="emoji-classifier",
-                                # K fixed at 40, not picked by held-back likelihood (which picks 5): 2,000 prior
-                                # samples vs the training images give FID 917.5 (K=5), 822.1 (10), 681.1 (20),
-                                # 598.5 (40), 500.2 (80), none nearer the training images than held-out ones are;
-                                # 80 leaves held-out codes barely likelier than under N(0, I) (-60.54 vs -61.57),
-                                # 40 keeps them well above it (-52.39)
-                                prior_components="40"),
+                                # K = 20 and 4 decode-encode passes per draw, not K picked by held-back likelihood
+                                # (which picks 5). Chosen by FID vs the TRAINING images (2,000 samples) among
+                                # mixtures whose samples are no nearer the training set than held-out emoji are
+                                # (memorisation ratio >= 1): K=40 alone 598.5 (ratio 1.023); K=20 + 4 passes 430.9
+                                # (1.001); K=10 + 12 passes 464.8 (1.008); K=40 + 6 passes 364.6 but 0.972.
+                                # docs/models.md "VAE priors" has the whole grid.
+                                prior_components="20", prior_refine=4),
     "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35, prior_components="4"),
 }
 
@@ -73,19 +75,31 @@ def components(cfg: VAETrainConfig) -> tuple[int, ...]:
     return tuple(k for k in ks if k)
 
 
+def refine_passes(cfg: VAETrainConfig) -> int:
+    """--prior-refine, checked: 0 to ConvVAE.MAX_REFINE."""
+    if not (isinstance(cfg.prior_refine, int) and 0 <= cfg.prior_refine <= ConvVAE.MAX_REFINE):
+        raise DatasetError(f"--prior-refine must be a whole number from 0 to {ConvVAE.MAX_REFINE}, "
+                           f"got {cfg.prior_refine!r}")
+    return cfg.prior_refine
+
+
 def release_prior(model: ConvVAE, train, cfg: VAETrainConfig, run: Run) -> tuple[ConvVAE, dict]:
     """Fit the ex-post prior on the training images' codes (see train/prior.py); log what was chosen."""
-    from .prior import fit_prior
+    from .prior import fit_prior, with_refine
 
     ks = components(cfg)
+    passes = refine_passes(cfg)
     if not ks:
         return model, {}
     x_train = train.tensors(20000)[0]  # (N, C, R, R): the codes of up to 20,000 training images
     ks = tuple(k for k in ks if k <= max(1, len(x_train) // 10)) or (1,)  # >= 10 codes per component
     model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed)
+    model = with_refine(model, passes)
+    report["refine"] = passes
     run.print(f"prior: a {report['components']}-component Gaussian mixture on {report['codes']} training codes"
               + (f" (held-back log-likelihood by K: {report['held_back_log_likelihood']})"
-                 if report["held_back_log_likelihood"] else ""))
+                 if report["held_back_log_likelihood"] else "")
+              + (f"; each draw then takes {passes} decode-encode passes" if passes else ""))
     return model, report
 
 
@@ -111,12 +125,15 @@ def refit_prior(cfg: VAETrainConfig, command: str | None = None):
 
 
 def write_prior_samples(model: ConvVAE, out, seed: int) -> None:
-    """samples.png: 100 draws of the model's own prior; with a fitted one, samples_normal.png: N(0, I)."""
-    pngs = {"samples.png": "fitted", "samples_normal.png": "normal"} if model.prior_components else \
-        {"samples.png": "normal"}
+    """samples.png: 100 draws of the model's own prior; with a fitted one, samples_normal.png: N(0, I); with
+    decode-encode passes, samples_unrefined.png: the same mixture draws without them."""
+    pngs = {"samples.png": ("fitted", None), "samples_normal.png": ("normal", None)} if model.prior_components else \
+        {"samples.png": ("normal", None)}
+    if model.prior_components and model.prior_refine:
+        pngs["samples_unrefined.png"] = ("fitted", 0)
     with torch.no_grad():
-        for name, prior in pngs.items():
-            z = model.sample_prior(100, torch.Generator().manual_seed(seed), prior)
+        for name, (prior, refine) in pngs.items():
+            z = model.sample_prior(100, torch.Generator().manual_seed(seed), prior, refine=refine)
             to_pil_grid(model.decode(z), nrow=10).save(Path(out) / name)
 
 
@@ -132,17 +149,34 @@ def prior_text(report: dict, m: dict, cfg: VAETrainConfig, command: str) -> str:
         scores = ", ".join(f"K={k}: {v:.2f}" for k, v in report["held_back_log_likelihood"].items())
         lines.append(f"K was chosen by the mean log-likelihood of a held-back fifth of the training codes ({scores}); "
                      "the evaluation split is never used for the choice.")
+    passes = report.get("refine", 0)
+    if passes:
+        lines.append(f"Each mixture draw then takes {passes} decode-encode passes, z <- mu(decode(z)) (the Markov chain "
+                     "of Creswell et al. 2016): a draw that falls between clusters of codes, where the decoder blends "
+                     "two images into a blotch, moves to where the encoder puts an image like the one it decodes "
+                     f"to. The checkpoint's `prior_refine` = {passes} sets it; `sample_prior(n, refine=0)` skips it.")
     if "fid" in m:
-        lines += ["", "| prior | FID | FID / floor | KID |", "|---|---:|---:|---:|",
-                  f"| fitted mixture | {m['fid']:.2f} | {m['fid'] / m['floor_fid']:.2f}x | {m['kid']:.4f} ± "
-                  f"{m['kid_std']:.4f} |"]
+        def mem(d):
+            return f"{d['ratio']:.3f}" if d else ""
+        fitted = f"fitted mixture + {passes} passes" if passes else "fitted mixture"
+        lines += ["", "| prior | FID | FID / floor | KID | memorisation ratio |", "|---|---:|---:|---:|---:|",
+                  f"| {fitted} | {m['fid']:.2f} | {m['fid'] / m['floor_fid']:.2f}x | {m['kid']:.4f} ± "
+                  f"{m['kid_std']:.4f} | {mem(m.get('memorisation'))} |"]
+        if "fid_unrefined" in m:
+            lines.append(f"| fitted mixture, no passes | {m['fid_unrefined']:.2f} | "
+                         f"{m['fid_unrefined'] / m['floor_fid']:.2f}x | {m['kid_unrefined']:.4f} ± "
+                         f"{m['kid_std_unrefined']:.4f} | {mem(m.get('memorisation_unrefined'))} |")
         if "fid_normal" in m:
             lines.append(f"| N(0, I) | {m['fid_normal']:.2f} | {m['fid_normal'] / m['floor_fid']:.2f}x | "
-                         f"{m['kid_normal']:.4f} ± {m['kid_std_normal']:.4f} |")
+                         f"{m['kid_normal']:.4f} ± {m['kid_std_normal']:.4f} | |")
         lines.append(f"\n{cfg.eval_samples} samples each (seed {cfg.seed}) against the held-out images; real floor "
-                     f"(train vs held-out) {m['floor_fid']:.2f}.")
+                     f"(train vs held-out) {m['floor_fid']:.2f}. Memorisation ratio: the median distance from the first "
+                     f"{min(2000, cfg.eval_samples):,} samples to their nearest training image over the same for the held-out images (below 1: "
+                     "samples sit nearer the training set than new real images do).")
     lines.append(f"\nFitted by: `{command}`. Samples from the fitted prior: ![samples](samples.png) "
-                 "from N(0, I), same seeds: ![samples from N(0, I)](samples_normal.png)")
+                 + ("the same mixture draws without the passes: ![samples without the passes](samples_unrefined.png) "
+                    if passes else "")
+                 + "from N(0, I), same seeds: ![samples from N(0, I)](samples_normal.png)")
     return "\n".join(lines)
 
 
@@ -168,6 +202,7 @@ def update_prior_section(out, text: str) -> None:
 
 
 def train_vae(cfg: VAETrainConfig, command: str | None = None):
+    components(cfg), refine_passes(cfg)  # refuse bad prior flags before any data is read or step is trained
     if cfg.refit:
         return refit_prior(cfg, command)
     run = Run(cfg, "vae", command)
@@ -258,7 +293,7 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
         rows.append(f"| reconstructions the classifier reads as the original's class | {m['recon_accuracy']:.2%} |")
     if "fid" in m:
         rows += [
-            f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`; the {'fitted mixture' if m.get('prior') == 'fitted' else 'N(0, I)'} prior) | {m['fid']:.2f} |",
+            f"| FID of {cfg.eval_samples} prior samples (features of `{m['feature_net']}`; the {('fitted mixture' + (f' + {cfg.prior_refine} decode-encode passes' if cfg.prior_refine else '')) if m.get('prior') == 'fitted' else 'N(0, I)'} prior) | {m['fid']:.2f} |",
             f"| KID of prior samples (features scaled to unit RMS) | {m['kid']:.4f} ± {m['kid_std']:.4f} |",
         ]
         if "fid_normal" in m:
