@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: app test test-fast bench train
 
-# the emoji-cgan card compares against the model it replaced (its weights come out of git, commit 1c0c5d6)
-EMOJI_CGAN_BEFORE := the previous emoji-cgan: spectral norm only, 18,000 steps
+# the emoji-cgan card compares against the model it replaced (its weights come out of git, commit 3191113)
+EMOJI_CGAN_BEFORE := the previous emoji-cgan: the same recipe, 24,000 steps
 
 app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
 	$(BIN)/python app.py
@@ -36,8 +36,8 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see 
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan
-	mkdir -p runs/previous && git archive 1c0c5d6 checkpoints/emoji-cgan | tar -x -C runs/previous
-	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 1c0c5d6 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan
+	mkdir -p runs/previous && git archive 3191113 checkpoints/emoji-cgan | tar -x -C runs/previous
+	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 3191113 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 	bash scripts/ensure_system_packages.sh

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{machine()}")
     base = dataclasses.replace(with_recipe(PRESETS["emoji-cgan"]), data=str(data), resolution=args.resolution,
                                eval_fraction=0.0, eval_samples=0, steps=10**9, sample_every=10**9, minutes=args.minutes,
-                               seed=args.seed, feature_net="")
+                               seed=args.seed, feature_net="", preview_eval=0)
     rows, grids = [], []
     chosen = {int(i) for i in args.recipes.split(",") if i.strip()} or set(range(len(RECIPES)))
     for i, (recipe, flags) in enumerate(RECIPES.items()):

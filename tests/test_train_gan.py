@@ -91,6 +91,29 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
 
 
 
+def test_a_run_released_at_a_saved_step_has_the_weights_of_a_run_that_stopped_there(tmp_path, capsys):
+    """What the shipped emoji-cgan relies on: a run with the FID curve on (--preview-eval, as its preset) is
+    deterministic, and a longer run stopped after its save at step S and released with --resume --steps S gives
+    the weights of a plain S-step run (nothing in a step depends on the total). The curve itself draws from the
+    global random stream, so the weights differ from a run without it: the preset keeps it on."""
+    from safetensors.torch import load_file
+
+    from genlab.train.gan import PRESETS
+
+    common = ["gan", "--preset", "tiny", "--sample-every", "5", "--seed", "3", "--steps", "10"]
+    train_main(common + ["--out", str(tmp_path / "plain"), "--run-dir", str(tmp_path / "rp")])
+    for name in ("a", "b"):
+        train_main(common + ["--preview-eval", "40", "--out", str(tmp_path / name), "--run-dir", str(tmp_path / f"r{name}")])
+    assert "step 10: FID" in capsys.readouterr().out  # the curve was measured
+    train_main(common + ["--resume", "true", "--out", str(tmp_path / "c"), "--run-dir", str(tmp_path / "rb")])
+    a, b, c, plain = (load_file(tmp_path / n / "model.safetensors") for n in ("a", "b", "c", "plain"))
+    assert a.keys() == b.keys() == c.keys() == plain.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]), k
+    assert any(not torch.equal(a[k], plain[k]) for k in a)
+    assert PRESETS["emoji-cgan"].preview_eval == 1000 and PRESETS["emoji-cgan"].steps == 38000
+
+
 # --- the small-data recipe: spectral norm, LeCam, lazy R1, nearest upsampling, EMA half-life, time budget ---
 
 
