@@ -15,28 +15,36 @@ MEMORISATION_SAMPLES = 2000  # prior samples whose nearest training image is loo
 
 
 def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0,
-                     prior: str = "fitted", refine: int | None = None) -> dict:
-    """FID/KID of ``samples`` decoded prior draws against the held-out images, the real floor, and the
-    memorisation figures of the first 2,000 draws. The prior is the VAE's fitted mixture where it has one
-    ("fitted", with the model's decode-encode passes unless ``refine`` says how many), or N(0, I) ("normal")."""
+                     prior: str = "fitted", refine: int | None = None, floor: float | None = None,
+                     with_memorisation: bool = True) -> dict:
+    """FID/KID of ``samples`` decoded prior draws against the held-out images, the real floor (``floor`` when the
+    caller has it) and the memorisation figures of the first 2,000 draws. The prior is the VAE's fitted mixture
+    where it has one ("fitted", with the model's decode-encode passes unless ``refine`` says how many), or
+    N(0, I) ("normal")."""
     with torch.no_grad():
         z = vae.sample_prior(samples, torch.Generator().manual_seed(seed), prior, refine=refine)
         fake = torch.cat([vae.decode(z[i : i + 500]) for i in range(0, samples, 500)])
     real = held_out.tensors(MAX_REAL)[0]
-    return {**fid_kid(real, fake, classifier), "floor_fid": real_floor(classifier, train, held_out)["fid"],
-            "memorisation": memorisation(fake[:MEMORISATION_SAMPLES], train.tensors(20000)[0], real)}
+    out = {**fid_kid(real, fake, classifier),
+           "floor_fid": real_floor(classifier, train, held_out)["fid"] if floor is None else floor}
+    if with_memorisation:
+        out["memorisation"] = memorisation(fake[:MEMORISATION_SAMPLES], train.tensors(20000)[0], real)
+    return out
 
 
 def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
-    """prior_sample_fid of the VAE's own prior (fid, kid, ...), plus N(0, I)'s (fid_normal, kid_normal, ...)
-    when the model has a fitted one, for comparison."""
+    """prior_sample_fid of the VAE's own prior (fid, kid, ..., memorisation), plus N(0, I)'s (fid_normal,
+    kid_normal, ...) when the model has a fitted one, and the mixture's draws without the decode-encode passes
+    (fid_unrefined, ..., memorisation_unrefined) when it has those; the floor is computed once."""
     out = prior_sample_fid(vae, classifier, train, held_out, samples, seed)
     out["prior"] = "fitted" if vae.prior_components else "normal"
+    same = dict(floor=out["floor_fid"])
     if vae.prior_components:
-        normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal")
+        normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal",
+                                  with_memorisation=False, **same)
         out.update(fid_normal=normal["fid"], kid_normal=normal["kid"], kid_std_normal=normal["kid_std"])
     if vae.prior_components and vae.prior_refine:  # the mixture's own draws, for comparison with the refined ones
-        plain = prior_sample_fid(vae, classifier, train, held_out, samples, seed, refine=0)
+        plain = prior_sample_fid(vae, classifier, train, held_out, samples, seed, refine=0, **same)
         out.update(fid_unrefined=plain["fid"], kid_unrefined=plain["kid"], kid_std_unrefined=plain["kid_std"],
                    memorisation_unrefined=plain["memorisation"])
     return out

@@ -104,24 +104,23 @@ def choose_components(codes: torch.Tensor, candidates: tuple[int, ...], seed: in
     return max(scores, key=scores.get), scores
 
 
-def with_prior(vae: ConvVAE, weights: torch.Tensor, means: torch.Tensor, tril: torch.Tensor) -> ConvVAE:
-    """A copy of ``vae`` whose config and buffers carry the fitted mixture (K = len(weights))."""
-    config = {k: v for k, v in (vae._hub_mixin_config or {}).items() if k != "model_type"}
-    config["prior_components"] = len(weights)
-    out = ConvVAE(**config)
-    state = {k: v for k, v in vae.state_dict().items() if not k.startswith("prior_")}
-    state.update(prior_weights=weights, prior_means=means, prior_scale_tril=tril)
+def _rebuilt(vae: ConvVAE, state: dict, **config) -> ConvVAE:
+    """A ConvVAE with ``vae``'s config changed by ``config``, holding ``state``, on ``vae``'s device."""
+    out = ConvVAE(**{**{k: v for k, v in (vae._hub_mixin_config or {}).items() if k != "model_type"}, **config})
     out.load_state_dict(state, strict=True)
     return out.to(next(vae.parameters()).device).eval()
 
 
+def with_prior(vae: ConvVAE, weights: torch.Tensor, means: torch.Tensor, tril: torch.Tensor) -> ConvVAE:
+    """A copy of ``vae`` whose config and buffers carry the fitted mixture (K = len(weights))."""
+    state = {k: v for k, v in vae.state_dict().items() if not k.startswith("prior_")}
+    state.update(prior_weights=weights, prior_means=means, prior_scale_tril=tril)
+    return _rebuilt(vae, state, prior_components=len(weights))
+
+
 def with_refine(vae: ConvVAE, passes: int) -> ConvVAE:
     """A copy of ``vae`` whose config sets ``prior_refine`` (decode-encode passes per fitted-prior draw)."""
-    config = {k: v for k, v in (vae._hub_mixin_config or {}).items() if k != "model_type"}
-    config["prior_refine"] = passes
-    out = ConvVAE(**config)
-    out.load_state_dict(vae.state_dict(), strict=True)
-    return out.to(next(vae.parameters()).device).eval()
+    return _rebuilt(vae, vae.state_dict(), prior_refine=passes)
 
 
 def fit_prior(vae: ConvVAE, images: torch.Tensor, components: int | tuple[int, ...] = (1, 5, 10, 20, 40),
