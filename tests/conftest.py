@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,23 +82,51 @@ def app_url(app_server):
 OWN_RES = 32
 
 
+def _shared_root(tmp_path_factory):
+    """One folder for the whole run: xdist workers share it (its parent is the run's base temp dir); alone, the
+    session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("own")
-    shapes = make_shapes_folder(root / "shapes", per_class=12, size=48)
-    make_paired_folder(root / "pairs", n=12, size=48)
-    return root, shapes
+    """The user's colour folders (12 shapes per class, 12 outline -> colour pairs), made once per run: the first
+    worker to need them writes them under a lock, the other reuses them."""
+    from filelock import FileLock
+
+    shared = _shared_root(tmp_path_factory)
+    root = shared / "own"
+    made = root / "shapes.json"  # what make_shapes_folder returned: the good files and the broken ones
+    with FileLock(str(shared / "own.lock")):
+        if not made.exists():
+            shapes = make_shapes_folder(root / "shapes", per_class=12, size=48)
+            make_paired_folder(root / "pairs", n=12, size=48)
+            made.write_text(json.dumps({k: [str(p) for p in v] for k, v in shapes.items()}))
+    return root, {k: [Path(p) for p in v] for k, v in json.loads(made.read_text()).items()}
 
 
 @pytest.fixture(scope="session")
-def trained(folders):
-    """Every family trained for a few steps on the colour folder (CPU, seconds)."""
-    from genlab.train.__main__ import main as train_main
+def trained(folders, tmp_path_factory):
+    """Every family trained for a few steps on the colour folder (CPU, seconds; 40 s on one busy worker). Trained
+    once per run: the first worker to need it trains under a lock; the other waits and reuses the checkpoints
+    (read-only for every test that uses them)."""
+    from filelock import FileLock
 
     root, _ = folders
+    out = {f: root / f"ckpt-{f}" for f in ("classifier", "gan", "vae", "pix2pix", "cyclegan")}
+    with FileLock(str(_shared_root(tmp_path_factory) / "trained.lock")):
+        if not (root / "trained").exists():
+            _train_every_family(root)
+            (root / "trained").touch()
+    return out
+
+
+def _train_every_family(root):
+    from genlab.train.__main__ import main as train_main
+
     common = ["--data", str(root / "shapes"), "--resolution", str(OWN_RES), "--channels", "3", "--batch-size", "8",
               "--sample-every", "10"]
-    out = {}
     for family, extra in [
         ("classifier", ["--steps", "30"]),
         ("gan", ["--steps", "20", "--g-channels", "32", "--d-channels", "16", "--eval-samples", "60",
@@ -105,15 +135,11 @@ def trained(folders):
     ]:
         train_main([family, *common, *extra, "--out", str(root / f"ckpt-{family}"), "--run-dir",
                     str(root / f"run-{family}")])
-        out[family] = root / f"ckpt-{family}"
     train_main(["pix2pix", "--data", str(root / "pairs"), "--resolution", str(OWN_RES), "--channels", "3",
                 "--in-channels", "1", "--steps", "6", "--batch-size", "4", "--g-channels", "8", "--out",
                 str(root / "ckpt-pix2pix"), "--run-dir", str(root / "run-pix2pix")])
-    out["pix2pix"] = root / "ckpt-pix2pix"
     # unpaired: the pair folder's two sides as two separate sets (100 steps: two points of the loss curve)
     train_main(["cyclegan", "--data-a", str(root / "pairs" / "A"), "--data-b", str(root / "pairs" / "B"),
                 "--resolution", str(OWN_RES), "--channels", "3", "--steps", "100", "--batch-size", "4",
                 "--g-channels", "4", "--blocks", "1", "--d-channels", "4", "--sample-every", "50", "--out",
                 str(root / "ckpt-cyclegan"), "--run-dir", str(root / "run-cyclegan")])
-    out["cyclegan"] = root / "ckpt-cyclegan"
-    return out
