@@ -27,6 +27,7 @@ from safetensors import SafetensorError
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
 from .models import ConvVAE, CycleDiscriminator, CycleGAN, ImageClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
 from .models.base import HubModel
+from .models.gan import MIN_PSI
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
 MODEL_TYPES: dict[str, type[HubModel]] = {
@@ -284,6 +285,9 @@ def check_config(name: str, config: dict) -> None:
     for key in ("dropout", "beta"):
         if not isinstance(config.get(key, 0.0), (int, float)) or isinstance(config.get(key, 0.0), bool):
             raise CheckpointError(f"{name!r}: config.json {key} must be a number.")
+    psi = config.get("psi", 1.0)  # a GAN's default truncation
+    if not isinstance(psi, (int, float)) or isinstance(psi, bool) or not MIN_PSI <= psi <= 1.0:
+        raise CheckpointError(f"{name!r}: config.json psi = {psi!r} is outside {MIN_PSI}-1; refusing to build it.")
     try:
         check_shape_config(config.get("resolution", 28), config.get("image_channels", 1), config.get("class_names"),
                            config.get("num_classes"), config.get("preprocess"))

@@ -2,6 +2,7 @@ import dataclasses
 import json
 import math
 
+import pytest
 import torch
 
 import genlab
@@ -83,11 +84,21 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
     # evaluation rewrites the card with measured metrics, beside a baseline run
     from genlab.evaluation.cli import main as eval_main
 
+    from genlab.evaluation.gan import set_truncation
+
+    set_truncation(out, 0.8)  # a default truncation: the card measures at it, and at psi 1 beside it
+    section = tmp_path / "section.md"
+    section.write_text("### Measured elsewhere\n\n| at 64 px | FID |\n|---|---:|\n| 40 minutes | 123.45 |\n")
     eval_main(["gan", str(out), "--samples", "100", "--baseline", str(out), "--baseline-run", str(run),
-               "--write-card", str(run)])
+               "--write-card", str(run), "--card-section", str(section)])
     card = (out / "README.md").read_text()
     assert "class-consistency accuracy" in card and "without DiffAugment, same budget" in card
     assert "FID" in card and "floor" in card and "python -m genlab.train gan --preset tiny" in card
+    assert "default truncation, ψ = 0.8" in card and "| FID (own digit features) — without truncation (ψ = 1) |" in card
+    # the section from the file sits in the results, before the sample grid
+    assert card.index("floor") < card.index("| 40 minutes | 123.45 |") < card.index("![samples]")
+    with pytest.raises(SystemExit):  # a section without a card to put it in
+        eval_main(["gan", str(out), "--samples", "10", "--card-section", str(section)])
 
 
 

@@ -149,11 +149,12 @@ def gan_recipe(cfg) -> str:
     return "; ".join(parts)
 
 
-def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None = None) -> None:
+def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None = None, extra: str = "") -> None:
     """The GAN checkpoint's README.md from its run's meta (training_state.json) and measured metrics.
 
     baseline: metrics of a comparison run (e.g. the same run without DiffAugment), with its
-    "command", shown beside the model's own.
+    "command", shown beside the model's own. extra: Markdown placed after the results (figures measured
+    elsewhere, e.g. the recipe's ablations and the benchmark at another size).
     """
     cfg = SimpleNamespace(**meta["config"])
     data = meta.get("data") or {}
@@ -162,6 +163,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
     aug = cfg.diffaugment or "off"
     what = "digits" if digits else "images"
     feature = "own digit features" if digits else f"features of `{metrics.get('feature_net', '')}`"
+    psi = metrics.get("psi", 1.0) if metrics else 1.0
     results = ("Not evaluated: no feature net for this data (--eval-samples 0, an unconditional model, or no "
                "classifier). Train one on the same folder (`python -m genlab.train classifier --data DIR`), then "
                f"`python -m genlab eval gan {out} --data DIR --feature-net CLASSIFIER --write-card RUN_DIR`.")
@@ -178,21 +180,33 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         if "spread" in metrics:
             rows.append(("within-class spread: the samples' mean pairwise feature distance over the real images' "
                          "(per class; 1: as varied, near 0: one picture per class)", "spread", "{:.3f}"))
-        for label, key, fmt in rows:
-            if key not in metrics:
-                continue
-            cells = [fmt.format(metrics[key]) + (f" ± {metrics['kid_std']:.4f}" if key == "kid" else "")]
-            if baseline:
-                cells.append("-" if key not in baseline else fmt.format(baseline[key]) + (f" ± {baseline['kid_std']:.4f}" if key == "kid" else ""))
-            table.append(f"| {label} | {' | '.join(cells)} |")
+        def cell(m: dict | None, key: str, fmt: str) -> str:
+            if not m or key not in m:
+                return "-"
+            return fmt.format(m[key]) + (f" ± {m['kid_std']:.4f}" if key == "kid" else "")
+
+        sets = [("", metrics, baseline)]
+        if "untruncated" in metrics:  # the default is truncated: the same rows at psi 1 (a plain model's own figures)
+            base_plain = baseline and (baseline.get("untruncated") or (baseline if baseline.get("psi", 1.0) == 1.0 else None))
+            sets.append((" — without truncation (ψ = 1)", metrics["untruncated"], base_plain))
+        for suffix, m, b in sets:
+            for label, key, fmt in rows:
+                if key not in m:
+                    continue
+                cells = [cell(m, key, fmt)] + ([cell(b, key, fmt)] if baseline else [])
+                table.append(f"| {label}{suffix} | {' | '.join(cells)} |")
         table.append(f"| floor: FID of the training {what} vs the held-out ones | {metrics['floor_fid']:.2f} |"
                      + (" |" if baseline else ""))
         table.append(f"| floor: KID of train vs held-out | {metrics['floor_kid']:.4f} |" + (" |" if baseline else ""))
         table = "\n".join(table)
+        truncation = ("" if psi == 1.0 else
+                      f" The first rows sample at this model's default truncation, ψ = {psi:g} (z scaled by {psi:g}: "
+                      "what the app opens with; chosen by `python -m genlab eval truncation`); the rows marked "
+                      "\"without truncation\" draw the same latents at ψ = 1.")
         results = f"""
 Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
 samples (classes balanced, seed 0), features from `{metrics.get('feature_net', 'mnist-classifier')}` (its
-penultimate layer). Reproduce the first column with `python -m genlab eval gan {shown}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.
+penultimate layer). Reproduce the first column with `python -m genlab eval gan {shown}{'' if digits else f" --data {data.get('data')} --feature-net {metrics.get('feature_net')}"}`.{truncation}
 
 {table}
 """
@@ -206,6 +220,8 @@ penultimate layer). Reproduce the first column with `python -m genlab eval gan {
             results += f"\nThe comparison run: `{baseline['command']}`\n"
         if "memorisation" in metrics:
             results += memorisation_text(metrics["memorisation"], what, baseline)
+    if extra:
+        results += f"\n{extra}\n"
     write_card(
         out,
         license=card_license(meta),
@@ -226,7 +242,10 @@ penultimate layer). Reproduce the first column with `python -m genlab eval gan {
 - Full config and resumable state: `training_state.*` in the run folder (written by the command, not shipped)
 """,
             "Results": results,
-            "Samples": "![samples](samples.png)\n\nRows are classes "
+            "Samples": (f"![samples at the default truncation](samples_truncated.png)\n\nAt this model's default "
+                        f"truncation, ψ = {psi:g} (what the app opens with; latents of seed 0, one class per row); below, "
+                        "the training run's grid at ψ = 1 (for a run with seed 0, the same latents).\n\n" if psi != 1.0 and (Path(out) / "samples_truncated.png").exists() else "")
+            + "![samples](samples.png)\n\nRows are classes "
             f"{', '.join((data.get('class_names') or [str(i) for i in range(10)])[:10]) if data.get('class_names', True) else '(none)'}"
             " (fixed seed). ![loss](loss_curve.png)",
             "Usage": f"""

@@ -17,6 +17,8 @@ scores both directions of a CycleGAN against the identity (and a pix2pix) baseli
 ``python -m genlab eval augment`` measures what generated digits add to a small classifier.
 ``python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier`` fits a GAN's attribute sliders,
 prints what each does on fresh samples, and writes them beside the checkpoint (attributes.json).
+``python -m genlab eval truncation emoji-cgan --data emoji --feature-net emoji-classifier --write`` chooses a
+GAN's default truncation psi by FID against the training images and records it in its config.json.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ from ..hub import load
 from .cards import BASELINE_LABEL, set_no_class_mode
 from .classifier import evaluate_classifier
 from .common import folder_for
-from .gan import evaluate_gan
+from .gan import MIN_SPREAD, TRUNCATION_GRID, evaluate_gan
 from .pix2pix import evaluate_pix2pix
 from .vae import evaluate_vae
 
+MAX_CHOICE_SAMPLES = 20_000  # samples per psi a truncation choice may ask for (bounded before allocating)
+
 
 def _print_gan(name: str, r: dict) -> None:
-    print(f"{name}: {r['samples']} samples vs {r['held_out']} held-out images; features: {r['feature_net']}")
+    print(f"{name}: {r['samples']} samples vs {r['held_out']} held-out images; features: {r['feature_net']}"
+          + (f"; truncation psi {r['psi']:g} (the model's default)" if r.get("psi", 1.0) != 1.0 else ""))
     if "accuracy" in r:
         print(f"  class-consistency accuracy  {r['accuracy']:.2%}")
     print(f"  FID                         {r['fid']:.3f}   (floor, train vs held-out: {r['floor_fid']:.3f})")
@@ -52,6 +57,11 @@ def _print_gan(name: str, r: dict) -> None:
         print(f"  nearest training image      samples {m['sample_to_train_median']:.4f}, held-out real "
               f"{m['held_out_to_train_median']:.4f} (median RMS; ratio {m['ratio']:.2f}); near-copies "
               f"{m['near_copies']:.2%}")
+    if "untruncated" in r:
+        u = r["untruncated"]
+        print("  without truncation (psi 1): " + ", ".join(
+            f"{k} {u[k]:{f}}" for k, f in (("accuracy", ".2%"), ("fid", ".3f"), ("kid", ".5f"), ("fid_any", ".3f"),
+                                           ("spread", ".3f")) if k in u))
 
 
 def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
@@ -78,6 +88,18 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     p.add_argument("--baseline-label", default=BASELINE_LABEL, help="the card's header for the baseline column")
     p.add_argument("--write-card", metavar="RUN_DIR",
                    help="rewrite the model folder's README.md from RUN_DIR/training_state.json and these metrics")
+    p.add_argument("--card-section", metavar="MARKDOWN_FILE",
+                   help="with --write-card: a Markdown file whose text goes into the card after the results (figures "
+                        "measured elsewhere: ablations, benchmark runs at other sizes)")
+    tr = family("truncation", "choose a GAN's default truncation psi (FID against the training images)",
+                data_default="mnist")
+    tr.add_argument("--feature-net", default="", help="classifier checkpoint for FID (default on digits: "
+                    "mnist-classifier)")
+    tr.add_argument("--samples", type=int, default=2000, help="conditional samples per psi, classes balanced")
+    tr.add_argument("--grid", default=",".join(f"{p:g}" for p in TRUNCATION_GRID), help="psi values to try (0.3-1)")
+    tr.add_argument("--min-spread", type=float, default=MIN_SPREAD,
+                    help="lowest within-class spread (vs the training images) a chosen psi may give")
+    tr.add_argument("--write", action="store_true", help="record the chosen psi in the model folder's config.json")
     v = family("vae", "held-out ELBO, reconstruction error, prior-sample FID/KID")
     v.add_argument("--feature-net", default="")
     v.add_argument("--samples", type=int, default=5000)
@@ -121,8 +143,38 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     t.add_argument("--eval-samples", type=int, default=256, help="fresh latents (seed 1) the table is measured on")
     t.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    if getattr(args, "card_section", None) and not args.write_card:
+        parser.error("--card-section goes with --write-card")
 
     start = time.perf_counter()
+    if args.task == "truncation":
+        from ..hub import resolve
+        from .gan import choose_truncation, set_truncation, truncated_grid, truncation_table
+
+        try:
+            grid = tuple(float(v) for v in args.grid.split(",") if v.strip())
+        except ValueError:
+            parser.error(f"--grid takes comma-separated numbers, got {args.grid!r}")
+        if not 100 <= args.samples <= MAX_CHOICE_SAMPLES:
+            parser.error(f"--samples must be 100-{MAX_CHOICE_SAMPLES}, got {args.samples}")
+        try:
+            r = choose_truncation(args.model, args.data, args.feature_net, args.samples, grid=grid,
+                                  min_spread=args.min_spread)
+        except ValueError as e:  # a grid outside 0.3-1, an unconditional model
+            parser.error(str(e))
+        if args.json:
+            print(json.dumps(r))
+        else:
+            print(f"{args.model}: {r['samples']} samples per psi, against the {r['train']} training images (the "
+                  f"choice) and the {r['held_out']} held-out ones")
+            print(truncation_table(r))
+            print(f"chosen psi {r['psi']:g} (lowest FID vs training with spread >= {r['min_spread']:g} and "
+                  f"memorisation ratio >= 1) ({time.perf_counter() - start:.0f} s)")
+        if args.write:
+            set_truncation(resolve(args.model), r["psi"])
+            grid = truncated_grid(resolve(args.model), r["psi"])
+            print(f"wrote psi {r['psi']:g} to {resolve(args.model) / 'config.json'}" + (f" and {grid}" if grid else ""))
+        return
     if args.task == "attributes":
         from ..hub import resolve
         from ..models import ConvVAE, weights_digest as digest
@@ -240,6 +292,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         from .cards import write_gan_card
         from ..hub import resolve
 
+        extra = Path(args.card_section).read_text(encoding="utf-8").strip() if args.card_section else ""
         baseline = None
         if args.baseline:
             if not (args.baseline_run or args.baseline_command):
@@ -250,7 +303,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
             baseline = {**results[args.baseline], "command": command, "label": args.baseline_label}
         meta = json.loads((Path(args.write_card) / "training_state.json").read_text())
         set_no_class_mode(resolve(args.model), results[args.model])
-        write_gan_card(resolve(args.model), meta, results[args.model], baseline)
+        write_gan_card(resolve(args.model), meta, results[args.model], baseline, extra)
         print(f"wrote {resolve(args.model) / 'README.md'}")
 
 

@@ -105,14 +105,21 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, classifier: ImageClassifier,
     return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
 
 
+def sampling_psi(g: Generator, psi: float | None = None) -> float:
+    """The truncation to sample at: ``psi`` if given, else the model's default (config ``psi``; 1: none)."""
+    return float(getattr(g, "psi", 1.0) if psi is None else psi)
+
+
 @torch.no_grad()
-def generate(g: Generator, n: int, seed: int = 0, batch: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """n conditional samples, classes balanced (0, 1, ..., 9, 0, ...): (images, labels).
+def generate(g: Generator, n: int, seed: int = 0, batch: int = 500,
+             psi: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """n conditional samples, classes balanced (0, 1, ..., 9, 0, ...): (images, labels), with z scaled by ``psi``
+    (default: the model's own truncation, as the app draws).
 
     An unconditional model (num_classes 0) samples with its "any class" label."""
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % g.num_classes if g.num_classes else torch.full((n,), g.any_class)
-    z = torch.randn(n, g.latent_dim, generator=gen)
+    z = torch.randn(n, g.latent_dim, generator=gen) * sampling_psi(g, psi)
     device = next(g.parameters()).device
     g.eval()
     images = torch.cat([g(z[i : i + batch].to(device), labels[i : i + batch].to(device)).cpu() for i in range(0, n, batch)])
@@ -120,12 +127,14 @@ def generate(g: Generator, n: int, seed: int = 0, batch: int = 500) -> tuple[tor
 
 
 def evaluate_generator(g: Generator, classifier: ImageClassifier, real: torch.Tensor, n: int = 5000, seed: int = 0,
-                       real_labels: torch.Tensor | None = None) -> dict:
+                       real_labels: torch.Tensor | None = None, psi: float | None = None) -> dict:
     """Class-consistency accuracy of n conditional samples and FID/KID against ``real``; with ``real_labels``
-    also the within-class spread of the samples (``class_spread``)."""
-    fake, labels = generate(g, n, seed)
+    also the within-class spread of the samples (``class_spread``). ``psi``: the truncation (default: the
+    model's own), recorded in the result."""
+    fake, labels = generate(g, n, seed, psi=psi)
     cpu_classifier = classifier.cpu()
-    out = {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n}
+    out = {"accuracy": accuracy(cpu_classifier, fake, labels), **fid_kid(real, fake, cpu_classifier), "samples": n,
+           "psi": sampling_psi(g, psi)}
     if real_labels is not None:
         if not g.num_classes:  # unconditional: the spread of all samples against all real images
             labels, real_labels = torch.zeros_like(labels), torch.zeros_like(real_labels)
@@ -151,10 +160,12 @@ def class_spread(classifier: ImageClassifier, fake: torch.Tensor, fake_labels: t
     return sum(ratios) / len(ratios) if ratios else float("nan")
 
 
-def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0) -> float:
-    """FID of ``samples`` draws with the "any class" label (same latents as the conditional ones) against real."""
+def any_class_fid(g, classifier, real: torch.Tensor, samples: int = 5000, seed: int = 0,
+                  psi: float | None = None) -> float:
+    """FID of ``samples`` draws with the "any class" label (same latents as the conditional ones, at the same
+    truncation) against real."""
     with torch.no_grad():
-        z = torch.randn(samples, g.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(samples, g.latent_dim, generator=torch.Generator().manual_seed(seed)) * sampling_psi(g, psi)
         fake = torch.cat([g(z[i : i + 500], torch.full((len(z[i : i + 500]),), g.any_class)) for i in range(0, samples, 500)])
     return fid_kid(real, fake, classifier)["fid"]
 

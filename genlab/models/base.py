@@ -94,6 +94,8 @@ def weights_digest(model: nn.Module) -> str:
     for key, as_before in getattr(model, "added_options", {}).items():
         if key in config and config[key] == as_before:
             del config[key]
+    for key in getattr(model, "digest_ignores", ()):
+        config.pop(key, None)
     h.update(json.dumps(config, sort_keys=True, default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())

@@ -20,6 +20,7 @@ from .base import HubModel, check_shape_config, octaves
 
 
 UPSAMPLES = ("transposed", "nearest")
+MIN_PSI = 0.3  # the lowest default truncation a checkpoint may carry (lower draws near one picture per class)
 ARCHS = ("dcgan", "resnet")  # plain conv stacks (Radford et al. 2015), or residual blocks (SNGAN/BigGAN)
 
 
@@ -90,6 +91,9 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
 
     model_type = "gan"
     added_options = {"arch": "dcgan"}
+    # sampling defaults kept out of weights_digest: they change what is drawn by default, not the weights, so the
+    # files fitted on the weights (directions, attributes, the exported graph) stay valid when they change
+    digest_ignores = ("psi",)
 
     def __init__(
         self,
@@ -104,8 +108,12 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         upsample: str = "transposed",  # "transposed" (DCGAN 4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
         no_class_mode: bool = True,  # offer the "any class" token as an unconditional mode (off when it measured poorly)
         arch: str = "dcgan",  # "dcgan" (one conv per octave, class at the input) or "resnet" (GBlocks, conditional BN)
+        psi: float = 1.0,  # default truncation (z scaled by psi): what the page opens with and the card measures at
     ):
         super().__init__()
+        if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not MIN_PSI <= psi <= 1.0:
+            raise ValueError(f"psi (the default truncation) must be a number from {MIN_PSI} to 1, got {psi!r}")
+        self.psi = float(psi)
         self.class_names = check_shape_config(resolution, image_channels, class_names, num_classes, preprocess)
         if upsample not in UPSAMPLES:
             raise ValueError(f"upsample must be one of {', '.join(UPSAMPLES)}, got {upsample!r}")

@@ -29,6 +29,7 @@ from .common import HEAVY, LIGHT, cached_model, get_model, matching_classifier, 
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
 # then the model's own class names (digits: 0-9), from its config.json
 CLASS_INFO = "any: a random class per image; or one of its classes"
+PSI_INFO = "each model opens at its measured best (its card says which and why); 1: no truncation"
 CLASS_INFO_NO_CLASS = ("any: a random class per image; unconditional: the model's no-class mode (offered where its "
                        "card measured it within 1.5x of the classes' FID); or one of its classes")
 
@@ -74,7 +75,8 @@ def direction_table(named: list[dict]) -> str:
 
 def classes_for(model: str, repo: str = ""):
     """What the chosen model brings: its class names (digits: 0-9, "any" selected), the sliders named by
-    what each direction changes, the table of measured effects, and its attribute sliders with theirs."""
+    what each direction changes, the table of measured effects, its attribute sliders with theirs, and its
+    default truncation psi (config ``psi``: chosen by measurement, 1 when none was recorded)."""
     name = (repo or "").strip() or model
     g = get_model(name, "gan")
     named = named_directions(name, g)
@@ -83,7 +85,7 @@ def classes_for(model: str, repo: str = ""):
     attrs = attributes_of(name, g)
     hold = gr.update(choices=[AUTO, *attrs.labels[: len(attrs.image)]], value=[AUTO], info=HOLD_INFO)
     return (gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named),
-            *attribute_sliders(attrs), hold, effect_table(attrs))
+            *attribute_sliders(attrs), hold, effect_table(attrs), gr.update(value=g.psi))
 
 
 def _seed(seed) -> int:
@@ -212,8 +214,8 @@ def render():
                 randomise = gr.Button("Random seed", elem_id="gan-random", scale=0, size="sm")
             label = gr.Dropdown(class_choices(cached_model(default, "gan")), value="any", label="Class",
                                 info=CLASS_INFO, allow_custom_value=True, elem_id="gan-class")
-            psi = gr.Slider(0.0, 1.0, value=1.0, step=0.01, label="Truncation ψ (lower: typical, higher: varied)",
-                            elem_id="gan-psi")
+            psi = gr.Slider(0.0, 1.0, value=cached_model(default, "gan").psi if default else 1.0, step=0.01,
+                            label="Truncation ψ (lower: typical, higher: varied)", info=PSI_INFO, elem_id="gan-psi")
             n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Grid size", elem_id="gan-n")
             gr.Markdown(
                 "**Latent directions** found from the generator's own first layer (SeFa: top eigenvectors of "
@@ -283,7 +285,8 @@ def render():
     unproject.click(lambda: ({}, ""), outputs=[projected, project_status], api_visibility="private")
     gr.on([psi.change, n.change, *[s.change for s in sliders], *[s.change for s in attr_sliders]], **draw)
     # A new model brings its own class names, direction and attribute names; then the grid is drawn with "any" class.
-    on_model = dict(fn=classes_for, inputs=[model, repo], outputs=[label, *sliders, table, *attr_sliders, hold, attr_table],
+    on_model = dict(fn=classes_for, inputs=[model, repo],
+                    outputs=[label, *sliders, table, *attr_sliders, hold, attr_table, psi],
                     api_visibility="private", show_progress="hidden", **LIGHT)
     gr.on([model.change, repo.submit], **on_model).then(**get_spec).then(**draw)
     randomise.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private")

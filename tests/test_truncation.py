@@ -1,0 +1,100 @@
+"""A GAN's default truncation psi: stored in config.json, kept out of the weights digest, used by the app's slider,
+the evaluation and the card, and chosen by `genlab eval truncation` against the training images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import genlab
+from genlab.evaluation.gan import set_truncation
+from genlab.evaluation.metrics import generate
+from genlab.models import Generator
+from genlab.models.base import weights_digest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_psi_is_bounded_and_kept_out_of_the_digest(tiny_gan):
+    for bad in (0.2, 1.5, -1, True, "0.7"):
+        with pytest.raises(ValueError, match="psi"):
+            Generator(latent_dim=8, channels=16, embed_dim=4, psi=bad)
+    truncated = Generator(latent_dim=8, channels=16, embed_dim=4, psi=0.7)
+    truncated.load_state_dict(tiny_gan.state_dict())
+    assert truncated.psi == 0.7 and tiny_gan.psi == 1.0
+    # same weights, another default truncation: the files fitted on the weights stay keyed to them
+    assert weights_digest(truncated) == weights_digest(tiny_gan)
+    # ... but the weights themselves still count
+    other = Generator(latent_dim=8, channels=16, embed_dim=4, psi=0.7)
+    assert weights_digest(other) != weights_digest(tiny_gan)
+
+
+def test_generate_samples_at_the_model_psi_unless_told(tiny_gan):
+    truncated = Generator(latent_dim=8, channels=16, embed_dim=4, psi=0.5).eval()
+    truncated.load_state_dict(tiny_gan.state_dict())
+    at_default, labels = generate(truncated, 20, seed=3)
+    assert torch.equal(at_default, generate(tiny_gan, 20, seed=3, psi=0.5)[0])
+    assert not torch.allclose(at_default, generate(truncated, 20, seed=3, psi=1.0)[0])
+    assert torch.equal(generate(tiny_gan, 20, seed=3)[0], generate(tiny_gan, 20, seed=3, psi=1.0)[0])
+
+
+def test_a_recorded_psi_loads_and_a_hostile_one_is_refused(tmp_path):
+    ck = tmp_path / "cgan"
+    shutil.copytree(ROOT / "checkpoints" / "mnist-cgan", ck)
+    before = weights_digest(genlab.load(str(ck), device="cpu"))
+    set_truncation(ck, 0.8)
+    g = genlab.load(str(ck), device="cpu")
+    assert g.psi == 0.8 and weights_digest(g) == before
+    set_truncation(ck, 1.0)  # the plain default leaves no key behind
+    assert "psi" not in json.loads((ck / "config.json").read_text())
+    for bad in (0.0, 7, "0.8", None):
+        config = json.loads((ck / "config.json").read_text())
+        (ck / "config.json").write_text(json.dumps({**config, "psi": bad}))
+        with pytest.raises(genlab.CheckpointError, match="psi"):
+            genlab.load(str(ck), device="cpu")
+    with pytest.raises(ValueError, match="psi"):
+        set_truncation(ck, 0.1)
+
+
+def test_the_gan_tab_opens_a_model_at_its_psi(monkeypatch):
+    """The slider follows the chosen model: its recorded psi (here set on the loaded shipped model), or 1."""
+    from genlab.ui.common import cached_model
+    from genlab.ui.gan_tab import classes_for
+
+    assert classes_for("mnist-cgan")[-1]["value"] == 1.0
+    monkeypatch.setattr(cached_model("mnist-cgan", "gan"), "psi", 0.75)
+    assert classes_for("mnist-cgan")[-1]["value"] == 0.75
+
+
+def test_truncation_cli_chooses_by_training_fid_and_writes_it(trained, tmp_path, capsys):
+    from genlab.evaluation.cli import main as eval_main
+
+    ck = tmp_path / "gan"
+    shutil.copytree(trained["gan"], ck)  # the shared folder GAN stays as it is
+    data = str(trained["gan"].parent / "shapes")
+    eval_main(["truncation", str(ck), "--data", data, "--feature-net", str(trained["classifier"]), "--samples", "120",
+               "--grid", "1,0.7", "--json"])
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [row["psi"] for row in r["rows"]] == [1.0, 0.7] and r["psi"] in (1.0, 0.7)
+    allowed = [row for row in r["rows"] if row["psi"] == 1.0 or (row["spread_train"] >= 0.95
+                                                                  and row["memorisation_ratio"] >= 1)]
+    assert r["psi"] == min(allowed, key=lambda row: row["fid_train"])["psi"]
+    eval_main(["truncation", str(ck), "--data", data, "--feature-net", str(trained["classifier"]), "--samples", "120",
+               "--grid", "1,0.7", "--min-spread", "0", "--write"])
+    out = capsys.readouterr().out
+    assert "| ψ |" in out and "chosen psi" in out and "wrote psi" in out
+    psi = json.loads((ck / "config.json").read_text()).get("psi", 1.0)
+    assert genlab.load(str(ck), device="cpu").psi == psi
+    # a truncated default gets its own class-per-row grid beside the training run's
+    assert (ck / "samples_truncated.png").exists() == (psi != 1.0)
+    from genlab.evaluation.gan import truncated_grid
+
+    assert truncated_grid(ck, 0.6).exists() and truncated_grid(ck, 1.0) is None
+    assert not (ck / "samples_truncated.png").exists()
+    for bad in (["--grid", "1,0.1"], ["--grid", "one"], ["--samples", "10"], ["--samples", "10000000"]):
+        with pytest.raises(SystemExit):
+            eval_main(["truncation", str(ck), "--data", data, "--feature-net", str(trained["classifier"]), *bad])
