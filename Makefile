@@ -36,8 +36,9 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see 
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan
-	mkdir -p runs/previous && git archive 3191113 checkpoints/emoji-cgan | tar -x -C runs/previous
-	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 3191113 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan
+	$(BIN)/python -m genlab eval truncation emoji-cgan --data emoji --feature-net emoji-classifier --write
+	rm -rf runs/previous && mkdir -p runs/previous && git archive 3191113 checkpoints/emoji-cgan | tar -x -C runs/previous
+	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 3191113 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 	bash scripts/ensure_system_packages.sh

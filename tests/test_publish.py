@@ -24,14 +24,16 @@ def test_model_dry_run_lists_the_folder_and_keeps_genlab_card():
     plan = publish.plan_model("emoji-cgan", "someone/emoji-cgan")
     assert plan.repo_type == "model"
     assert plan.paths() == ["README.md", "attributes.json", "config.json", "directions.json", "loss_curve.png",
-                            "memorisation.png", "model.safetensors", "samples.png"]  # fitted sliders and names
+                            "memorisation.png", "model.safetensors", "samples.png",
+                            "samples_truncated.png"]  # fitted sliders and names; the grid at its default truncation
     card = ModelCard(plan.generated["README.md"])
     data = card.data
     assert data.library_name == "genlab" and data.license == "cc-by-sa-4.0"
     assert {"gan", "genlab", "safetensors"} <= set(data.tags)
     assert data.pipeline_tag == "unconditional-image-generation"
     figures = {(r.metric_type, r.metric_value) for r in data.eval_results}
-    assert ("fid", 113.51) in figures and ("accuracy", 51.42) in figures and ("kid", 0.1314) in figures
+    assert ("fid", 94.90) in figures and ("accuracy", 58.40) in figures and ("kid", 0.0868) in figures
+    assert ("fid", 113.51) in figures and ("accuracy", 51.42) in figures  # the same weights without truncation
     assert all(r.dataset_type == "openmoji" and r.dataset_split == "held-out" for r in data.eval_results)
     # genlab's own card text goes as it is: results table, training command, credit
     original = (CHECKPOINTS_DIR / "emoji-cgan" / "README.md").read_text().split("---\n", 2)[2]
