@@ -56,7 +56,7 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
     class accuracy, memorisation ratio). Chosen: the lowest FID against the training images among the psi whose
     spread stays at least ``min_spread`` and whose memorisation ratio stays at least 1 (samples no nearer the
     training set than held-out images are); psi 1 if none beats it. Returns {"rows": [...], "psi": chosen}."""
-    from .metrics import accuracy, class_spread, fid_kid, generate, memorisation
+    from .metrics import accuracy, class_spread, fid_kid, generate, memorisation_from_distances, nearest_distances
 
     g = load(name, model_type="gan", device="cpu")
     if not g.num_classes:
@@ -67,6 +67,7 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
     classifier = feature_net_for(feature_net, data, g).cpu()
     train_x, train_y = train.tensors(MAX_REAL)
     held_x, held_y = held_out.tensors(MAX_REAL)
+    d_held = nearest_distances(held_x, train_x)  # the held-out images' side of the memorisation ratio: once
     rows = []
     for psi in sorted(set(grid), reverse=True):
         fake, labels = generate(g, samples, seed, psi=psi)
@@ -74,7 +75,8 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
                      "spread_train": class_spread(classifier, fake, labels, train_x, train_y),
                      "fid_held_out": fid_kid(held_x, fake, classifier)["fid"],
                      "accuracy": accuracy(classifier, fake, labels),
-                     "memorisation_ratio": memorisation(fake, train_x, held_x)["ratio"]})
+                     "memorisation_ratio": memorisation_from_distances(nearest_distances(fake, train_x),
+                                                                       d_held)["ratio"]})
     allowed = [r for r in rows if r["psi"] == 1.0 or (r["spread_train"] >= min_spread and r["memorisation_ratio"] >= 1)]
     best = min(allowed, key=lambda r: r["fid_train"]) if allowed else {"psi": 1.0}
     return {"rows": rows, "psi": best["psi"], "samples": samples, "min_spread": min_spread, "data": data,
