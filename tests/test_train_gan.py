@@ -87,6 +87,13 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
     from genlab.evaluation.gan import set_truncation
 
     set_truncation(out, 0.8)  # a default truncation: the card measures at it, and at psi 1 beside it
+    from genlab.evaluation.gan import write_truncation_record
+
+    row = {"psi": 0.8, "fid_train": 96.21, "spread_train": 1.137, "fid_held_out": 95.6, "accuracy": 0.576,
+           "memorisation_ratio": 1.282}
+    write_truncation_record(out, {"rows": [{**row, "psi": 1.0, "fid_train": 103.57}, row], "psi": 0.8,
+                                  "samples": 2000, "min_spread": 0.95, "train": 1723, "held_out": 191},
+                            288.0, "python -m genlab eval truncation tiny")
     section = tmp_path / "section.md"
     section.write_text("### Measured elsewhere\n\n| at 64 px | FID |\n|---|---:|\n| 40 minutes | 123.45 |\n")
     eval_main(["gan", str(out), "--samples", "100", "--baseline", str(out), "--baseline-run", str(run),
@@ -97,6 +104,10 @@ def test_cli_writes_checkpoint_card_and_resumes(tmp_path, capsys):
     assert "default truncation, ψ = 0.8" in card and "| FID (own digit features) — without truncation (ψ = 1) |" in card
     # the section from the file sits in the results, before the sample grid
     assert card.index("floor") < card.index("| 40 minutes | 123.45 |") < card.index("![samples]")
+    # ... after the truncation choice, read from truncation.json beside the checkpoint
+    assert card.index("floor") < card.index("### Default truncation: ψ = 0.8") < card.index("| 40 minutes |")
+    assert "| **0.8** | **96.21** | 1.137 | 95.60 | 57.60% | 1.282 |" in card
+    assert "`python -m genlab eval truncation tiny` (288 s on" in card
     with pytest.raises(SystemExit):  # a section without a card to put it in
         eval_main(["gan", str(out), "--samples", "10", "--card-section", str(section)])
 

@@ -89,6 +89,9 @@ def test_truncation_cli_chooses_by_training_fid_and_writes_it(trained, tmp_path,
     assert "| ψ |" in out and "chosen psi" in out and "wrote psi" in out
     psi = json.loads((ck / "config.json").read_text()).get("psi", 1.0)
     assert genlab.load(str(ck), device="cpu").psi == psi
+    record = json.loads((ck / "truncation.json").read_text())  # the table the card reads, with how it was made
+    assert record["psi"] == psi and len(record["rows"]) == 2 and record["seconds"] > 0
+    assert record["command"].startswith("python -m genlab eval truncation ") and "--write" in record["command"]
     # a truncated default gets its own class-per-row grid beside the training run's
     assert (ck / "samples_truncated.png").exists() == (psi != 1.0)
     from genlab.evaluation.gan import truncated_grid
@@ -98,3 +101,23 @@ def test_truncation_cli_chooses_by_training_fid_and_writes_it(trained, tmp_path,
     for bad in (["--grid", "1,0.1"], ["--grid", "one"], ["--samples", "10"], ["--samples", "10000000"]):
         with pytest.raises(SystemExit):
             eval_main(["truncation", str(ck), "--data", data, "--feature-net", str(trained["classifier"]), *bad])
+
+
+def test_the_card_reads_the_truncation_record_only_when_it_chose_the_model_psi(tmp_path):
+    from genlab.evaluation.gan import truncation_section, write_truncation_record
+
+    rows = [{"psi": p, "fid_train": f, "spread_train": 1.0, "fid_held_out": f + 1, "accuracy": 0.5,
+             "memorisation_ratio": 1.1} for p, f in ((1.0, 110.0), (0.8, 100.0))]
+    result = {"rows": rows, "psi": 0.8, "samples": 300, "min_spread": 0.95, "train": 90, "held_out": 30}
+    assert truncation_section(tmp_path, 0.8) == ""  # no record
+    write_truncation_record(tmp_path, result, 12.3, "python -m genlab eval truncation g --write")
+    text = truncation_section(tmp_path, 0.8)
+    assert text.startswith("### Default truncation: ψ = 0.8") and "(12 s on " in text and "300 class-balanced" in text
+    assert "| **0.8** | **100.00** |" in text and "| 1 | 110.00 |" in text
+    assert truncation_section(tmp_path, 0.7) == ""  # config.json edited since: the record describes other weights
+    assert truncation_section(tmp_path, 1.0) == ""  # no truncation, no section
+    full = json.loads((tmp_path / "truncation.json").read_text())
+    for broken in ("{", "[]", json.dumps({**full, "rows": []}), json.dumps({**full, "psi": "x"}),
+                   json.dumps({k: v for k, v in full.items() if k != "train"}), json.dumps({**full, "rows": [{}]})):
+        (tmp_path / "truncation.json").write_text(broken)
+        assert truncation_section(tmp_path, 0.8) == ""

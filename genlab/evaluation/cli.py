@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
     start = time.perf_counter()
     if args.task == "truncation":
         from ..hub import resolve
-        from .gan import choose_truncation, set_truncation, truncated_grid, truncation_table
+        from .gan import choose_truncation, set_truncation, truncated_grid, truncation_table, write_truncation_record
 
         try:
             grid = tuple(float(v) for v in args.grid.split(",") if v.strip())
@@ -173,7 +175,10 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         if args.write:
             set_truncation(resolve(args.model), r["psi"])
             grid = truncated_grid(resolve(args.model), r["psi"])
-            print(f"wrote psi {r['psi']:g} to {resolve(args.model) / 'config.json'}" + (f" and {grid}" if grid else ""))
+            record = write_truncation_record(resolve(args.model), r, time.perf_counter() - start,
+                                             " ".join(["python -m genlab eval", *map(shlex.quote, argv or sys.argv[1:])]))
+            print(f"wrote psi {r['psi']:g} to {resolve(args.model) / 'config.json'}, the table to {record}"
+                  + (f" and {grid}" if grid else ""))
         return
     if args.task == "attributes":
         from ..hub import resolve
@@ -292,7 +297,11 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         from .cards import write_gan_card
         from ..hub import resolve
 
+        from .gan import truncation_section
+
         extra = Path(args.card_section).read_text(encoding="utf-8").strip() if args.card_section else ""
+        chosen = truncation_section(resolve(args.model), results[args.model].get("psi", 1.0))  # truncation.json
+        extra = "\n\n".join(filter(None, (chosen, extra)))
         baseline = None
         if args.baseline:
             if not (args.baseline_run or args.baseline_command):

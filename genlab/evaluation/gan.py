@@ -94,6 +94,46 @@ def truncation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+TRUNCATION_RECORD = "truncation.json"  # beside a GAN checkpoint: the choice that set its psi, read by its card
+
+
+def write_truncation_record(folder: Path, result: dict, seconds: float, command: str) -> Path:
+    """truncation.json beside a GAN checkpoint: choose_truncation's result, how long it took, where and by which
+    command, so ``eval gan --write-card`` puts the measured table in the card (no hand-copied figures)."""
+    import json
+
+    from .cards import machine
+
+    path = Path(folder) / TRUNCATION_RECORD
+    path.write_text(json.dumps({**result, "seconds": round(seconds, 1), "machine": machine(), "command": command},
+                               indent=1))
+    return path
+
+
+def truncation_section(folder: Path, psi: float) -> str:
+    """The card's "Default truncation" Markdown from the checkpoint's truncation.json, when the record chose the
+    psi the checkpoint now carries; "" when there is none, it is unreadable, or it chose another psi (a record
+    left behind by a later hand edit of config.json must not describe the weights wrongly)."""
+    import json
+
+    path = Path(folder) / TRUNCATION_RECORD
+    if psi == 1.0 or not path.is_file() or path.stat().st_size > 100_000:
+        return ""
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(r, dict) or float(r["psi"]) != psi or not 1 <= len(r["rows"]) <= 50:
+            return ""
+        table = truncation_table(r)
+        intro = (f"`{r['command']}` ({float(r['seconds']):.0f} s on {r['machine']}): {int(r['samples']):,} "
+                 f"class-balanced samples per ψ (seed 0), chosen by FID against the {int(r['train']):,} **training** "
+                 f"images among the ψ whose within-class spread stays at least {float(r['min_spread']):g} and whose "
+                 f"memorisation ratio stays at least 1; the columns against the {int(r['held_out']):,} held-out "
+                 "images are for the record and were not used to choose.")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return f"### Default truncation: ψ = {psi:g}\n\n{intro}\n\n{table}"
+
+
 def truncated_grid(folder: Path, psi: float, seed: int = 0) -> Path | None:
     """samples_truncated.png beside a GAN checkpoint: the training run's class-per-row grid (10 per class, the
     latents of its fixed seed) with z scaled by psi, to show beside samples.png (the same latents at psi 1)."""
