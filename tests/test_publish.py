@@ -25,7 +25,8 @@ def test_model_dry_run_lists_the_folder_and_keeps_genlab_card():
     assert plan.repo_type == "model"
     assert plan.paths() == ["README.md", "attributes.json", "config.json", "directions.json", "loss_curve.png",
                             "memorisation.png", "model.safetensors", "samples.png",
-                            "samples_truncated.png"]  # fitted sliders and names; the grid at its default truncation
+                            "samples_truncated.png", "truncation.json"]  # fitted sliders and names; the grid at its
+    # default truncation and the choice's table
     card = ModelCard(plan.generated["README.md"])
     data = card.data
     assert data.library_name == "genlab" and data.license == "cc-by-sa-4.0"
