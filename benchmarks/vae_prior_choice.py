@@ -1,8 +1,8 @@
 """The ex-post prior of a trained VAE: mixture size K x decode-encode passes, scored as the choice is made.
 
     python benchmarks/vae_prior_choice.py emoji-vae --data emoji --feature-net emoji-classifier
-    python benchmarks/vae_prior_choice.py runs/my-vae/checkpoint --data my_photos/ --feature-net runs/my-clf/checkpoint \
-        --components 10,20 --passes 0,2,4
+    python benchmarks/vae_prior_choice.py runs/my-vae/checkpoint --data my_photos/ \
+        --feature-net runs/my-clf/checkpoint --components 10,20 --passes 0,2,4
 
 For each K a Gaussian mixture is fitted to all training codes (EM, seed 0); for each number of passes, 2,000
 draws (seed 0) are decoded and scored against the **training** images (FID: the choice) and, for the record,
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="shipped VAE name or checkpoint folder")
     p.add_argument("--data", default="mnist", help="'mnist', 'emoji' or the VAE's training folder")
-    p.add_argument("--feature-net", default="", help="classifier checkpoint for FID (default on digits: mnist-classifier)")
+    p.add_argument("--feature-net", default="",
+                   help="classifier checkpoint for FID (default on digits: mnist-classifier)")
     p.add_argument("--components", default="10,20,40", help="mixture sizes K (1-256)")
     p.add_argument("--passes", default="0,2,4,6,8", help="decode-encode passes per draw (0-20)")
     p.add_argument("--samples", type=int, default=2000, help="draws per setting (100-20,000)")

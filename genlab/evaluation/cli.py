@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         if args.write:
             set_truncation(resolve(args.model), r["psi"])
             grid = truncated_grid(resolve(args.model), r["psi"])
-            record = write_truncation_record(resolve(args.model), r, time.perf_counter() - start,
-                                             " ".join(["python -m genlab eval", *map(shlex.quote, argv or sys.argv[1:])]))
+            command = " ".join(["python -m genlab eval", *map(shlex.quote, argv or sys.argv[1:])])
+            record = write_truncation_record(resolve(args.model), r, time.perf_counter() - start, command)
             print(f"wrote psi {r['psi']:g} to {resolve(args.model) / 'config.json'}, the table to {record}"
                   + (f" and {grid}" if grid else ""))
         return
@@ -295,12 +295,15 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         print(f"({time.perf_counter() - start:.0f} s)")
     if args.write_card:
         from .cards import write_gan_card
+        from .gan import TRUNCATION_RECORD, truncation_section
         from ..hub import resolve
-
-        from .gan import truncation_section
 
         extra = Path(args.card_section).read_text(encoding="utf-8").strip() if args.card_section else ""
         chosen = truncation_section(resolve(args.model), results[args.model].get("psi", 1.0))  # truncation.json
+        psi = results[args.model].get("psi", 1.0)
+        if not chosen and psi != 1.0 and (resolve(args.model) / TRUNCATION_RECORD).is_file():
+            print(f"{TRUNCATION_RECORD} left out of the card: it did not choose this model's psi (or is unreadable); "
+                  "re-run genlab eval truncation ... --write")
         extra = "\n\n".join(filter(None, (chosen, extra)))
         baseline = None
         if args.baseline:
