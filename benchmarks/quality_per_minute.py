@@ -65,6 +65,7 @@ RECIPES = {
     "final": FINAL,
     "final-no-diffaugment": {**FINAL, "diffaugment": ""},
     "final+hflip": {**FINAL, "hflip": True},
+    "final+cbn": {**FINAL, "g_arch": "dcgan-cbn"},  # class-conditional batch norm after every generator conv
 }
 DEFAULT = "baseline,spectral-norm,sn+mbstd,final"
 

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -254,8 +255,41 @@ def test_resnet_arch_and_hinge_loss_train_and_load(tmp_path, capsys, monkeypatch
     with pytest.raises(SystemExit):
         train_main(["gan", "--preset", "tiny", "--loss", "wasserstein"])
     assert "--loss must be one of nonsaturating, hinge" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="arch must be one of dcgan, resnet"):
+    with pytest.raises(ValueError, match="arch must be one of dcgan, dcgan-cbn, resnet"):
         genlab.models.Generator(arch="stylegan")
+
+
+def test_dcgan_with_conditional_batch_norm(tmp_path, capsys):
+    """--g-arch dcgan-cbn: the DCGAN stack with class-conditional batch norm after every conv, so the class reaches
+    every octave; the plain DCGAN's weights keep their names (shipped checkpoints load); the discriminator has no
+    batch norm and refuses the word; a few steps train, the card names it and the checkpoint loads."""
+    from genlab.models.gan import CondBatchNorm, Discriminator, Generator
+
+    plain, cbn = Generator(latent_dim=8, channels=16, embed_dim=4), Generator(latent_dim=8, channels=16, embed_dim=4,
+                                                                              arch="dcgan-cbn")
+    assert sum(isinstance(m, CondBatchNorm) for m in cbn.modules()) == 3  # the base map and both octaves
+    assert not any(isinstance(m, CondBatchNorm) for m in plain.modules())
+    unwrapped = {k.replace(".bn.", ".") for k in cbn.state_dict() if not re.search(r"\.(gain|bias)\.(weight|bias)$", k)}
+    assert unwrapped == set(plain.state_dict())  # the same stack, each BN wrapped with its class gain and bias
+    cbn.eval()
+    with torch.no_grad():
+        z = torch.randn(1, 8)
+        cbn.fc.weight[:, 8:] = 0  # the class no longer enters at the input: only the conditional BNs carry it
+        assert torch.allclose(cbn(z, torch.tensor([1])), cbn(z, torch.tensor([2])))  # they start as plain BN
+        for m in cbn.modules():
+            if isinstance(m, CondBatchNorm):
+                torch.nn.init.normal_(m.gain.weight, std=0.5)
+        assert not torch.allclose(cbn(z, torch.tensor([1])), cbn(z, torch.tensor([2])))
+    with pytest.raises(ValueError, match="arch must be one of dcgan, resnet"):
+        Discriminator(arch="dcgan-cbn")
+    train_main(["gan", "--preset", "tiny", "--steps", "6", "--batch-size", "16", "--out", str(tmp_path / "ck"),
+                "--run-dir", str(tmp_path / "run"), "--g-arch", "dcgan-cbn"])
+    assert "class-conditional batch norm" in (tmp_path / "ck" / "README.md").read_text()
+    g = genlab.load(str(tmp_path / "ck"))
+    assert g.arch == "dcgan-cbn" and sum(isinstance(m, CondBatchNorm) for m in g.modules()) == 3
+    with pytest.raises(SystemExit):
+        train_main(["gan", "--preset", "tiny", "--d-arch", "dcgan-cbn"])
+    assert "--d-arch must be one of dcgan, resnet" in capsys.readouterr().err
 
 
 def test_minibatch_std_mode_seeking_and_hflip():

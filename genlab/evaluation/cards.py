@@ -127,8 +127,9 @@ def ema_text(cfg) -> str:
 def gan_recipe(cfg) -> str:
     """The GAN's training recipe in one line (cards of older runs lack the newer fields: their defaults)."""
     resnet_g = getattr(cfg, "g_arch", "dcgan") == "resnet"
+    cbn = ", class-conditional batch norm" if getattr(cfg, "g_arch", "dcgan") == "dcgan-cbn" else ""
     parts = ["generator: residual blocks, conditional batch norm, nearest upsampling" if resnet_g else
-             f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}",
+             f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}{cbn}",
              ("discriminator: residual blocks, " if getattr(cfg, "d_arch", "dcgan") == "resnet" else "discriminator: ")
              + ("spectral norm" if getattr(cfg, "spectral_norm", False) else "no spectral norm"),
              f"{getattr(cfg, 'loss', 'nonsaturating')} loss"]

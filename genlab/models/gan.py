@@ -21,7 +21,10 @@ from .base import HubModel, check_shape_config, octaves
 
 UPSAMPLES = ("transposed", "nearest")
 MIN_PSI = 0.3  # the lowest default truncation a checkpoint may carry (lower draws near one picture per class)
-ARCHS = ("dcgan", "resnet")  # plain conv stacks (Radford et al. 2015), or residual blocks (SNGAN/BigGAN)
+# plain conv stacks (Radford et al. 2015); the same stack with class-conditional batch norm after every conv (the
+# class reaches every octave, as in BigGAN; generator only); or residual blocks (SNGAN/BigGAN)
+ARCHS = ("dcgan", "dcgan-cbn", "resnet")
+D_ARCHS = ("dcgan", "resnet")  # the discriminator has no batch norm to condition
 
 
 class CondBatchNorm(nn.Module):
@@ -107,7 +110,8 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         preprocess: str = "mnist",  # how real images were prepared: "mnist" (digit centring), "crop" or "pad"
         upsample: str = "transposed",  # "transposed" (DCGAN 4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
         no_class_mode: bool = True,  # offer the "any class" token as an unconditional mode (off when it measured poorly)
-        arch: str = "dcgan",  # "dcgan" (one conv per octave, class at the input) or "resnet" (GBlocks, conditional BN)
+        arch: str = "dcgan",  # "dcgan" (one conv per octave, class at the input), "dcgan-cbn" (the same with
+        # conditional BN) or "resnet" (GBlocks, conditional BN)
         psi: float = 1.0,  # default truncation (z scaled by psi): what the page opens with and the card measures at
     ):
         super().__init__()
@@ -139,7 +143,11 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
                                      nn.Conv2d(c_outs[-1], image_channels, 3, 1, 1), nn.Tanh())
             return
         self.blocks = None
-        layers: list[nn.Module] = [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+
+        def norm(c: int) -> nn.Module:
+            return CondBatchNorm(c, embed_dim) if arch == "dcgan-cbn" else nn.BatchNorm2d(c)
+
+        layers: list[nn.Module] = [norm(channels), nn.ReLU(inplace=True)]
         c = channels
         for i in range(1, n + 1):  # (B, c, s, s) -> (B, c/2, 2s, 2s)
             c_out = max(channels >> i, min(8, channels))
@@ -147,7 +155,7 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
                 layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c_out, 3, 1, 1, bias=False)]
             else:
                 layers += [nn.ConvTranspose2d(c, c_out, 4, 2, 1, bias=False)]
-            layers += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            layers += [norm(c_out), nn.ReLU(inplace=True)]
             c = c_out
         layers += [nn.Conv2d(c, image_channels, 3, 1, 1), nn.Tanh()]  # (B, image_channels, res, res)
         self.net = nn.Sequential(*layers)
@@ -173,7 +181,9 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         if self.blocks is not None:
             for block in self.blocks:  # (B, c, s, s) -> (B, c/2, 2s, 2s), each block told the class
                 h = block(h, e)
-        return self.net(h)
+        for layer in self.net:  # "dcgan-cbn": every batch norm told the class
+            h = layer(h, e) if isinstance(layer, CondBatchNorm) else layer(h)
+        return h
 
     def class_shift(self, labels: torch.Tensor, amounts: torch.Tensor) -> torch.Tensor:
         """The embedding shift (B, embed_dim) that moves each image's class towards others: amounts (num_classes,)
@@ -210,8 +220,8 @@ class Discriminator(HubModel, tags=["gan"]):
     ):
         super().__init__()
         check_shape_config(resolution, image_channels, class_names, num_classes)
-        if arch not in ARCHS:
-            raise ValueError(f"arch must be one of {', '.join(ARCHS)}, got {arch!r}")
+        if arch not in D_ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(D_ARCHS)}, got {arch!r}")
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         layers: list[nn.Module] = []
         c_in, size, i = image_channels, resolution, 0

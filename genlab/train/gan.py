@@ -24,7 +24,7 @@ from ..evaluation.gan import evaluate_gan
 from ..datasets.base import random_hflip
 from ..images import to_pil_grid
 from ..models.base import octaves
-from ..models.gan import ARCHS, LOSSES, UPSAMPLES, Discriminator, Generator, diff_augment, lecam_loss, r1_penalty
+from ..models.gan import ARCHS, D_ARCHS, LOSSES, UPSAMPLES, Discriminator, Generator, diff_augment, lecam_loss, r1_penalty
 from .common import CommonConfig, Run, resolve_precision  # noqa: F401 (resolve_precision: benchmarks)
 
 
@@ -45,7 +45,8 @@ class GANTrainConfig(CommonConfig):
     r1_gamma: float = 0.0  # R1 penalty weight gamma (StyleGAN2-ADA heuristic: 0.0002 * res^2 / batch; 0: off)
     r1_every: int = 16  # lazy R1: penalise every this many steps, scaled by it
     upsample: str = "transposed"  # generator upsampling: "transposed" (DCGAN) or "nearest" (+ 3x3 conv)
-    g_arch: str = "dcgan"  # generator: "dcgan" (a conv per octave, class at the input) or "resnet" (residual blocks, conditional batch norm)
+    g_arch: str = "dcgan"  # generator: "dcgan" (a conv per octave, class at the input), "dcgan-cbn" (the same, class-conditional
+    # batch norm after every conv) or "resnet" (residual blocks, conditional batch norm)
     d_arch: str = "dcgan"  # discriminator: "dcgan" (a strided conv per octave) or "resnet" (residual blocks of two 3x3 convs)
     loss: str = "nonsaturating"  # "nonsaturating" (softplus, DCGAN) or "hinge" (SNGAN/BigGAN)
     hflip: bool = False  # mirror a random half of each real batch left-right (twice the images; off where mirrored images are wrong, e.g. text)
@@ -59,7 +60,7 @@ class GANTrainConfig(CommonConfig):
     feature_net: str = ""  # classifier for FID/KID and class accuracy; default mnist-classifier on digits
     channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and GPU
     # the flags that take one of a few words (the CLI refuses anything else with this list)
-    CHOICES: ClassVar[dict] = {"upsample": UPSAMPLES, "g_arch": ARCHS, "d_arch": ARCHS, "loss": tuple(LOSSES)}
+    CHOICES: ClassVar[dict] = {"upsample": UPSAMPLES, "g_arch": ARCHS, "d_arch": D_ARCHS, "loss": tuple(LOSSES)}
 
 
 EMOJI_STEPS = 38000  # its FID curve was flat from 28,000 steps (docs/models.md); 4,867 s at 2 threads on a 2-core Xeon
