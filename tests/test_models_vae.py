@@ -41,3 +41,42 @@ def test_beta_weights_the_kl():
     torch.manual_seed(1)
     loss, rec, kl = negative_elbo(vae, torch.zeros(2, 1, 28, 28))
     assert torch.allclose(loss, rec + 4.0 * kl)
+
+
+def test_gaussian_likelihood_uses_the_batch_variance_in_training_and_the_calibrated_one_after():
+    """likelihood="gaussian" (the calibrated-decoder sigma-VAE): in training the reconstruction term is the Gaussian
+    NLL with the batch's own mean squared error as variance; in eval it uses the stored, calibrated log_sigma, which
+    calibrate_sigma sets to the images' mean squared error. The Bernoulli VAE has no log_sigma and refuses it."""
+    import math
+
+    import pytest
+
+    from genlab.models.vae import calibrate_sigma
+
+    torch.manual_seed(0)
+    vae = ConvVAE(latent_dim=4, channels=8, hidden=32, likelihood="gaussian")
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    torch.manual_seed(1)
+    logits, _, _ = vae(x)
+    sq = (torch.sigmoid(logits) - (x + 1) / 2).pow(2).flatten(1)
+    var, d = sq.mean().item(), sq.shape[1]
+    torch.manual_seed(1)
+    _, rec, _ = negative_elbo(vae.train(), x)  # the same reparameterised sample
+    expected = sq.sum(1) / (2 * var) + d * 0.5 * math.log(2 * math.pi * var)
+    assert torch.allclose(rec, expected, rtol=1e-5)
+    assert vae.log_sigma.item() == 0  # training does not touch the stored scale
+    sigma = calibrate_sigma(vae, x)
+    assert math.isclose(sigma**2, var, rel_tol=0.02) and vae.training  # one sample per image, seeded; mode kept
+    vae.eval()
+    x = torch.rand(5, 1, 28, 28) * 0.1 - 1  # other images (near black): another error than the calibration's
+    torch.manual_seed(2)
+    sq = (torch.sigmoid(vae(x)[0]) - (x + 1) / 2).pow(2).flatten(1)
+    torch.manual_seed(2)
+    _, rec_eval, _ = negative_elbo(vae, x)  # the stored sigma, not this batch's error
+    assert torch.allclose(rec_eval, sq.sum(1) / (2 * sigma**2) + d * 0.5 * math.log(2 * math.pi * sigma**2), rtol=1e-5)
+    assert not torch.allclose(rec_eval, sq.sum(1) / (2 * sq.mean()) + d * 0.5 * torch.log(2 * math.pi * sq.mean()))
+    with pytest.raises(ValueError, match="likelihood must be one of bernoulli, gaussian"):
+        ConvVAE(likelihood="laplace")
+    with pytest.raises(ValueError, match="only a VAE with likelihood='gaussian'"):
+        calibrate_sigma(ConvVAE(latent_dim=4), x)
+    assert "log_sigma" not in ConvVAE(latent_dim=4).state_dict()  # Bernoulli checkpoints keep their layout

@@ -12,3 +12,23 @@ def test_vae_cli_writes_checkpoint_with_kl_ranking(tmp_path):
     assert (vae.kl_per_dim > 0).any()  # measured on held-out digits and shipped with the weights
     card = (out / "README.md").read_text()
     assert "python -m genlab.train vae --preset tiny" in card and "negative ELBO" in card
+
+
+def test_gaussian_likelihood_trains_calibrates_and_loads(tmp_path):
+    """--likelihood gaussian: the released checkpoint carries its calibrated noise scale, the card says which
+    likelihood its negative ELBO is under, and a config.json naming another likelihood is refused on load."""
+    import json
+    import math
+
+    import pytest
+
+    out = tmp_path / "vae"
+    train_main(["vae", "--preset", "tiny", "--likelihood", "gaussian", "--out", str(out)])
+    vae = genlab.load(str(out), model_type="vae", device=None)
+    assert vae.likelihood == "gaussian" and 0.05 < math.exp(vae.log_sigma.item()) < 0.5
+    card = (out / "README.md").read_text()
+    assert "Gaussian, sigma" in card and "calibrated-decoder sigma-VAE" in card and "Bernoulli" not in card
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "likelihood": "laplace"}))
+    with pytest.raises(genlab.CheckpointError, match="likelihood must be one of bernoulli, gaussian"):
+        genlab.load(str(out), model_type="vae", device=None)

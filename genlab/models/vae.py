@@ -3,7 +3,12 @@
 Likelihood: independent Bernoulli per pixel on intensities in [0, 1] (the usual "binary
 cross-entropy" VAE on grey-level MNIST). Grey targets make it a cross-entropy rather than a
 normalised density, so the negative ELBO in nats is comparable across genlab VAEs, not with
-published binarised-MNIST NLLs.
+published binarised-MNIST NLLs. ``likelihood="gaussian"`` is the calibrated-decoder VAE (Rybkin
+et al. 2021, "Simple and Effective VAE Training with Calibrated Decoders", the "optimal sigma-VAE"):
+a Gaussian per pixel around the decoded intensities with one shared variance, set in training to
+the batch's mean squared error (the variance that maximises the likelihood), so the weight of the
+reconstruction against the KL follows how well the decoder already does instead of a fixed beta.
+The released model keeps the variance calibrated on its training images (``log_sigma``).
 
 Prior samples: decoding z ~ N(0, I) shows the regions of latent space that no training image
 encodes to (the "holes" between the aggregate posterior's clusters), so prior samples look
@@ -22,11 +27,17 @@ the encoder puts an image like the one it decodes to, which is where the decoder
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .base import HubModel, check_shape_config, octaves, widths
+
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+MIN_VARIANCE = 1e-6  # the Gaussian decoder's variance floor (intensities in [0, 1]): a perfect batch cannot divide by 0
 
 
 class ConvVAE(HubModel, tags=["vae", "image-generation"]):
@@ -42,7 +53,7 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
     """
 
     model_type = "vae"
-    added_options = {"upsample": "transposed", "prior_refine": 0}
+    added_options = {"upsample": "transposed", "prior_refine": 0, "likelihood": "bernoulli"}
     MAX_REFINE = 20  # decode-encode passes per fitted-prior draw (also the checkpoint loader's bound)
 
     def __init__(
@@ -57,8 +68,14 @@ class ConvVAE(HubModel, tags=["vae", "image-generation"]):
         prior_components: int = 0,  # Gaussian mixture fitted to the training codes (0: the N(0, I) prior only)
         upsample: str = "transposed",  # decoder: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
         prior_refine: int = 0,  # decode -> encode passes applied to each fitted-prior draw (0: the mixture's draw as is)
+        likelihood: str = "bernoulli",  # p(x|z): "bernoulli" (cross-entropy) or "gaussian" (one calibrated variance)
     ):
         super().__init__()
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+        self.likelihood = likelihood
+        if likelihood == "gaussian":  # log of the decoder's noise scale on [0, 1] intensities (calibrate_sigma)
+            self.register_buffer("log_sigma", torch.zeros(()))
         check_shape_config(resolution, image_channels, preprocess=preprocess)
         if upsample not in ("transposed", "nearest"):
             raise ValueError(f"upsample must be one of transposed, nearest, got {upsample!r}")
@@ -190,6 +207,36 @@ def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None) -> t
     """
     logits, mu, logvar = vae(x)
     target = (x + 1) / 2  # [0, 1] intensities
-    rec = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
+    if vae.likelihood == "gaussian":  # -log N(target; sigmoid(logits), sigma^2) summed over pixels
+        sq = (torch.sigmoid(logits) - target).pow(2).flatten(1)  # (B, D)
+        if vae.training:  # the batch's maximum-likelihood variance (no gradient: at the optimum it has none)
+            log_sigma = 0.5 * sq.detach().mean().clamp_min(MIN_VARIANCE).log()
+        else:
+            log_sigma = vae.log_sigma
+        rec = sq.sum(1) / (2 * torch.exp(2 * log_sigma)) + sq.shape[1] * (log_sigma + 0.5 * math.log(2 * math.pi))
+    else:
+        rec = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1)
     kl = kl_divergence(mu, logvar).sum(1)
     return rec + (vae.beta if beta is None else beta) * kl, rec, kl
+
+
+@torch.no_grad()
+def calibrate_sigma(vae: ConvVAE, x: torch.Tensor, batch: int = 500) -> float:
+    """A Gaussian-likelihood VAE's released noise scale: the variance that maximises the likelihood of ``x``
+    (the training images, in [-1, 1]) under one reparameterised sample each, i.e. their mean squared error.
+    Stored in ``log_sigma``; returns sigma. Seeded (0), so a release is reproducible."""
+    if vae.likelihood != "gaussian":
+        raise ValueError("only a VAE with likelihood='gaussian' has a noise scale to calibrate")
+    was_training = vae.training
+    vae.eval()
+    total, count = 0.0, 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        for i in range(0, len(x), batch):
+            xb = x[i : i + batch]
+            logits, _, _ = vae(xb)
+            total += (torch.sigmoid(logits) - (xb + 1) / 2).pow(2).sum().item()
+            count += logits.numel()
+    vae.log_sigma.fill_(0.5 * math.log(max(total / max(count, 1), MIN_VARIANCE)))
+    vae.train(was_training)
+    return math.exp(vae.log_sigma.item())

@@ -22,7 +22,7 @@ from ..evaluation.vae import prior_fids, reconstruction_accuracy
 from ..datasets.base import random_hflip
 from ..images import to_pil_grid
 from ..evaluation.metrics import vae_metrics
-from ..models.vae import ConvVAE, negative_elbo
+from ..models.vae import LIKELIHOODS, ConvVAE, calibrate_sigma, negative_elbo
 from .common import CommonConfig, Run
 from .report import write_card
 
@@ -44,7 +44,8 @@ class VAETrainConfig(CommonConfig):
     prior_refine: int = 0  # decode -> encode passes applied to each fitted-prior draw (0-20; 0: the mixture's draws as they are)
     upsample: str = "transposed"  # decoder upsampling: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
     hflip: bool = False  # mirror a random half of each batch left-right (twice the images; off where mirrored images are wrong)
-    CHOICES: ClassVar[dict] = {"upsample": ("transposed", "nearest")}  # the CLI refuses other words
+    likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (cross-entropy) or "gaussian" (sigma-VAE: one variance, calibrated)
+    CHOICES: ClassVar[dict] = {"upsample": ("transposed", "nearest"), "likelihood": LIKELIHOODS}  # the CLI refuses other words
     refit: str = ""  # a VAE checkpoint folder: fit only its ex-post prior on --data (no training), rewrite its weights, samples and card section
 
 
@@ -211,7 +212,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     order = run.order()
     vae = ConvVAE(latent_dim=cfg.latent_dim, channels=cfg.vae_channels, hidden=cfg.hidden, beta=cfg.beta,
                   image_channels=cfg.channels, resolution=cfg.resolution, preprocess=run.preprocess,
-                  upsample=cfg.upsample)
+                  upsample=cfg.upsample, likelihood=cfg.likelihood)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
     vae, opt = run.accelerator.prepare(vae, opt)
@@ -254,7 +255,10 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     # --- Release: weights with the held-out KL per dimension, samples, card ---
     model = model.float().cpu().eval()
     x_eval = held_out.tensors(MAX_REAL)[0]
+    sigma = calibrate_sigma(model, train.tensors(MAX_REAL)[0]) if model.likelihood == "gaussian" else None
     metrics = vae_metrics(model, x_eval)
+    if sigma is not None:
+        metrics["sigma"] = sigma
     model.kl_per_dim.copy_(metrics.pop("kl_per_dim"))  # ships with the weights
     model, prior_report = release_prior(model, train, cfg, run)
     model.save_pretrained(run.out)
@@ -280,12 +284,31 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
     return run.out
 
 
+def likelihood_words(m: dict) -> str:
+    """The card's name for the reconstruction term."""
+    if "sigma" in m:
+        return f"Gaussian, sigma {m['sigma']:.4f} calibrated on the training images"
+    return "Bernoulli cross-entropy"
+
+
+def likelihood_note(m: dict) -> str:
+    """What the card's negative ELBO is, for the likelihood the model was trained with."""
+    if "sigma" in m:
+        return ("The likelihood is a Gaussian per pixel and channel around the decoded intensities in [0, 1], with "
+                f"one variance (sigma = {m['sigma']:.4f}, the training images' mean squared error: the calibrated-"
+                "decoder sigma-VAE), one reparameterised sample per image; as a density on continuous intensities "
+                "its negative ELBO can be below 0 and is comparable only with other Gaussian-likelihood VAEs.")
+    return ("The likelihood is an independent Bernoulli per pixel on grey-level intensities (not binarised), one "
+            "reparameterised sample per image, so the negative ELBO (summed over pixels and colour channels) is an "
+            "upper bound on -log p(x) in nats, comparable across genlab VAEs but not with binarised-MNIST NLLs.")
+
+
 def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
     digits = cfg.data == "mnist"
     what = "digits" if digits else "images"
     rows = [
         f"| negative ELBO (beta = 1), nats per image | {m['neg_elbo']:.2f} |",
-        f"| of which reconstruction (Bernoulli cross-entropy) | {m['reconstruction_nats']:.2f} |",
+        f"| of which reconstruction ({likelihood_words(m)}) | {m['reconstruction_nats']:.2f} |",
         f"| of which KL from the posterior to the prior N(0, I) | {m['kl_nats']:.2f} |",
         f"| reconstruction MSE per pixel, intensities in [0, 1] (decoding the mean) | {m['mse']:.4f} |",
     ]
@@ -311,14 +334,11 @@ def _write_card(out, cfg: VAETrainConfig, m: dict, meta: dict) -> None:
             "Training": f"""
 - Command: `{meta["command"]}`
 {data_lines(meta)}
-- {cfg.steps} steps x batch {cfg.batch_size}; Adam {cfg.lr}, cosine decay; latent {cfg.latent_dim}, beta {cfg.beta}
+- {cfg.steps} steps x batch {cfg.batch_size}; Adam {cfg.lr}, cosine decay; latent {cfg.latent_dim}, beta {cfg.beta}{"; Gaussian likelihood, one calibrated variance (sigma-VAE)" if cfg.likelihood == "gaussian" else ""}
 - Wall time: {meta["elapsed_s"]:.0f} s of training on {meta["machine"]}
 """,
             "Results": f"""
-On the {m['held_out']} held-out {what} (never trained on). The likelihood is an independent Bernoulli per
-pixel on grey-level intensities (not binarised), one reparameterised sample per image, so the
-negative ELBO (summed over pixels and colour channels) is an upper bound on -log p(x) in nats, comparable across genlab VAEs but not
-with binarised-MNIST NLLs. FID/KID use a genlab classifier's penultimate features against the
+On the {m['held_out']} held-out {what} (never trained on). {likelihood_note(m)} FID/KID use a genlab classifier's penultimate features against the
 held-out {what}{floor}.
 
 | metric | value |
