@@ -126,8 +126,9 @@ def ema_text(cfg) -> str:
 
 def gan_recipe(cfg) -> str:
     """The GAN's training recipe in one line (cards of older runs lack the newer fields: their defaults)."""
-    resnet_g = getattr(cfg, "g_arch", "dcgan") == "resnet"
-    cbn = ", class-conditional batch norm" if getattr(cfg, "g_arch", "dcgan") == "dcgan-cbn" else ""
+    g_arch = getattr(cfg, "g_arch", "dcgan")
+    resnet_g = g_arch == "resnet"
+    cbn = ", class-conditional batch norm" if g_arch == "dcgan-cbn" else ""
     parts = ["generator: residual blocks, conditional batch norm, nearest upsampling" if resnet_g else
              f"generator upsampling: {getattr(cfg, 'upsample', 'transposed')}{cbn}",
              ("discriminator: residual blocks, " if getattr(cfg, "d_arch", "dcgan") == "resnet" else "discriminator: ")

@@ -173,11 +173,12 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
             print(f"chosen psi {r['psi']:g} (lowest FID vs training with spread >= {r['min_spread']:g} and "
                   f"memorisation ratio >= 1) ({time.perf_counter() - start:.0f} s)")
         if args.write:
-            set_truncation(resolve(args.model), r["psi"])
-            grid = truncated_grid(resolve(args.model), r["psi"])
+            folder = resolve(args.model)
+            set_truncation(folder, r["psi"])
+            grid = truncated_grid(folder, r["psi"])
             command = " ".join(["python -m genlab eval", *map(shlex.quote, argv or sys.argv[1:])])
-            record = write_truncation_record(resolve(args.model), r, time.perf_counter() - start, command)
-            print(f"wrote psi {r['psi']:g} to {resolve(args.model) / 'config.json'}, the table to {record}"
+            record = write_truncation_record(folder, r, time.perf_counter() - start, command)
+            print(f"wrote psi {r['psi']:g} to {folder / 'config.json'}, the table to {record}"
                   + (f" and {grid}" if grid else ""))
         return
     if args.task == "attributes":
@@ -299,9 +300,9 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
         from ..hub import resolve
 
         extra = Path(args.card_section).read_text(encoding="utf-8").strip() if args.card_section else ""
-        chosen = truncation_section(resolve(args.model), results[args.model].get("psi", 1.0))  # truncation.json
-        psi = results[args.model].get("psi", 1.0)
-        if not chosen and psi != 1.0 and (resolve(args.model) / TRUNCATION_RECORD).is_file():
+        folder, psi = resolve(args.model), results[args.model].get("psi", 1.0)
+        chosen = truncation_section(folder, psi)  # truncation.json
+        if not chosen and psi != 1.0 and (folder / TRUNCATION_RECORD).is_file():
             print(f"{TRUNCATION_RECORD} left out of the card: it did not choose this model's psi (or is unreadable); "
                   "re-run genlab eval truncation ... --write")
         extra = "\n\n".join(filter(None, (chosen, extra)))

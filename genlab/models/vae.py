@@ -200,6 +200,12 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar)
 
 
+def squared_error(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(B, D) squared error of the decoded intensities against x (in [-1, 1]), both on [0, 1]: the Gaussian
+    likelihood's data term and its calibration."""
+    return (torch.sigmoid(logits) - (x + 1) / 2).pow(2).flatten(1)
+
+
 def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None) -> tuple[torch.Tensor, ...]:
     """Per-image (loss, reconstruction nats, KL nats), each (B,), for x in [-1, 1].
 
@@ -208,7 +214,7 @@ def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None) -> t
     logits, mu, logvar = vae(x)
     target = (x + 1) / 2  # [0, 1] intensities
     if vae.likelihood == "gaussian":  # -log N(target; sigmoid(logits), sigma^2) summed over pixels
-        sq = (torch.sigmoid(logits) - target).pow(2).flatten(1)  # (B, D)
+        sq = squared_error(logits, x)  # (B, D)
         if vae.training:  # the batch's maximum-likelihood variance (no gradient: at the optimum it has none)
             log_sigma = 0.5 * sq.detach().mean().clamp_min(MIN_VARIANCE).log()
         else:
@@ -234,9 +240,9 @@ def calibrate_sigma(vae: ConvVAE, x: torch.Tensor, batch: int = 500) -> float:
         torch.manual_seed(0)
         for i in range(0, len(x), batch):
             xb = x[i : i + batch]
-            logits, _, _ = vae(xb)
-            total += (torch.sigmoid(logits) - (xb + 1) / 2).pow(2).sum().item()
-            count += logits.numel()
+            sq = squared_error(vae(xb)[0], xb)
+            total += sq.sum().item()
+            count += sq.numel()
     vae.log_sigma.fill_(0.5 * math.log(max(total / max(count, 1), MIN_VARIANCE)))
     vae.train(was_training)
     return math.exp(vae.log_sigma.item())
