@@ -124,6 +124,10 @@ def ema_text(cfg) -> str:
     return f"EMA (decay {cfg.ema}), batch-norm statistics re-estimated" if cfg.ema else "last step"
 
 
+# the card's first line names the generator by its --g-arch
+GAN_KIND = {"dcgan": "DCGAN", "dcgan-cbn": "DCGAN with class-conditional batch norm", "resnet": "residual GAN"}
+
+
 def gan_recipe(cfg) -> str:
     """The GAN's training recipe in one line (cards of older runs lack the newer fields: their defaults)."""
     g_arch = getattr(cfg, "g_arch", "dcgan")
@@ -229,7 +233,7 @@ penultimate layer). Reproduce the first column with `python -m genlab eval gan {
         license=card_license(meta),
         title=f"genlab {cfg.name}",
         summary=f"{'Class-conditional' if data.get('class_names', True) else 'Unconditional'} "
-        f"{'residual GAN' if getattr(cfg, 'g_arch', 'dcgan') == 'resnet' else 'DCGAN'} ("
+        f"{GAN_KIND.get(getattr(cfg, 'g_arch', 'dcgan'), 'DCGAN')} ("
         f"{'spectrally normalised ' if getattr(cfg, 'spectral_norm', False) else ''}projection "
         f"discriminator, {'hinge' if getattr(cfg, 'loss', '') == 'hinge' else 'non-saturating'} loss) for {cfg.resolution}x{cfg.resolution} "
         f"{'grey' if cfg.channels == 1 else 'colour'} {what}, with an 'any class' label. Load with `genlab.load(...)`.",
