@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: app test test-fast bench train
 
-# the emoji-cgan card compares against the model it replaced (its weights come out of git, commit 3191113)
-EMOJI_CGAN_BEFORE := the previous emoji-cgan: the same recipe, 24,000 steps
+# the emoji-cgan card compares against the model it replaced (its weights come out of git, commit 211a772)
+EMOJI_CGAN_BEFORE := the previous emoji-cgan: no class-conditional batch norm, 38,000 steps
 
 app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
 	$(BIN)/python app.py
@@ -31,14 +31,16 @@ bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and 
 train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see README "Shipped models")
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
 	$(BIN)/python -m genlab.train gan --preset mnist-cgan
+	$(BIN)/python -m genlab eval attributes mnist-cgan --feature-net mnist-classifier
 	$(BIN)/python -m genlab.train vae --preset mnist-vae
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-sketch2digit
 	$(BIN)/python -m genlab.train pix2pix --preset mnist-superres
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan
 	$(BIN)/python -m genlab eval truncation emoji-cgan --data emoji --feature-net emoji-classifier --write
-	rm -rf runs/previous && mkdir -p runs/previous && git archive 3191113 checkpoints/emoji-cgan | tar -x -C runs/previous
-	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 3191113 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
+	rm -rf runs/previous && mkdir -p runs/previous && git archive 211a772 checkpoints/emoji-cgan | tar -x -C runs/previous
+	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 211a772 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
+	$(BIN)/python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 	bash scripts/ensure_system_packages.sh

@@ -63,22 +63,24 @@ def test_fitted_directions_find_a_planted_attribute():
 
 
 def test_saturation_and_hue_directions_of_a_colour_gan():
-    """Colour measures on the emoji GAN (no classifier: image measures only): its saturation direction moves
-    saturation more than brightness."""
+    """Colour measures on the emoji GAN (no classifier: image measures only). The cyan-red hue slider, as the tab
+    opens it (auto hold), moves hue more than brightness. Its saturation slider moves brightness about as much as
+    saturation under the auto rule (measured on these samples: 0.41 against 0.36 SD per unit; docs/models.md), and
+    holding brightness fixed, as the tab's "Hold fixed" does, makes it a saturation slider."""
     g = genlab.load("emoji-cgan")
     attrs = load_attributes(CHECKPOINTS_DIR / "emoji-cgan" / "attributes.json", digest(g), g)
     image = attrs.image
     assert {"brightness", "saturation", "hue_cos", "hue_sin"} <= set(image)
-    d = attrs.conditioned(AUTO)
     z, labels = draw_latents(g, 128, 2)
     base = measure_attributes(g, z, labels, image)
     sd = base.std(0)
-    for name in ("saturation", "hue_cos"):
+    for name, fixed in (("hue_cos", AUTO), ("saturation", ["brightness"])):
+        d = attrs.conditioned(fixed)
         k = image.index(name)
         hi = measure_attributes(g, z + 1.5 * d[k], labels, image)
         lo = measure_attributes(g, z - 1.5 * d[k], labels, image)
         effect = ((hi - lo).mean(0) / 3 / sd).abs()
-        print(name, {n: round(float(e), 2) for n, e in zip(image, effect)})
+        print(name, fixed, {n: round(float(e), 2) for n, e in zip(image, effect)})
         assert effect[k] > 0.1 and effect[k] >= 1.2 * effect[image.index("brightness")]
 
 

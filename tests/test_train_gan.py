@@ -134,7 +134,7 @@ def test_a_run_released_at_a_saved_step_has_the_weights_of_a_run_that_stopped_th
     for k in a:
         assert torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]), k
     assert any(not torch.equal(a[k], plain[k]) for k in a)
-    assert PRESETS["emoji-cgan"].preview_eval == 1000 and PRESETS["emoji-cgan"].steps == 38000
+    assert PRESETS["emoji-cgan"].preview_eval == 1000 and PRESETS["emoji-cgan"].steps == 20000
 
 
 # --- the small-data recipe: spectral norm, LeCam, lazy R1, nearest upsampling, EMA half-life, time budget ---
@@ -284,7 +284,9 @@ def test_dcgan_with_conditional_batch_norm(tmp_path, capsys):
         Discriminator(arch="dcgan-cbn")
     train_main(["gan", "--preset", "tiny", "--steps", "6", "--batch-size", "16", "--out", str(tmp_path / "ck"),
                 "--run-dir", str(tmp_path / "run"), "--g-arch", "dcgan-cbn"])
-    assert "class-conditional batch norm" in (tmp_path / "ck" / "README.md").read_text()
+    text = (tmp_path / "ck" / "README.md").read_text()
+    assert "Class-conditional DCGAN with class-conditional batch norm (" in text  # the card's first line
+    assert "generator upsampling: transposed, class-conditional batch norm" in text  # and its recipe line
     g = genlab.load(str(tmp_path / "ck"))
     assert g.arch == "dcgan-cbn" and sum(isinstance(m, CondBatchNorm) for m in g.modules()) == 3
     with pytest.raises(SystemExit):
@@ -327,17 +329,17 @@ def test_the_emoji_recipe_is_named_in_the_card_and_with_recipe_resets_it():
     from types import SimpleNamespace
 
     from genlab.evaluation.cards import gan_recipe
-    from genlab.train.gan import EMOJI_RECIPE, GANTrainConfig, with_recipe
+    from genlab.train.gan import EMOJI_CGAN_RECIPE, GANTrainConfig, with_recipe
 
     line = gan_recipe(PRESETS["emoji-cgan"])
-    for words in ("discriminator: spectral norm", "minibatch-stddev feature (groups of 4)",
+    for words in ("upsampling: transposed, class-conditional batch norm", "discriminator: spectral norm", "minibatch-stddev feature (groups of 4)",
                   "mode-seeking term (weight 1)", "Adam beta1 0, lr 0.0002"):
         assert words in line, line
     assert "x-flips" not in line and "LeCam" not in line
     old = gan_recipe(SimpleNamespace(upsample="transposed", spectral_norm=False))  # a card of an older run
     assert old == "generator upsampling: transposed; discriminator: no spectral norm; nonsaturating loss"
     plain, default = with_recipe(PRESETS["emoji-cgan"]), GANTrainConfig()
-    assert all(getattr(plain, k) == getattr(default, k) for k in EMOJI_RECIPE)
+    assert all(getattr(plain, k) == getattr(default, k) for k in EMOJI_CGAN_RECIPE)
     assert (plain.steps, plain.data, plain.resolution) == (PRESETS["emoji-cgan"].steps, "emoji", 32)
     assert with_recipe(PRESETS["emoji-cgan"], hflip=True).hflip
 
