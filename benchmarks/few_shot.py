@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from genlab.evaluation.cards import machine  # noqa: E402
-from genlab.train.gan import EMOJI_RECIPE, PRESETS, train_gan, with_recipe  # noqa: E402
+from genlab.train.gan import EMOJI_CGAN_RECIPE, EMOJI_RECIPE, PRESETS, train_gan, with_recipe  # noqa: E402
 
 # Each row starts from the plain DCGAN recipe (with DiffAugment) and changes what its name says.
 RECIPES = {
@@ -36,9 +36,11 @@ RECIPES = {
     "spectral norm, no DiffAugment": {"spectral_norm": True, "diffaugment": ""},
     "DiffAugment + spectral norm (the previous emoji-cgan recipe)": {"spectral_norm": True},
     "DiffAugment + spectral norm + LeCam 0.3": {"spectral_norm": True, "lecam": 0.3},
-    "the emoji-cgan recipe, no DiffAugment": {**EMOJI_RECIPE, "diffaugment": ""},
-    "the emoji-cgan recipe: DiffAugment + spectral norm + minibatch std + mode seeking + beta1 0 + EMA 0.9999":
-        EMOJI_RECIPE,
+    "the 38,000-step emoji-cgan's recipe, no DiffAugment": {**EMOJI_RECIPE, "diffaugment": ""},
+    "the 38,000-step emoji-cgan's recipe: DiffAugment + spectral norm + minibatch std + mode seeking + beta1 0 + "
+    "EMA 0.9999": EMOJI_RECIPE,
+    "the emoji-cgan recipe, no DiffAugment": {**EMOJI_CGAN_RECIPE, "diffaugment": ""},
+    "the emoji-cgan recipe: the one above + class-conditional batch norm in G": EMOJI_CGAN_RECIPE,
 }
 
 
