@@ -64,8 +64,9 @@ class GANTrainConfig(CommonConfig):
 
 
 EMOJI_STEPS = 20000  # the conditional-BN run's FID curve was lowest at 16,000-21,000 steps and rose after (docs/models.md)
-# The shipped emoji-cgan recipe, measured one change at a time at 40 minutes per run (benchmarks/quality_per_minute.py,
-# docs/models.md "GAN recipe"): DiffAugment + spectral norm on every D layer (the DCGAN's oscillating FID drops),
+# The recipe of the 38,000-step emoji-cgan (the benchmarks' "final"), measured one change at a time at 40 minutes per
+# run (benchmarks/quality_per_minute.py, docs/models.md "GAN recipe"): DiffAugment + spectral norm on every D layer
+# (the DCGAN's oscillating FID drops),
 # D's minibatch-stddev feature and the mode-seeking term (against one picture per class: within-class spread 0.78 ->
 # 0.98), Adam beta1 = 0 and a long EMA (0.9999, warmed up) for steadier released weights.
 EMOJI_RECIPE = dict(spectral_norm=True, minibatch_std=4, mode_seeking=1.0, beta1=0.0, ema=0.9999)
@@ -92,7 +93,7 @@ def with_recipe(cfg: "GANTrainConfig", **recipe) -> "GANTrainConfig":
 PRESETS = {
     "mnist-cgan": GANTrainConfig(),
     # The 9 emoji groups (python -m genlab data emoji is made on first use). 32 px: what trains on a 2-core CPU
-    # in about 80 minutes; emoji-cgan-64 is the same recipe at 64 px for a GPU.
+    # in about 53 minutes; emoji-cgan-64 is the same recipe at 64 px for a GPU.
     # preview_eval: the FID/accuracy curve the step count was chosen by. Measuring it draws from torch's global
     # random stream (its classifier and feature nets are built), so it is part of what reproduces the weights.
     "emoji-cgan": GANTrainConfig(name="emoji-cgan", data="emoji", resolution=32, channels=3, steps=EMOJI_STEPS,
@@ -102,7 +103,7 @@ PRESETS = {
                                             steps=11161, batch_size=32, sample_every=1000,
                                             feature_net="emoji-classifier", **SMALL_DATA),
     "emoji-cgan-64": GANTrainConfig(name="emoji-cgan-64", data="emoji", resolution=64, channels=3, steps=40000,
-                                    batch_size=64, sample_every=2000, feature_net="emoji-classifier", **EMOJI_RECIPE),
+                                    batch_size=64, sample_every=2000, feature_net="emoji-classifier", **EMOJI_CGAN_RECIPE),
     "tiny": GANTrainConfig(name="tiny-cgan", steps=20, sample_every=10, eval_samples=0, g_channels=32, d_channels=16),
 }
 
