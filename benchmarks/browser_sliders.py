@@ -116,7 +116,12 @@ def main() -> None:
                      ("emoji-cgan", "emoji-cgan", "32 px RGB emoji GAN (shipped)"),
                      ("mnist-cgan", str(colour), "64 px RGB GAN")]
             for model, repo, what in cases:
+                before = page.evaluate("window.genlab.gan.spec && window.genlab.gan.spec.onnx")
                 load_gan_repo(page, repo)
+                # the first new picture can come from the server before the page's own graph is ready: wait for the
+                # model's spec, or the size and the first drags below would belong to the previous model
+                page.wait_for_function("b => window.genlab.gan.spec && window.genlab.gan.spec.onnx !== b", arg=before,
+                                       timeout=60_000)
                 size = page.evaluate("fetch(window.genlab.gan.spec.onnx).then(r => r.arrayBuffer()).then(b => b.byteLength)")
                 for n in (1, 16):
                     set_number(page, "gan-n", n)
