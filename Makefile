@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 
 .PHONY: app test test-fast bench train
 
-# the emoji-cgan card compares against the model it replaced (its weights come out of git, commit 211a772)
+# the emoji-cgan card compares against the model it replaced (its weights come out of git at this commit)
+EMOJI_CGAN_BEFORE_COMMIT := 211a772
 EMOJI_CGAN_BEFORE := the previous emoji-cgan: no class-conditional batch norm, 38,000 steps
 
 app: $(VENV)/.app ## serve the app at http://127.0.0.1:7860
@@ -38,8 +39,8 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see 
 	$(BIN)/python -m genlab.train classifier --preset emoji-classifier
 	$(BIN)/python -m genlab.train gan --preset emoji-cgan
 	$(BIN)/python -m genlab eval truncation emoji-cgan --data emoji --feature-net emoji-classifier --write
-	rm -rf runs/previous && mkdir -p runs/previous && git archive 211a772 checkpoints/emoji-cgan | tar -x -C runs/previous
-	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout 211a772 && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
+	rm -rf runs/previous && mkdir -p runs/previous && git archive $(EMOJI_CGAN_BEFORE_COMMIT) checkpoints/emoji-cgan | tar -x -C runs/previous
+	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout $(EMOJI_CGAN_BEFORE_COMMIT) && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
 	$(BIN)/python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
