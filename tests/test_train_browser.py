@@ -13,11 +13,28 @@ from genlab.testing import make_shapes_folder, pick_gan_model, set_number
 pytestmark = pytest.mark.slow
 
 
-def _state(page, state: str, timeout: float = 120_000) -> int:
-    """Wait for the progress box to say ``state``; return its step."""
-    page.wait_for_function("(s) => document.querySelector('#tn-progress')?.dataset.state === s", arg=state,
-                           timeout=timeout)
-    return int(page.locator("#tn-progress").get_attribute("data-step"))
+def _state(page, app_url: str, state: str, timeout: float = 120_000) -> int:
+    """Wait for the progress box to say ``state``; return its step. A job that fails meanwhile, or a timeout, fails
+    the test with what the page shows and what the server says of the job (a page whose poll stopped reads
+    differently from a job that never left the line)."""
+    import time
+
+    deadline = time.time() + timeout / 1000
+    while True:
+        shown = page.evaluate("() => { const p = document.querySelector('#tn-progress');"
+                              " return p ? [p.dataset.state, p.innerText] : [null, ''] }")
+        if shown[0] == state:
+            return int(page.locator("#tn-progress").get_attribute("data-step"))
+        if shown[0] == "failed" or time.time() > deadline:
+            from gradio_client import Client
+
+            job = page.locator("#tn-job textarea, #tn-job input").first.input_value()
+            server = Client(app_url, verbose=False).predict(job, api_name="/train_status") if job else {}
+            server = {k: server.get(k) for k in ("state", "step", "position", "message")}
+            page.screenshot(path="/tmp/train_state_failure.png", full_page=True)
+            raise AssertionError(f"waited for {state!r}; the page shows {shown[0]!r}: {shown[1]!r}; the server says "
+                                 f"job {job!r}: {server} (page: /tmp/train_state_failure.png)")
+        page.wait_for_timeout(250)
 
 
 def _coloured_pixels(png: bytes) -> int:
@@ -59,7 +76,7 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
         page.locator("#tn-start").click()
         page.locator("#tn-summary").get_by_text("27 to train on").wait_for(timeout=60_000)
         page.locator("#tn-seen img").wait_for(state="visible", timeout=30_000)
-        _state(page, "running", timeout=240_000)  # on the shared test server a job may wait in line first
+        _state(page, app_url, "running", timeout=240_000)  # on the shared test server a job may wait in line first
         # the grid appears and is refreshed; the loss plot gets points
         page.locator("#tn-grid img").wait_for(state="visible", timeout=90_000)
         first = page.locator("#tn-grid img").get_attribute("src")
@@ -68,15 +85,15 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
         page.screenshot(path=str(shots / "train_running.png"))
 
         page.locator("#tn-stop").click()
-        stopped = _state(page, "stopped")
+        stopped = _state(page, app_url, "stopped")
         assert 0 < stopped < 3000
         page.locator("#tn-download").wait_for(state="visible", timeout=30_000)
         page.locator("#tn-resume").click()
-        _state(page, "running")
+        _state(page, app_url, "running")
         page.wait_for_function("(s) => Number(document.querySelector('#tn-progress').dataset.step) > s + 4",
                                arg=stopped, timeout=90_000)
         page.locator("#tn-stop").click()
-        assert _state(page, "stopped") > stopped
+        assert _state(page, app_url, "stopped") > stopped
         page.wait_for_timeout(1500)  # the poll after the stop redraws the grid, plot and download button
         page.screenshot(path=str(shots / "train.png"), full_page=True)
 
@@ -87,6 +104,6 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
         # reopening the page shows the job again (its id is in the browser's storage)
         page.reload()
         page.get_by_role("tab", name="Train").click()
-        assert _state(page, "stopped", timeout=60_000) > stopped
+        assert _state(page, app_url, "stopped", timeout=60_000) > stopped
         page.locator("#tn-grid img").wait_for(state="visible", timeout=30_000)
     assert not problems, problems
