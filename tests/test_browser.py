@@ -12,8 +12,12 @@ from playwright.sync_api import expect, sync_playwright
 from genlab.testing import image_src, shown_picture, wait_for_new_picture, wait_for_new_src
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+# WebGL through SwiftShader (software), not --disable-gpu: the image editor's canvas (Repair tab, sketch pads) drew
+# without it so slowly that the page's main thread was busy for seconds after each stroke, and every Playwright
+# action waited on it. Measured 2026-12-03, the colour tour alone: 105 s with --disable-gpu, 39 s with these (its
+# Repair steps 41 s against 9 s). The page's ONNX runs on WebAssembly either way (genlab.js: "wasm" only).
+ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="module")
