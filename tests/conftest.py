@@ -20,7 +20,9 @@ from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
 # cores than one server fewer (the app tests' durations sum to 811 s of an 822 s run: on one worker they would be
 # the longest path).
 # A worker computes with one torch thread: two one-thread processes get more done on the 2 cores than one two-thread
-# process.
+# process. A third worker does not pay: measured 2026-12-03, the whole suite took 775 s of
+# pytest (1,109 CPU-seconds) on 3 workers against 682 s (959) on 2, though the 2 cores sat 30 % idle on 2 workers
+# (tests waiting on servers, jobs and pages).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
     os.environ.setdefault("GENLAB_THREADS", "1")  # the launched app and other child processes too
