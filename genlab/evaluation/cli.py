@@ -35,7 +35,7 @@ from ..hub import load
 from .cards import BASELINE_LABEL, set_no_class_mode
 from .classifier import evaluate_classifier
 from .common import folder_for
-from .gan import MIN_SPREAD, TRUNCATION_GRID, evaluate_gan
+from .gan import MIN_SPREAD, TRUNCATION_GRID, TRUNCATION_SEEDS, evaluate_gan
 from .pix2pix import evaluate_pix2pix
 from .vae import evaluate_vae
 
@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
                     "mnist-classifier)")
     tr.add_argument("--samples", type=int, default=2000, help="conditional samples per psi, classes balanced")
     tr.add_argument("--grid", default=",".join(f"{p:g}" for p in TRUNCATION_GRID), help="psi values to try (0.3-1)")
+    tr.add_argument("--seeds", type=int, default=TRUNCATION_SEEDS,
+                    help="sample sets per psi (1-16); psi whose FID is within their noise of the lowest tie, and the "
+                         "tied psi with the highest class accuracy is chosen")
     tr.add_argument("--min-spread", type=float, default=MIN_SPREAD,
                     help="lowest within-class spread (vs the training images) a chosen psi may give")
     tr.add_argument("--write", action="store_true", help="record the chosen psi in the model folder's config.json")
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
             parser.error(f"--samples must be 100-{MAX_CHOICE_SAMPLES}, got {args.samples}")
         try:
             r = choose_truncation(args.model, args.data, args.feature_net, args.samples, grid=grid,
-                                  min_spread=args.min_spread)
+                                  min_spread=args.min_spread, seeds=args.seeds)
         except ValueError as e:  # a grid outside 0.3-1, an unconditional model
             parser.error(str(e))
         if args.json:
@@ -170,8 +173,9 @@ def main(argv: list[str] | None = None, prog: str = "genlab eval") -> None:
             print(f"{args.model}: {r['samples']} samples per psi, against the {r['train']} training images (the "
                   f"choice) and the {r['held_out']} held-out ones")
             print(truncation_table(r))
-            print(f"chosen psi {r['psi']:g} (lowest FID vs training with spread >= {r['min_spread']:g} and "
-                  f"memorisation ratio >= 1) ({time.perf_counter() - start:.0f} s)")
+            print(f"chosen psi {r['psi']:g} (spread >= {r['min_spread']:g}, memorisation ratio >= 1; of the psi "
+                  f"whose FID vs training is within {r['tie_se']:g} standard errors of the lowest over {r['seeds']} "
+                  f"sample sets, the highest class accuracy) ({time.perf_counter() - start:.0f} s)")
         if args.write:
             folder = resolve(args.model)
             set_truncation(folder, r["psi"])

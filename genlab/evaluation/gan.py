@@ -46,16 +46,47 @@ def evaluate_gan(name: str, samples: int = 5000, seed: int = 0, feature_net: str
 
 TRUNCATION_GRID = (1.0, 0.9, 0.8, 0.75, 0.7, 0.65, 0.6)
 MIN_SPREAD = 0.95  # a truncation may not make the samples less varied than this share of the real images' spread
+TRUNCATION_SEEDS = 4  # sample sets per psi: the FID differences between neighbouring psi are of the order of its noise
+TIE_SE = 2.0  # a psi whose mean FID gap to the best is within this many standard errors of its seed-paired gaps ties
+
+
+def pick_truncation(rows: list[dict], min_spread: float = MIN_SPREAD, tie_se: float = TIE_SE) -> dict:
+    """The choice among measured rows (each: psi, fid_train_seeds, accuracy, spread_train, memorisation_ratio).
+    Allowed: psi 1, and every psi whose spread stays at least ``min_spread`` and whose memorisation ratio at least
+    1. The best is the lowest mean FID against the training images; an allowed psi ties with it when the mean of
+    its per-seed FID gaps to the best (the same latents, so the gaps are paired) is at most ``tie_se`` standard
+    errors of those gaps: the sample sets do not tell them apart. Among the tied, the highest class accuracy wins
+    (the samples agree with the requested class more often), the larger psi on equal accuracy. With one seed
+    there is no standard error, and only the best ties. Marks each row's "tied" and "fid_gap"; returns the
+    chosen row ({"psi": 1.0} when nothing is allowed)."""
+    import statistics
+
+    allowed = [r for r in rows if r["psi"] == 1.0 or (r["spread_train"] >= min_spread and r["memorisation_ratio"] >= 1)]
+    for r in rows:
+        r["tied"], r["fid_gap"] = False, None
+    if not allowed:
+        return {"psi": 1.0}
+    best = min(allowed, key=lambda r: statistics.fmean(r["fid_train_seeds"]))
+    for r in allowed:
+        gaps = [a - b for a, b in zip(r["fid_train_seeds"], best["fid_train_seeds"])]
+        r["fid_gap"] = statistics.fmean(gaps)
+        se = statistics.stdev(gaps) / len(gaps) ** 0.5 if len(gaps) > 1 else 0.0
+        r["tied"] = r is best or (len(gaps) > 1 and r["fid_gap"] <= tie_se * se)
+    return max((r for r in allowed if r["tied"]), key=lambda r: (round(r["accuracy"], 6), r["psi"]))
 
 
 def choose_truncation(name: str, data: str, feature_net: str, samples: int = 2000, seed: int = 0,
-                      grid: tuple[float, ...] = TRUNCATION_GRID, min_spread: float = MIN_SPREAD) -> dict:
-    """The default truncation for a GAN: for each psi in ``grid``, ``samples`` conditional samples (classes
-    balanced, seed 0; the same latents scaled by psi) scored against the **training** images (FID, within-class
-    spread: the choice never looks at the held-out split) and, for the record, against the held-out ones (FID,
-    class accuracy, memorisation ratio). Chosen: the lowest FID against the training images among the psi whose
-    spread stays at least ``min_spread`` and whose memorisation ratio stays at least 1 (samples no nearer the
-    training set than held-out images are); psi 1 if none beats it. Returns {"rows": [...], "psi": chosen}."""
+                      grid: tuple[float, ...] = TRUNCATION_GRID, min_spread: float = MIN_SPREAD,
+                      seeds: int = TRUNCATION_SEEDS) -> dict:
+    """The default truncation for a GAN: for each psi in ``grid``, ``seeds`` sets of ``samples`` conditional
+    samples (classes balanced; sample seeds ``seed``, ``seed`` + 1, ...; each set's latents scaled by every psi)
+    scored against the **training** images (FID of each set, class accuracy over all sets; the within-class
+    spread on the first set: the choice never looks at the held-out split) and, for the record, against the
+    held-out ones (FID, memorisation ratio, first set). Chosen by ``pick_truncation``: among the psi that keep the
+    spread and the memorisation ratio and whose FID against the training images is within the sample sets' noise
+    of the lowest, the most class-faithful. Returns {"rows": [...], "psi": chosen}."""
+    import statistics
+
     from .metrics import accuracy, class_spread, fid_kid, generate, memorisation_from_distances, nearest_distances
 
     g = load(name, model_type="gan", device="cpu")
@@ -63,6 +94,8 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
         raise DatasetError(f"{name} is unconditional: the truncation choice measures class-balanced samples.")
     if not grid or any(not MIN_PSI <= p <= 1.0 for p in grid):
         raise ValueError(f"truncation grid values must lie in {MIN_PSI}-1, got {list(grid)}")
+    if not 1 <= seeds <= 16:
+        raise ValueError(f"seeds (sample sets per psi) must be 1-16, got {seeds}")
     train, held_out = folder_for(g, data)
     classifier = feature_net_for(feature_net, data, g).cpu()
     train_x, train_y = train.tensors(MAX_REAL)
@@ -71,25 +104,37 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
     rows = []
     for psi in sorted(set(grid), reverse=True):
         fake, labels = generate(g, samples, seed, psi=psi)
-        rows.append({"psi": psi, "fid_train": fid_kid(train_x, fake, classifier)["fid"],
-                     "spread_train": class_spread(classifier, fake, labels, train_x, train_y),
-                     "fid_held_out": fid_kid(held_x, fake, classifier)["fid"],
-                     "accuracy": accuracy(classifier, fake, labels),
-                     "memorisation_ratio": memorisation_from_distances(nearest_distances(fake, train_x),
-                                                                       d_held)["ratio"]})
-    allowed = [r for r in rows if r["psi"] == 1.0 or (r["spread_train"] >= min_spread and r["memorisation_ratio"] >= 1)]
-    best = min(allowed, key=lambda r: r["fid_train"]) if allowed else {"psi": 1.0}
-    return {"rows": rows, "psi": best["psi"], "samples": samples, "min_spread": min_spread, "data": data,
-            "feature_net": feature_net, "train": len(train_x), "held_out": len(held_x)}
+        row = {"psi": psi, "spread_train": class_spread(classifier, fake, labels, train_x, train_y),
+               "fid_held_out": fid_kid(held_x, fake, classifier)["fid"],
+               "memorisation_ratio": memorisation_from_distances(nearest_distances(fake, train_x), d_held)["ratio"]}
+        fids, accs = [], []
+        for s in range(seed, seed + seeds):
+            if s != seed:
+                fake, labels = generate(g, samples, s, psi=psi)
+            fids.append(fid_kid(train_x, fake, classifier)["fid"])
+            accs.append(accuracy(classifier, fake, labels))
+        rows.append({**row, "fid_train": statistics.fmean(fids), "fid_train_seeds": fids,
+                     "accuracy": statistics.fmean(accs)})
+    chosen = pick_truncation(rows, min_spread)
+    return {"rows": rows, "psi": chosen["psi"], "samples": samples, "seeds": seeds, "tie_se": TIE_SE,
+            "min_spread": min_spread, "data": data, "feature_net": feature_net, "train": len(train_x),
+            "held_out": len(held_x)}
 
 
 def truncation_table(result: dict) -> str:
-    """choose_truncation's rows as a Markdown table, the chosen psi in bold."""
-    lines = ["| ψ | FID vs training images (chooses) | within-class spread vs training | FID vs held-out | "
-             "class accuracy | memorisation ratio |", "|---:|---:|---:|---:|---:|---:|"]
+    """choose_truncation's rows as a Markdown table, the chosen psi in bold. Records made before the tie rule
+    (one sample set, no "tied" column) print as they were."""
+    tie = all("tied" in r for r in result["rows"])
+    lines = ["| ψ | FID vs training images (chooses) | " + ("tied with the lowest | " if tie else "")
+             + "within-class spread vs training | FID vs held-out | class accuracy | memorisation ratio |",
+             "|---:|---:|" + (":---:|" if tie else "") + "---:|---:|---:|---:|"]
     for r in result["rows"]:
         b = "**" if r["psi"] == result["psi"] else ""
-        lines.append(f"| {b}{r['psi']:g}{b} | {b}{r['fid_train']:.2f}{b} | {r['spread_train']:.3f} | "
+        tied = ""
+        if tie:
+            tied = ("n/a (not allowed)" if r["fid_gap"] is None else
+                    f"{'yes' if r['tied'] else 'no'} ({float(r['fid_gap']):+.2f})") + " | "
+        lines.append(f"| {b}{r['psi']:g}{b} | {b}{r['fid_train']:.2f}{b} | {tied}{r['spread_train']:.3f} | "
                      f"{r['fid_held_out']:.2f} | {r['accuracy']:.2%} | {r['memorisation_ratio']:.3f} |")
     return "\n".join(lines)
 
@@ -124,11 +169,21 @@ def truncation_section(folder: Path, psi: float) -> str:
         if not isinstance(r, dict) or float(r["psi"]) != psi or not 1 <= len(r["rows"]) <= 50:
             return ""
         table = truncation_table(r)
-        intro = (f"`{r['command']}` ({float(r['seconds']):.0f} s on {r['machine']}): {int(r['samples']):,} "
-                 f"class-balanced samples per ψ (seed 0), chosen by FID against the {int(r['train']):,} **training** "
-                 f"images among the ψ whose within-class spread stays at least {float(r['min_spread']):g} and whose "
-                 f"memorisation ratio stays at least 1; the columns against the {int(r['held_out']):,} held-out "
-                 "images are for the record and were not used to choose.")
+        seeds = int(r.get("seeds", 1))
+        allowed = (f"among the ψ whose within-class spread stays at least {float(r['min_spread']):g} and whose "
+                   "memorisation ratio stays at least 1")
+        if seeds > 1 and all("tied" in row for row in r["rows"]):
+            rule = (f"{seeds} sets of {int(r['samples']):,} class-balanced samples per ψ (sample seeds 0-{seeds - 1}, "
+                    f"the same latents at every ψ), scored against the {int(r['train']):,} **training** images: "
+                    f"{allowed}, those whose FID is within the sample sets' noise of the lowest tie with it (the "
+                    f"mean of the per-seed FID gaps, in brackets, at most {float(r['tie_se']):g} standard errors of "
+                    "those gaps), and the tied ψ with the highest class accuracy is chosen (FID and accuracy: means "
+                    "over the sets; spread, held-out FID and memorisation: the first set)")
+        else:
+            rule = (f"{int(r['samples']):,} class-balanced samples per ψ (seed 0), chosen by FID against the "
+                    f"{int(r['train']):,} **training** images {allowed}")
+        intro = (f"`{r['command']}` ({float(r['seconds']):.0f} s on {r['machine']}): {rule}; the columns against "
+                 f"the {int(r['held_out']):,} held-out images are for the record and were not used to choose.")
     except (OSError, ValueError, KeyError, TypeError):
         return ""
     return f"### Default truncation: ψ = {psi:g}\n\n{intro}\n\n{table}"
