@@ -127,3 +127,33 @@ def test_a_classifier_reads_other_sizes_by_resampling_to_its_own():
     assert torch.equal(c(small), c(up)) and c.features(small).shape == (2, 128)
     same = torch.rand(2, 3, 64, 64)
     assert c.fit_size(same) is same
+
+
+def test_the_shape_check_builds_without_filling_and_leaves_other_builds_alone():
+    """check_weights' meta build skips the random fills (and eye) that torch runs in Python on the meta device, whose
+    first call imports torch._dynamo; every shipped family loads in a fresh process without importing it. A model
+    built outside the check, or in another thread while it runs, is initialised as usual."""
+    import subprocess
+    import sys
+    import threading
+
+    from genlab.hub import _NoMetaInit
+
+    code = ("import sys, genlab\n"
+            "for name in ('emoji-cgan', 'emoji-vae', 'emoji-classifier', 'emoji-sketch2color', 'emoji-openmoji2noto'):\n"
+            "    genlab.load(name, device='cpu')\n"
+            "print('dynamo' if 'torch._dynamo' in sys.modules else 'no dynamo')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "no dynamo"
+    with torch.device("meta"), _NoMetaInit():
+        skeleton = ConvVAE(latent_dim=6, prior_components=3)
+        assert skeleton.prior_scale_tril.shape == (3, 6, 6) and skeleton.prior_scale_tril.is_meta
+        built = {}
+        thread = threading.Thread(target=lambda: built.update(e=torch.nn.Embedding(50, 40), eye=torch.eye(3)))
+        thread.start()
+        thread.join()
+        here = torch.nn.init.normal_(torch.zeros(100, device="cpu"), std=2.0, generator=torch.Generator().manual_seed(0))
+    assert not built["e"].weight.is_meta and 0.8 < built["e"].weight.std().item() < 1.2  # N(0, 1), as usual
+    assert torch.equal(built["eye"], torch.eye(3))
+    assert 1.5 < here.std().item() < 2.5  # a real tensor in the same thread is filled too
