@@ -80,3 +80,29 @@ def test_gaussian_likelihood_uses_the_batch_variance_in_training_and_the_calibra
     with pytest.raises(ValueError, match="only a VAE with likelihood='gaussian'"):
         calibrate_sigma(ConvVAE(latent_dim=4), x)
     assert "log_sigma" not in ConvVAE(latent_dim=4).state_dict()  # Bernoulli checkpoints keep their layout
+
+
+def test_a_variance_floor_holds_the_gaussian_training_variance_up():
+    """negative_elbo's min_variance: in training the batch variance is max(its own, the floor); a floor below the
+    batch's error changes nothing, and eval keeps the calibrated scale whatever the floor."""
+    import math
+
+    torch.manual_seed(0)
+    vae = ConvVAE(latent_dim=4, channels=8, hidden=32, likelihood="gaussian").train()
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    torch.manual_seed(1)
+    sq = (torch.sigmoid(vae(x)[0]) - (x + 1) / 2).pow(2).flatten(1)
+    d = sq.shape[1]
+
+    def rec(floor):
+        torch.manual_seed(1)  # the same reparameterised sample each time
+        return negative_elbo(vae, x, min_variance=floor)[1]
+
+    floored = sq.sum(1) / (2 * 0.5) + d * 0.5 * math.log(2 * math.pi * 0.5)
+    assert sq.mean().item() < 0.5 and torch.allclose(rec(0.5), floored, rtol=1e-5)
+    assert torch.allclose(rec(1e-4), rec(0.0)) and not torch.allclose(rec(0.5), rec(0.0))
+    vae.eval()
+    torch.manual_seed(3)
+    plain = negative_elbo(vae, x)[1]
+    torch.manual_seed(3)
+    assert torch.equal(negative_elbo(vae, x, min_variance=0.5)[1], plain)

@@ -32,3 +32,15 @@ def test_gaussian_likelihood_trains_calibrates_and_loads(tmp_path):
     (out / "config.json").write_text(json.dumps({**config, "likelihood": "laplace"}))
     with pytest.raises(genlab.CheckpointError, match="likelihood must be one of bernoulli, gaussian"):
         genlab.load(str(out), model_type="vae", device=None)
+
+
+def test_min_sigma_is_bounded_and_needs_the_gaussian_likelihood(tmp_path, capsys):
+    import pytest
+
+    for flags, message in ((["--min-sigma", "0.1"], "add --likelihood gaussian"),
+                           (["--likelihood", "gaussian", "--min-sigma", "2"], "between 0 and 1"),
+                           (["--likelihood", "gaussian", "--min-sigma", "nan"], "between 0 and 1")):
+        with pytest.raises(SystemExit):
+            train_main(["vae", "--preset", "tiny", *flags, "--out", str(tmp_path / "vae")])
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "vae").exists()  # refused before any data is read or step is trained

@@ -206,17 +206,20 @@ def squared_error(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (torch.sigmoid(logits) - (x + 1) / 2).pow(2).flatten(1)
 
 
-def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None) -> tuple[torch.Tensor, ...]:
+def negative_elbo(vae: ConvVAE, x: torch.Tensor, beta: float | None = None,
+                  min_variance: float = MIN_VARIANCE) -> tuple[torch.Tensor, ...]:
     """Per-image (loss, reconstruction nats, KL nats), each (B,), for x in [-1, 1].
 
-    loss = reconstruction + beta * KL; with beta = 1 it is the negative ELBO.
+    loss = reconstruction + beta * KL; with beta = 1 it is the negative ELBO. ``min_variance``: in training, the
+    Gaussian decoder's batch variance is held at least this high (a floor above the default keeps the
+    reconstruction term from outweighing the KL once the training images are fitted closely).
     """
     logits, mu, logvar = vae(x)
     target = (x + 1) / 2  # [0, 1] intensities
     if vae.likelihood == "gaussian":  # -log N(target; sigmoid(logits), sigma^2) summed over pixels
         sq = squared_error(logits, x)  # (B, D)
         if vae.training:  # the batch's maximum-likelihood variance (no gradient: at the optimum it has none)
-            log_sigma = 0.5 * sq.detach().mean().clamp_min(MIN_VARIANCE).log()
+            log_sigma = 0.5 * sq.detach().mean().clamp_min(max(min_variance, MIN_VARIANCE)).log()
         else:
             log_sigma = vae.log_sigma
         rec = sq.sum(1) / (2 * torch.exp(2 * log_sigma)) + sq.shape[1] * (log_sigma + 0.5 * math.log(2 * math.pi))

@@ -45,6 +45,7 @@ class VAETrainConfig(CommonConfig):
     upsample: str = "transposed"  # decoder upsampling: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
     hflip: bool = False  # mirror a random half of each batch left-right (twice the images; off where mirrored images are wrong)
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (cross-entropy) or "gaussian" (sigma-VAE: one variance, calibrated)
+    min_sigma: float = 0.0  # gaussian only: the training noise scale's floor on [0, 1] intensities (0-1; 0: the batch's own)
     CHOICES: ClassVar[dict] = {"upsample": ("transposed", "nearest"), "likelihood": LIKELIHOODS}  # the CLI refuses other words
     refit: str = ""  # a VAE checkpoint folder: fit only its ex-post prior on --data (no training), rewrite its weights, samples and card section
 
@@ -204,6 +205,10 @@ def update_prior_section(out, text: str) -> None:
 
 def train_vae(cfg: VAETrainConfig, command: str | None = None):
     components(cfg), refine_passes(cfg)  # refuse bad prior flags before any data is read or step is trained
+    if not 0.0 <= cfg.min_sigma <= 1.0:
+        raise DatasetError(f"--min-sigma must be between 0 and 1 (a noise scale on [0, 1] intensities), got {cfg.min_sigma}")
+    if cfg.min_sigma and cfg.likelihood != "gaussian":
+        raise DatasetError("--min-sigma sets the Gaussian decoder's noise floor; add --likelihood gaussian")
     if cfg.refit:
         return refit_prior(cfg, command)
     run = Run(cfg, "vae", command)
@@ -237,7 +242,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
         x, _ = next(batches)  # (B, C, R, R) in [-1, 1]
         if cfg.hflip:
             x = random_hflip(x, order)
-        loss = negative_elbo(vae, x)[0].mean()  # reconstruction + beta * KL, nats/image
+        loss = negative_elbo(vae, x, min_variance=cfg.min_sigma ** 2)[0].mean()  # reconstruction + beta * KL, nats/image
         opt.zero_grad(set_to_none=True)
         run.accelerator.backward(loss)
         opt.step()
