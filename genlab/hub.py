@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
 from .models import ConvVAE, CycleDiscriminator, CycleGAN, ImageClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
-from .models.base import HubModel
+from .models.base import HubModel, meta_skeleton
 from .models.gan import MIN_PSI
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
@@ -316,29 +316,6 @@ def safetensors_shapes(path: Path) -> dict[str, list[int]]:
     return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
 
 
-class _NoMetaInit(torch.overrides.TorchFunctionMode):
-    """For the meta-device build in check_weights: skips the random fills of parameter initialisation on meta
-    tensors (which hold no values) and makes ``torch.eye`` an empty meta tensor of its shape. On the meta device
-    both run torch's Python references, whose first call imports torch._dynamo (measured: ``import app`` 11.5
-    CPU-s with it, 10.6 without; every process that loads a GAN or a VAE paid it). Torch function modes are per
-    thread, and real tensors pass through, so a model another thread builds meanwhile is initialised as usual."""
-
-    FILLS = {torch.Tensor.normal_, torch.Tensor.uniform_, *(getattr(torch.nn.init, n) for n in dir(torch.nn.init)
-                                                           if n.endswith("_") and not n.startswith("_"))}
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is torch.eye and kwargs.get("device") is None:  # shapes only: eye(n) / eye(n, m)
-            n = args[0] if args else kwargs["n"]
-            m = args[1] if len(args) > 1 else kwargs.get("m", n)
-            return torch.empty(n, n if m is None else m, dtype=kwargs.get("dtype"), device="meta")
-        if func in self.FILLS:
-            tensor = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes it by keyword
-            if isinstance(tensor, torch.Tensor) and tensor.is_meta:
-                return tensor
-        return func(*args, **kwargs)
-
-
 def check_weights(name: str, cls: type[HubModel], config: dict, weights: Path) -> None:
     """Before any weight is allocated: build the model on the meta device (shapes only), bound its size,
     and compare every tensor's shape with the safetensors header."""
@@ -347,8 +324,7 @@ def check_weights(name: str, cls: type[HubModel], config: dict, weights: Path) -
     params = inspect.signature(cls.__init__).parameters
     kwargs = {k: v for k, v in config.items() if k in params}
     try:
-        with torch.device("meta"), _NoMetaInit():
-            skeleton = cls(**kwargs)
+        skeleton = meta_skeleton(cls, kwargs)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{name!r}: config.json does not describe a {cls.__name__} ({e}).") from None
     expected = {k: list(t.shape) for k, t in skeleton.state_dict().items()}

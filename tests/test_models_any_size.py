@@ -137,7 +137,7 @@ def test_the_shape_check_builds_without_filling_and_leaves_other_builds_alone():
     import sys
     import threading
 
-    from genlab.hub import _NoMetaInit
+    from genlab.models.base import _NoMetaInit, meta_skeleton
 
     code = ("import sys, genlab\n"
             "for name in ('emoji-cgan', 'emoji-vae', 'emoji-classifier', 'emoji-sketch2color', 'emoji-openmoji2noto'):\n"
@@ -146,9 +146,10 @@ def test_the_shape_check_builds_without_filling_and_leaves_other_builds_alone():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "no dynamo"
-    with torch.device("meta"), _NoMetaInit():
-        skeleton = ConvVAE(latent_dim=6, prior_components=3)
-        assert skeleton.prior_scale_tril.shape == (3, 6, 6) and skeleton.prior_scale_tril.is_meta
+    skeleton = meta_skeleton(ConvVAE, {"latent_dim": 6, "prior_components": 3})
+    assert skeleton.prior_scale_tril.shape == (3, 6, 6) and skeleton.prior_scale_tril.is_meta
+    assert all(t.is_meta for t in skeleton.state_dict().values())  # nothing allocated
+    with torch.device("meta"), _NoMetaInit():  # the mode as meta_skeleton holds it, while another thread builds
         built = {}
         thread = threading.Thread(target=lambda: built.update(e=torch.nn.Embedding(50, 40), eye=torch.eye(3)))
         thread.start()

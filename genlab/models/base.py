@@ -11,6 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
@@ -101,3 +102,33 @@ def weights_digest(model: nn.Module) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:20]
+
+
+class _NoMetaInit(torch.overrides.TorchFunctionMode):
+    """For meta_skeleton: skips the random fills of parameter initialisation on meta
+    tensors (which hold no values) and makes ``torch.eye`` an empty meta tensor of its shape. On the meta device
+    both run torch's Python references, whose first call imports torch._dynamo (measured: ``import app`` 11.5
+    CPU-s with it, 10.6 without; every process that loads a GAN or a VAE paid it). Torch function modes are per
+    thread, and real tensors pass through, so a model another thread builds meanwhile is initialised as usual."""
+
+    FILLS = {torch.Tensor.normal_, torch.Tensor.uniform_, *(getattr(torch.nn.init, n) for n in dir(torch.nn.init)
+                                                           if n.endswith("_") and not n.startswith("_"))}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.eye and kwargs.get("device") is None:  # shapes only: eye(n) / eye(n, m)
+            n = args[0] if args else kwargs["n"]
+            m = args[1] if len(args) > 1 else kwargs.get("m", n)
+            return torch.empty(n, n if m is None else m, dtype=kwargs.get("dtype"), device="meta")
+        if func in self.FILLS:
+            tensor = args[0] if args else kwargs.get("tensor")  # torch.nn.init passes it by keyword
+            if isinstance(tensor, torch.Tensor) and tensor.is_meta:
+                return tensor
+        return func(*args, **kwargs)
+
+
+def meta_skeleton(cls: type[nn.Module], kwargs: dict) -> nn.Module:
+    """``cls(**kwargs)`` on the meta device: every tensor's shape, no memory, no initialisation (the checkpoint
+    loader bounds a config's size and checks the weights' shapes on it before allocating anything)."""
+    with torch.device("meta"), _NoMetaInit():
+        return cls(**kwargs)
