@@ -51,7 +51,8 @@ TIE_SE = 2.0  # a psi whose mean FID gap to the best is within this many standar
 
 
 def pick_truncation(rows: list[dict], min_spread: float = MIN_SPREAD, tie_se: float = TIE_SE) -> dict:
-    """The choice among measured rows (each: psi, fid_train_seeds, accuracy, spread_train, memorisation_ratio).
+    """The choice among measured rows (each: psi, fid_train (the mean of fid_train_seeds), accuracy, spread_train,
+    memorisation_ratio).
     Allowed: psi 1, and every psi whose spread stays at least ``min_spread`` and whose memorisation ratio at least
     1. The best is the lowest mean FID against the training images; an allowed psi ties with it when the mean of
     its per-seed FID gaps to the best (the same latents, so the gaps are paired) is at most ``tie_se`` standard
@@ -66,7 +67,7 @@ def pick_truncation(rows: list[dict], min_spread: float = MIN_SPREAD, tie_se: fl
         r["tied"], r["fid_gap"] = False, None
     if not allowed:
         return {"psi": 1.0}
-    best = min(allowed, key=lambda r: statistics.fmean(r["fid_train_seeds"]))
+    best = min(allowed, key=lambda r: r["fid_train"])  # the mean of its sets
     for r in allowed:
         gaps = [a - b for a, b in zip(r["fid_train_seeds"], best["fid_train_seeds"])]
         r["fid_gap"] = statistics.fmean(gaps)
@@ -121,10 +122,15 @@ def choose_truncation(name: str, data: str, feature_net: str, samples: int = 200
             "held_out": len(held_x)}
 
 
+def _tie_record(result: dict) -> bool:
+    """Whether a truncation record was made by the tie rule (its rows say which psi tied); older records were not."""
+    return all("tied" in r for r in result["rows"])
+
+
 def truncation_table(result: dict) -> str:
     """choose_truncation's rows as a Markdown table, the chosen psi in bold. Records made before the tie rule
     (one sample set, no "tied" column) print as they were."""
-    tie = all("tied" in r for r in result["rows"])
+    tie = _tie_record(result)
     lines = ["| ψ | FID vs training images (chooses) | " + ("tied with the lowest | " if tie else "")
              + "within-class spread vs training | FID vs held-out | class accuracy | memorisation ratio |",
              "|---:|---:|" + (":---:|" if tie else "") + "---:|---:|---:|---:|"]
@@ -172,7 +178,7 @@ def truncation_section(folder: Path, psi: float) -> str:
         seeds = int(r.get("seeds", 1))
         allowed = (f"among the ψ whose within-class spread stays at least {float(r['min_spread']):g} and whose "
                    "memorisation ratio stays at least 1")
-        if seeds > 1 and all("tied" in row for row in r["rows"]):
+        if seeds > 1 and _tie_record(r):
             rule = (f"{seeds} sets of {int(r['samples']):,} class-balanced samples per ψ (sample seeds 0-{seeds - 1}, "
                     f"the same latents at every ψ), scored against the {int(r['train']):,} **training** images: "
                     f"{allowed}, those whose FID is within the sample sets' noise of the lowest tie with it (the "
