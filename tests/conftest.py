@@ -20,9 +20,10 @@ from genlab.testing import launched_app, make_paired_folder, make_shapes_folder
 # cores than one server fewer (the app tests' durations sum to 811 s of an 822 s run: on one worker they would be
 # the longest path).
 # A worker computes with one torch thread: two one-thread processes get more done on the 2 cores than one two-thread
-# process. A third worker does not pay: measured 2026-12-03, the whole suite took 775 s of
-# pytest (1,109 CPU-seconds) on 3 workers against 682 s (959) on 2, though the 2 cores sat 30 % idle on 2 workers
-# (tests waiting on servers, jobs and pages).
+# process. A third worker does not pay: measured 2026-12-03, the whole suite took 775 s of pytest on 3 workers
+# against 682 s on 2. The 2 cores are not idle on 2 workers: sampling every process in /proc during a full run used
+# 1,594 CPU-seconds in 828 s (1.93 cores; `time` had shown 1,131 because it misses Chromium's processes), so the
+# suite is bound by CPU (docs/performance.md, "What make test spends its time on").
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
     os.environ.setdefault("GENLAB_THREADS", "1")  # the launched app and other child processes too
