@@ -55,6 +55,8 @@ def _first_visit(page, shots):
     theirs on load; the others show results computed once at start-up). The four viewport screenshots are the
     README's (docs/screenshots/, via scripts/readme_screenshots.sh)."""
     shown_picture(page, "gan")
+    # the first frame's time includes starting the in-page model, and its note says so (it read as a slow slider)
+    expect(page.locator("#gan-web-note")).to_contain_text("the first frame took", timeout=30_000)
     page.screenshot(path=str(shots / "first_gan.png"))
     page.get_by_role("tab", name="VAE interpolation").click()
     shown_picture(page, "vae")

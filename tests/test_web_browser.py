@@ -234,6 +234,7 @@ def test_sliders_redraw_while_the_server_is_frozen(app, default_page):
     assert after.startswith("page:") and moved.startswith("page:")
     assert page.joins == []  # the drags sent the server nothing
     assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
+    expect(page.locator("#gan-web-note")).to_contain_text("ms from slider to frame")  # a warm frame's own time
     assert len(written) == len(first) == len(timings)
     assert all(0 < w <= t < 10_000 for w, t in zip(written, timings))  # pixels are written before they are shown
     print(f"frozen server, 32-px emoji GAN, n=16: input to frame p50 {statistics.median(timings):.1f} ms, pixels "

@@ -37,6 +37,8 @@ function loadOrt() {
   return ortPromise;
 }
 
+const warmed = new WeakSet(); // sessions that have drawn once
+
 function session(url) {
   if (!sessions.has(url)) {
     sessions.set(url, loadOrt().then(async (ort) => {
@@ -186,6 +188,8 @@ class Drawer {
         this.next = null;
         if (key === this.lastKey) continue;
         const spec = this.spec;
+        const cold = !warmed.has(this.session); // the runtime's first run of a graph is slow (start-up included)
+        warmed.add(this.session);
         const grid = await this.compute(controls);
         paint(this.el("canvas"), grid, this.displaySize);
         this.lastKey = key;
@@ -193,7 +197,7 @@ class Drawer {
         this.note(this.el("web-note")?.textContent || "", "page"); // show the canvas, hide the server's picture
         const written = performance.now();
         // Timed when its frame comes, without holding the next drawing back until then.
-        if (!waited) frame().then((shown) => this.record(t0, written, started.firstFrame === shown.id, shown.now));
+        if (!waited) frame().then((shown) => this.record(t0, written, started.firstFrame === shown.id, shown.now, cold));
       }
     } catch (e) {
       this.note(`Drawn on the server: the in-page generator failed (${e.message || e}).`, "server");
@@ -202,13 +206,16 @@ class Drawer {
     }
   }
 
-  record(t0, written, inFirstFrame, shownAt) {
+  record(t0, written, inFirstFrame, shownAt, cold = false) {
     this.timings.push(shownAt - t0);
     this.written.push(written - t0);
     this.inFirstFrame.push(inFirstFrame);
     for (const a of [this.timings, this.written, this.inFirstFrame]) if (a.length > 1000) a.shift();
     const note = this.el("web-note");
-    if (note) note.textContent = `Drawn in this browser (ONNX Runtime Web, WebAssembly): ${(shownAt - t0).toFixed(1)} ms from slider to frame.`;
+    const ms = (shownAt - t0).toFixed(1);
+    if (note) note.textContent = cold
+      ? `Drawn in this browser (ONNX Runtime Web, WebAssembly): the first frame took ${ms} ms, starting the model included; move a slider to time the next.`
+      : `Drawn in this browser (ONNX Runtime Web, WebAssembly): ${ms} ms from slider to frame.`;
   }
 
   // The value of a Gradio slider or number, read from the page (for native input events).
