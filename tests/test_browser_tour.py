@@ -60,6 +60,8 @@ def _first_visit(page, shots):
     page.screenshot(path=str(shots / "first_gan.png"))
     page.get_by_role("tab", name="VAE interpolation").click()
     shown_picture(page, "vae")
+    # drawn in the page before the tab was opened: the note says so, not "Starting the in-page generator…"
+    expect(page.locator("#vae-web-note")).to_contain_text("Drawn in this browser", timeout=60_000)
     page.screenshot(path=str(shots / "first_vae.png"))
     page.get_by_role("tab", name="Translation (pix2pix, CycleGAN)").click()
     for selector in ("#tr-input", "#tr-seen", "#tr-output", "#cy-input", "#cy-output", "#cy-cycle"):

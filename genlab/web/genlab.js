@@ -194,7 +194,10 @@ class Drawer {
         paint(this.el("canvas"), grid, this.displaySize);
         this.lastKey = key;
         this.drawnSpec = spec;
-        this.note(this.el("web-note")?.textContent || "", "page"); // show the canvas, hide the server's picture
+        // show the canvas, hide the server's picture; a draw made before its tab was opened is not timed, and the
+        // note (still Gradio's "Starting the in-page generator…") says what draws it
+        this.note(waited ? "Drawn in this browser (ONNX Runtime Web, WebAssembly); move a slider to time a frame."
+          : this.el("web-note")?.textContent || "", "page");
         const written = performance.now();
         // Timed when its frame comes, without holding the next drawing back until then.
         if (!waited) frame().then((shown) => this.record(t0, written, started.firstFrame === shown.id, shown.now, cold));
