@@ -37,7 +37,7 @@ def test_emoji_classifier_reproduces_its_card():
     from genlab.datasets.emoji import held_out, render, selected
 
     held = [(hexcode, label) for hexcode, label, _, key in selected() if held_out(key)]
-    x = to_float(torch.stack([torch.from_numpy(render(h, 64)).permute(2, 0, 1) for h, _ in held]))
+    x = to_float(torch.stack([torch.tensor(render(h, 64)).permute(2, 0, 1) for h, _ in held]))
     y = torch.tensor([label for _, label in held])
     acc = accuracy(genlab.load("emoji-classifier", device="cpu"), x, y)
     card = (CHECKPOINTS_DIR / "emoji-classifier" / "README.md").read_text()

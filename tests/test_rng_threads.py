@@ -25,7 +25,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 def _work(g, x, photo, patch, mask, seeds):
     t_seed, c_seed, d_seed = seeds
     out = translate(g, x, k=4, seed=t_seed)
-    aug = torch.stack([torch.as_tensor(np.asarray(im)) for im in classic_augment(photo, n=6, seed=c_seed)])
+    aug = torch.stack([torch.tensor(np.asarray(im)) for im in classic_augment(photo, n=6, seed=c_seed)])
     dip = next(deep_image_prior(patch, mask, iterations=2, seed=d_seed, every=2))[2]
     return out, aug, torch.as_tensor(dip)
 
