@@ -38,6 +38,7 @@ function loadOrt() {
 }
 
 const warmed = new WeakSet(); // sessions that have drawn once
+const IN_PAGE = "Drawn in this browser (ONNX Runtime Web, WebAssembly)"; // every note of the page path starts so
 
 function session(url) {
   if (!sessions.has(url)) {
@@ -156,7 +157,7 @@ class Drawer {
       }
       this.ort = ort;
       this.session = s;
-      if (this.mode !== "page") this.note("Drawn in this browser (ONNX Runtime Web, WebAssembly).", "page");
+      if (this.mode !== "page") this.note(`${IN_PAGE}.`, "page");
       return true;
     } catch (e) {
       this.note(`Drawn on the server: the in-page generator did not start (${e.message || e}).`, "server");
@@ -196,7 +197,7 @@ class Drawer {
         this.drawnSpec = spec;
         // show the canvas, hide the server's picture; a draw made before its tab was opened is not timed, and the
         // note (still Gradio's "Starting the in-page generator…") says what draws it
-        this.note(waited ? "Drawn in this browser (ONNX Runtime Web, WebAssembly); move a slider to time a frame."
+        this.note(waited ? `${IN_PAGE}; move a slider to time a frame.`
           : this.el("web-note")?.textContent || "", "page");
         const written = performance.now();
         // Timed when its frame comes, without holding the next drawing back until then.
@@ -217,8 +218,8 @@ class Drawer {
     const note = this.el("web-note");
     const ms = (shownAt - t0).toFixed(1);
     if (note) note.textContent = cold
-      ? `Drawn in this browser (ONNX Runtime Web, WebAssembly): the first frame took ${ms} ms, starting the model included; move a slider to time the next.`
-      : `Drawn in this browser (ONNX Runtime Web, WebAssembly): ${ms} ms from slider to frame.`;
+      ? `${IN_PAGE}: the first frame took ${ms} ms, starting the model included; move a slider to time the next.`
+      : `${IN_PAGE}: ${ms} ms from slider to frame.`;
   }
 
   // The value of a Gradio slider or number, read from the page (for native input events).
