@@ -153,7 +153,10 @@ def _upload_and_paint(page, image: str, start: tuple[int, int], end: tuple[int, 
     page.mouse.up()
 
 
-def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
+def test_repair_tab_upload_paint_a_stroke_and_repair_by_vae_then_deep_image_prior(page, shots):
+    """Upload a 7, paint across it, repair by the digit VAE's latent search; then the same stroke by the deep image
+    prior (the method for any photo), so one upload and stroke serve both (each click costs Chromium 3-6
+    CPU-seconds: docs/performance.md; a photo's repair by the prior is tests/test_repair_e2e.py's)."""
     page.get_by_role("tab", name="Repair & augment").click()
     page.get_by_role("tab", name="Repair (inpainting)").click()
     expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
@@ -167,17 +170,9 @@ def test_repair_tab_upload_paint_a_stroke_and_repair(page, tmp_path):
     expect(page.locator("#rp-repaired img")).to_be_visible(timeout=10_000)
     expect(page.locator("#rp-baseline img")).to_be_visible(timeout=10_000)
     expect(page.locator("#rp-candidates img")).to_have_count(6, timeout=10_000)
-    page.screenshot(path=str(tmp_path / "repair_tab.png"), full_page=True)
-    assert not page.errors, page.errors
-
-
-def test_repair_the_same_stroke_with_the_deep_image_prior(page, shots):
-    """The painted 7 of the test above, repaired again by the deep image prior (the method for any photo): pick the
-    method, the fewest iterations the tab allows, and run. The same upload and stroke serve both methods (each click
-    costs Chromium 3-6 CPU-seconds: docs/performance.md); a photo's repair by it is tests/test_repair_e2e.py's."""
     before = image_src(page, "#rp-repaired")
     page.get_by_label("Deep image prior (any photo)").check()
-    repair_iterations(page, 10)  # this checks the method runs (quality: test_inpainting)
+    repair_iterations(page, 10)  # the fewest the tab allows: this checks the method runs (quality: test_inpainting)
     page.locator("#rp-run").click()
     expect(page.locator("#rp-status textarea")).to_have_value(re.compile("^done: dip, 10 iterations"), timeout=120_000)
     wait_for_new_src(page, "#rp-repaired", before)
