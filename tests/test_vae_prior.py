@@ -165,3 +165,45 @@ def test_the_prior_section_compares_the_passes_with_the_plain_mixture():
     plain = prior_text({**report, "refine": 0}, {k: v for k, v in m.items() if "unrefined" not in k},
                        PRESETS["emoji-vae"], "cmd")
     assert "no passes" not in plain and "samples_unrefined.png" not in plain and "| fitted mixture |" in plain
+
+
+def test_a_subspace_mixture_lives_in_the_codes_leading_directions(tmp_path):
+    """rank r: the mixture is fitted to the codes' r principal coordinates and embedded back; samples keep the
+    clusters along those directions and only the ridge across the others, and it stores like any mixture."""
+    from genlab.train.prior import fit_subspace_mixture
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([_two_clusters(d=3), 0.15 * torch.randn(800, 2, generator=g) + 1.0], 1)  # 5-d, 2 thin directions
+    w, m, tril, _ = fit_subspace_mixture(x, 2, rank=3, seed=0)
+    assert m.shape == (2, 5) and tril.shape == (2, 5, 5)
+    assert torch.allclose(m[:, 3:], x[:, 3:].mean(0).expand(2, 2), atol=0.03)  # thin directions at the codes' mean
+    cov = tril @ tril.transpose(1, 2)
+    ridge = 1e-3 * x.double().var(0).mean().item()
+    assert x[:, 3:].var(0).min() > 5 * ridge  # the thin directions' own spread is gone; only the ridge is left
+    assert torch.allclose(cov[:, 3:, 3:], ridge * torch.eye(2).expand(2, 2, 2), atol=0.1 * ridge)
+    order = m[:, 0].argsort()
+    assert torch.allclose(m[order][:, 0], torch.tensor([-4.0, 4.0]), atol=0.15)  # the clusters survive
+    vae = with_prior(ConvVAE(latent_dim=5, channels=8, hidden=16).eval(), w, m, tril)
+    z = vae.sample_prior(2000, torch.Generator().manual_seed(1))
+    assert (z[:, 0].abs() > 2).float().mean() > 0.95 and z[:, 3:].std(0).max() < 3 * ridge ** 0.5
+    full = fit_subspace_mixture(x, 2, rank=0, seed=0)  # rank 0 (or the latent size): the full-space fit
+    assert all(torch.equal(a, b) for a, b in zip(full[:3], fit_gaussian_mixture(x, 2, seed=0)[:3]))
+    fitted, report = fit_prior(ConvVAE(latent_dim=4, channels=8, hidden=16).eval(),
+                               torch.rand(60, 1, 28, 28) * 2 - 1, 2, rank=2)
+    assert report["rank"] == 2 and fitted.prior_means.shape == (2, 4)
+    with pytest.raises(ValueError, match="rank"):
+        fit_prior(ConvVAE(latent_dim=4, channels=8, hidden=16).eval(), torch.rand(60, 1, 28, 28), 2, rank=5)
+
+
+def test_refit_cli_takes_a_prior_rank_and_refuses_one_past_the_latent(tmp_path, capsys):
+    from genlab.train.__main__ import main as train_main
+
+    out = tmp_path / "vae"
+    train_main(["vae", "--preset", "tiny", "--out", str(out), "--prior-components", "0"])
+    train_main(["vae", "--preset", "tiny", "--refit", str(out), "--prior-components", "3", "--prior-rank", "4"])
+    assert "4 leading principal directions" in (out / "README.md").read_text()
+    assert genlab.load(str(out)).prior_components == 3
+    with pytest.raises(SystemExit):
+        train_main(["vae", "--preset", "tiny", "--refit", str(out), "--prior-rank", "17"])
+    assert "--prior-rank must be a whole number from 0 (all directions) to the latent size (16), got 17" \
+        in capsys.readouterr().err

@@ -32,12 +32,23 @@ def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, sampl
     return out
 
 
+def reconstruction_memorisation(vae, train_x: torch.Tensor, held_x: torch.Tensor) -> dict:
+    """memorisation() of the decoder's reconstructions of the held-out images, which it never saw: the reference a
+    VAE's samples are held to. Decoding smooths, so even these sit nearer the training set than the images themselves
+    (ratio below 1); prior samples that sit no nearer than they do are not drawing the training images back out."""
+    with torch.no_grad():
+        recon = torch.cat([vae.decode(vae.encode(held_x[i : i + 500])[0]) for i in range(0, len(held_x), 500)])
+    return memorisation(recon, train_x, held_x)
+
+
 def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
     """prior_sample_fid of the VAE's own prior (fid, kid, ..., memorisation), plus N(0, I)'s (fid_normal,
     kid_normal, ...) when the model has a fitted one, and the mixture's draws without the decode-encode passes
     (fid_unrefined, ..., memorisation_unrefined) when it has those; the floor is computed once."""
     out = prior_sample_fid(vae, classifier, train, held_out, samples, seed)
     out["prior"] = "fitted" if vae.prior_components else "normal"
+    out["memorisation_reconstructions"] = reconstruction_memorisation(vae, train.tensors(20000)[0],
+                                                                      held_out.tensors(MAX_REAL)[0])
     same = dict(floor=out["floor_fid"])
     if vae.prior_components:
         normal = prior_sample_fid(vae, classifier, train, held_out, samples, seed, prior="normal",

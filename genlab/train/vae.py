@@ -42,6 +42,7 @@ class VAETrainConfig(CommonConfig):
     mixed_precision: str = "no"  # the ELBO's sums want float32 (bf16 is offered, not the default)
     prior_components: str = "1,5,10,20,40"  # ex-post prior: mixture sizes to choose from by held-back likelihood ("10": fixed; "0": N(0, I) only)
     prior_refine: int = 0  # decode -> encode passes applied to each fitted-prior draw (0-20; 0: the mixture's draws as they are)
+    prior_rank: int = 0  # fit the mixture in the codes' leading principal directions (1 to latent size; 0: all of them)
     upsample: str = "transposed"  # decoder upsampling: "transposed" (4x4 stride-2) or "nearest" (2x nearest + 3x3 conv)
     hflip: bool = False  # mirror a random half of each batch left-right (twice the images; off where mirrored images are wrong)
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (cross-entropy) or "gaussian" (sigma-VAE: one variance, calibrated)
@@ -55,13 +56,14 @@ PRESETS = {
     # The OpenMoji emoji (python -m genlab data emoji is made on first use), colour, a wider latent than the digits'
     "emoji-vae": VAETrainConfig(name="emoji-vae", data="emoji", resolution=64, channels=3, steps=6000, batch_size=64,
                                 latent_dim=32, hidden=256, sample_every=1000, feature_net="emoji-classifier",
-                                # K = 20 and 4 decode-encode passes per draw, not K picked by held-back likelihood
-                                # (which picks 5). Chosen by FID vs the TRAINING images (2,000 samples) among
-                                # mixtures whose samples are no nearer the training set than held-out emoji are
-                                # (memorisation ratio >= 1): K=40 alone 598.5 (ratio 1.023); K=20 + 4 passes 430.9
-                                # (1.001); K=10 + 12 passes 464.8 (1.008); K=40 + 6 passes 364.6 but 0.972.
-                                # docs/models.md "VAE priors" has the whole grid.
-                                prior_components="20", prior_refine=4),
+                                # K = 40 in the codes' 12 leading principal directions, 8 decode-encode passes per
+                                # draw. Chosen by FID vs the TRAINING images (mean of 3 x 2,000 samples) among the
+                                # settings whose samples are no nearer the training set than the decoder's
+                                # reconstructions of the held-out emoji are (memorisation ratio >= 0.851): K=40, rank
+                                # 12, 8 passes 253.9 (0.893); 4 passes 264.9 (0.895); rank 8 + 8 passes 271.3 but
+                                # 0.843; all 32 directions, K=20 + 4 passes 430.9 (1.001; one set).
+                                # benchmarks/vae_prior_choice.py; docs/models.md "VAE priors".
+                                prior_components="40", prior_refine=8, prior_rank=12),
     "tiny": VAETrainConfig(name="tiny-vae", steps=35, eval_samples=0, sample_every=35, prior_components="4"),
 }
 
@@ -85,6 +87,14 @@ def refine_passes(cfg: VAETrainConfig) -> int:
     return cfg.prior_refine
 
 
+def prior_rank(cfg: VAETrainConfig) -> int:
+    """--prior-rank, checked: 0 (all directions) to the latent size."""
+    if not (isinstance(cfg.prior_rank, int) and 0 <= cfg.prior_rank <= cfg.latent_dim):
+        raise DatasetError(f"--prior-rank must be a whole number from 0 (all directions) to the latent size "
+                           f"({cfg.latent_dim}), got {cfg.prior_rank!r}")
+    return cfg.prior_rank
+
+
 def release_prior(model: ConvVAE, train, cfg: VAETrainConfig, run: Run) -> tuple[ConvVAE, dict]:
     """Fit the ex-post prior on the training images' codes (see train/prior.py); log what was chosen."""
     from .prior import fit_prior, with_refine
@@ -95,10 +105,11 @@ def release_prior(model: ConvVAE, train, cfg: VAETrainConfig, run: Run) -> tuple
         return model, {}
     x_train = train.tensors(20000)[0]  # (N, C, R, R): the codes of up to 20,000 training images
     ks = tuple(k for k in ks if k <= max(1, len(x_train) // 10)) or (1,)  # >= 10 codes per component
-    model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed)
+    model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed, rank=prior_rank(cfg))
     model = with_refine(model, passes)
     report["refine"] = passes
     run.print(f"prior: a {report['components']}-component Gaussian mixture on {report['codes']} training codes"
+              + (f" in their {report['rank']} leading principal directions" if report["rank"] else "")
               + (f" (held-back log-likelihood by K: {report['held_back_log_likelihood']})"
                  if report["held_back_log_likelihood"] else "")
               + (f"; each draw then takes {passes} decode-encode passes" if passes else ""))
@@ -143,8 +154,11 @@ def prior_text(report: dict, m: dict, cfg: VAETrainConfig, command: str) -> str:
     """The card's prior section: what was fitted, how it was chosen, and the FID of both priors."""
     if not report:
         return "Prior samples come from N(0, I) (no ex-post prior fitted: --prior-components 0)."
+    rank = report.get("rank", 0)
+    where = (f" along their {rank} leading principal directions (the mixture lives in that subspace; every other "
+             "direction stays at the codes' mean, up to the covariances' small ridge)" if rank else "")
     lines = [f"A {report['components']}-component full-covariance Gaussian mixture fitted by EM to the posterior "
-             f"means of the {report['codes']} training images (Ghosh et al. 2020), stored in the checkpoint "
+             f"means of the {report['codes']} training images (Ghosh et al. 2020){where}, stored in the checkpoint "
              "(`prior_weights`, `prior_means`, `prior_scale_tril`); 'Random from prior', the prior samples and the "
              "prior FID use it, and N(0, I) stays available for comparison."]
     if report["held_back_log_likelihood"]:
@@ -171,10 +185,16 @@ def prior_text(report: dict, m: dict, cfg: VAETrainConfig, command: str) -> str:
         if "fid_normal" in m:
             lines.append(f"| N(0, I) | {m['fid_normal']:.2f} | {m['fid_normal'] / m['floor_fid']:.2f}x | "
                          f"{m['kid_normal']:.4f} ± {m['kid_std_normal']:.4f} | |")
+        ref = m.get("memorisation_reconstructions")
+        if ref:
+            lines.append(f"| (reference) the decoder's reconstructions of the held-out images | | | | {mem(ref)} |")
         lines.append(f"\n{cfg.eval_samples} samples each (seed {cfg.seed}) against the held-out images; real floor "
                      f"(train vs held-out) {m['floor_fid']:.2f}. Memorisation ratio: the median distance from the first "
                      f"{min(2000, cfg.eval_samples):,} samples to their nearest training image over the same for the held-out images (below 1: "
-                     "samples sit nearer the training set than new real images do).")
+                     "samples sit nearer the training set than new real images do)."
+                     + (" Decoding smooths, so even the reconstructions of images the VAE never saw sit nearer the "
+                        f"training set ({ref['ratio']:.3f}); samples at or above that are not drawing training images "
+                        "back out." if ref else ""))
     lines.append(f"\nFitted by: `{command}`. Samples from the fitted prior: ![samples](samples.png) "
                  + ("the same mixture draws without the passes: ![samples without the passes](samples_unrefined.png) "
                     if passes else "")
@@ -204,7 +224,7 @@ def update_prior_section(out, text: str) -> None:
 
 
 def train_vae(cfg: VAETrainConfig, command: str | None = None):
-    components(cfg), refine_passes(cfg)  # refuse bad prior flags before any data is read or step is trained
+    components(cfg), refine_passes(cfg), prior_rank(cfg)  # refuse bad prior flags before any data is read or step is trained
     if not 0.0 <= cfg.min_sigma <= 1.0:
         raise DatasetError(f"--min-sigma must be between 0 and 1 (a noise scale on [0, 1] intensities), got {cfg.min_sigma}")
     if cfg.min_sigma and cfg.likelihood != "gaussian":
