@@ -207,3 +207,11 @@ def test_refit_cli_takes_a_prior_rank_and_refuses_one_past_the_latent(tmp_path, 
         train_main(["vae", "--preset", "tiny", "--refit", str(out), "--prior-rank", "17"])
     assert "--prior-rank must be a whole number from 0 (all directions) to the latent size (16), got 17" \
         in capsys.readouterr().err
+    # --refit bounds the rank by the checkpoint's latent size, not the flags' (here the preset's 16)
+    wide = tmp_path / "wide"
+    ConvVAE(latent_dim=24, channels=8, hidden=16).save_pretrained(wide)
+    train_main(["vae", "--preset", "tiny", "--refit", str(wide), "--prior-components", "3", "--prior-rank", "20"])
+    assert genlab.load(str(wide)).prior_means.shape == (3, 24)
+    with pytest.raises(SystemExit):
+        train_main(["vae", "--preset", "tiny", "--refit", str(wide), "--prior-rank", "25"])
+    assert "to the latent size (24), got 25" in capsys.readouterr().err

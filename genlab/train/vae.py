@@ -17,6 +17,7 @@ import torch
 
 from ..evaluation.cards import card_license, data_lines
 from ..errors import DatasetError
+from ..hub import CONFIG_BOUNDS
 from ..evaluation.common import MAX_REAL, feature_net_for
 from ..evaluation.vae import prior_fids, reconstruction_accuracy
 from ..datasets.base import random_hflip
@@ -87,11 +88,12 @@ def refine_passes(cfg: VAETrainConfig) -> int:
     return cfg.prior_refine
 
 
-def prior_rank(cfg: VAETrainConfig) -> int:
-    """--prior-rank, checked: 0 (all directions) to the latent size."""
-    if not (isinstance(cfg.prior_rank, int) and 0 <= cfg.prior_rank <= cfg.latent_dim):
+def prior_rank(cfg: VAETrainConfig, latent_dim: int | None = None) -> int:
+    """--prior-rank, checked: 0 (all directions) to the latent size (the model's, for --refit)."""
+    latent_dim = cfg.latent_dim if latent_dim is None else latent_dim
+    if not (isinstance(cfg.prior_rank, int) and 0 <= cfg.prior_rank <= latent_dim):
         raise DatasetError(f"--prior-rank must be a whole number from 0 (all directions) to the latent size "
-                           f"({cfg.latent_dim}), got {cfg.prior_rank!r}")
+                           f"({latent_dim}), got {cfg.prior_rank!r}")
     return cfg.prior_rank
 
 
@@ -105,7 +107,8 @@ def release_prior(model: ConvVAE, train, cfg: VAETrainConfig, run: Run) -> tuple
         return model, {}
     x_train = train.tensors(20000)[0]  # (N, C, R, R): the codes of up to 20,000 training images
     ks = tuple(k for k in ks if k <= max(1, len(x_train) // 10)) or (1,)  # >= 10 codes per component
-    model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed, rank=prior_rank(cfg))
+    model, report = fit_prior(model, x_train, ks if len(ks) > 1 else ks[0], cfg.seed,
+                              rank=prior_rank(cfg, model.latent_dim))
     model = with_refine(model, passes)
     report["refine"] = passes
     run.print(f"prior: a {report['components']}-component Gaussian mixture on {report['codes']} training codes"
@@ -224,7 +227,8 @@ def update_prior_section(out, text: str) -> None:
 
 
 def train_vae(cfg: VAETrainConfig, command: str | None = None):
-    components(cfg), refine_passes(cfg), prior_rank(cfg)  # refuse bad prior flags before any data is read or step is trained
+    # refuse bad prior flags before any data is read or step is trained (--refit: the rank against the checkpoint's latent)
+    components(cfg), refine_passes(cfg), prior_rank(cfg, CONFIG_BOUNDS["latent_dim"] if cfg.refit else None)
     if not 0.0 <= cfg.min_sigma <= 1.0:
         raise DatasetError(f"--min-sigma must be between 0 and 1 (a noise scale on [0, 1] intensities), got {cfg.min_sigma}")
     if cfg.min_sigma and cfg.likelihood != "gaussian":
