@@ -12,7 +12,7 @@ released VAE.
 With ``rank`` r the mixture is fitted to the codes' coordinates along their r principal directions and
 embedded back into the full latent space (means on that subspace, covariances U C_k U^T plus the same small
 ridge in every other direction), so it is stored and sampled exactly like a full-rank one: the directions in
-which the codes vary least, where a mixture of 1,723 codes mostly adds noise the decoder renders as blotches,
+which the codes vary least, where a mixture of a few thousand codes mostly adds noise the decoder renders as grain,
 are held at the codes' mean.
 """
 
@@ -132,7 +132,7 @@ def with_refine(vae: ConvVAE, passes: int) -> ConvVAE:
 def principal_subspace(codes: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The codes' mean (D,) and their ``rank`` leading principal directions (D, rank), float64, as columns."""
     x = codes.detach().double().cpu()
-    values, vectors = torch.linalg.eigh(x.T.cov())  # ascending
+    _, vectors = torch.linalg.eigh(x.T.cov())  # eigenvalues ascending
     return x.mean(0), vectors.flip(1)[:, :rank]
 
 
