@@ -32,13 +32,17 @@ def prior_sample_fid(vae, classifier, train: ImageSet, held_out: ImageSet, sampl
     return out
 
 
+def reconstructions(vae, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
+    """Decoded posterior means of images x (N, C, R, R), in batches, without gradients."""
+    with torch.no_grad():
+        return torch.cat([vae.decode(vae.encode(x[i : i + batch])[0]) for i in range(0, len(x), batch)])
+
+
 def reconstruction_memorisation(vae, train_x: torch.Tensor, held_x: torch.Tensor) -> dict:
     """memorisation() of the decoder's reconstructions of the held-out images, which it never saw: the reference a
     VAE's samples are held to. Decoding smooths, so even these sit nearer the training set than the images themselves
     (ratio below 1); prior samples that sit no nearer than they do are not drawing the training images back out."""
-    with torch.no_grad():
-        recon = torch.cat([vae.decode(vae.encode(held_x[i : i + 500])[0]) for i in range(0, len(held_x), 500)])
-    return memorisation(recon, train_x, held_x)
+    return memorisation(reconstructions(vae, held_x), train_x, held_x)
 
 
 def prior_fids(vae, classifier, train: ImageSet, held_out: ImageSet, samples: int = 5000, seed: int = 0) -> dict:
@@ -65,9 +69,7 @@ def reconstruction_accuracy(vae, classifier, held_out: ImageSet) -> float:
     """Share of held-out images whose reconstruction (decoding the posterior mean) the classifier reads as the
     image's own class: does the VAE keep what the image is?"""
     x, y = held_out.tensors(MAX_REAL)
-    with torch.no_grad():
-        recon = torch.cat([vae.decode(vae.encode(x[i : i + 500])[0]) for i in range(0, len(x), 500)])
-    return accuracy(classifier, recon, y)
+    return accuracy(classifier, reconstructions(vae, x), y)
 
 
 def evaluate_vae(name: str, data: str = "mnist", feature_net: str = "", samples: int = 5000, seed: int = 0) -> dict:

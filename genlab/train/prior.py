@@ -129,11 +129,13 @@ def with_refine(vae: ConvVAE, passes: int) -> ConvVAE:
     return _rebuilt(vae, vae.state_dict(), prior_refine=passes)
 
 
-def principal_subspace(codes: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The codes' mean (D,) and their ``rank`` leading principal directions (D, rank), float64, as columns."""
+def principal_coordinates(codes: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The codes (N, D) along their ``rank`` leading principal directions: (coordinates (N, rank), the codes' mean
+    (D,), the directions (D, rank) as columns), float64."""
     x = codes.detach().double().cpu()
     _, vectors = torch.linalg.eigh(x.T.cov())  # eigenvalues ascending
-    return x.mean(0), vectors.flip(1)[:, :rank]
+    mean, basis = x.mean(0), vectors.flip(1)[:, :rank]
+    return (x - mean) @ basis, mean, basis
 
 
 def fit_subspace_mixture(codes: torch.Tensor, k: int, rank: int, seed: int = 0, ridge: float = 1e-3
@@ -145,11 +147,10 @@ def fit_subspace_mixture(codes: torch.Tensor, k: int, rank: int, seed: int = 0, 
     d = codes.size(1)
     if not 0 < rank < d:
         return fit_gaussian_mixture(codes, k, seed, ridge=ridge)
-    mean, basis = principal_subspace(codes, rank)
-    x = codes.detach().double().cpu()
-    w, m, t, ll = fit_gaussian_mixture((x - mean) @ basis, k, seed, ridge=ridge)
+    y, mean, basis = principal_coordinates(codes, rank)
+    w, m, t, ll = fit_gaussian_mixture(y, k, seed, ridge=ridge)
     cov_r = t.double() @ t.double().transpose(1, 2)  # (K, r, r)
-    eps = ridge * x.var(0).mean().clamp_min(1e-12)
+    eps = ridge * codes.detach().double().cpu().var(0).mean().clamp_min(1e-12)
     cov = basis[None] @ cov_r @ basis.T[None] + eps * torch.eye(d, dtype=torch.float64)
     return w, (mean[None] + m.double() @ basis.T).float(), torch.linalg.cholesky(cov).float(), ll
 
@@ -167,11 +168,7 @@ def fit_prior(vae: ConvVAE, images: torch.Tensor, components: int | tuple[int, .
     scores: dict[int, float] = {}
     k = candidates[0]
     if len(candidates) > 1:
-        fit_codes = codes
-        if rank:
-            mean, basis = principal_subspace(codes, rank)
-            fit_codes = ((codes.double() - mean) @ basis).float()
-        k, scores = choose_components(fit_codes, candidates, seed)
+        k, scores = choose_components(principal_coordinates(codes, rank)[0] if rank else codes, candidates, seed)
     w, m, t, ll = fit_subspace_mixture(codes, k, rank, seed)
     return with_prior(vae, w, m, t), {"components": k, "rank": rank, "train_log_likelihood": ll,
                                       "codes": len(codes),
