@@ -62,7 +62,7 @@ def train_classifier(cfg: ClassifierTrainConfig, command: str | None = None):
     objects = {"model": model, "opt": opt, "sched": sched, "order": gen}
     step = run.resume(objects)
     pad = "background" if cfg.data == "mnist" else "border"  # digits sit on black; photos continue at the edge
-    batches = train.batches(cfg.batch_size, gen, run.device, cfg.workers)
+    batches = run.counted(train.batches(cfg.batch_size, gen, run.device, cfg.workers))
     run.start(step)
     prepared.train()
     while step < cfg.steps:

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +96,16 @@ class Run:
             # A second run in the same process (tests, notebooks) with another precision: Accelerate keeps
             # one global state and refuses to change it, so clear it (the process group stays).
             AcceleratorState._reset_state()
-        self.accelerator = Accelerator(mixed_precision=precision)
+        # Without a GPU every process computes on the CPU. Saying so (cpu=True) is what makes a multi-process launch
+        # (accelerate launch --multi_gpu --num_processes N, or torchrun) one gloo process group; without it each
+        # process trained alone and wrote the checkpoint (measured: 2 processes, 2 "wrote" lines, 24 images each).
+        self.accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
         self.device = self.accelerator.device
+        if os.environ.get("MASTER_PORT") and "WORLD_SIZE" not in os.environ and self.accelerator.num_processes == 1:
+            # accelerate's single-process launcher (its --cpu flag) sets a rendezvous port but starts one process
+            self.print("note: one training process. `accelerate launch --cpu` starts one whatever --num_processes "
+                       "says; for several on the CPU use `accelerate launch --multi_gpu --num_processes N` (genlab "
+                       "computes on the CPU when there is no GPU) or `torchrun --nproc_per_node N` (docs/training.md)")
         self.out = Path(cfg.out) if cfg.out else output_dir() / cfg.name
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else Path("runs") / cfg.name
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +123,7 @@ class Run:
         self.stop_file = os.environ.get(STOP_ENV, "")
         self.stop_reason = ""
         self._next_stop_check = 0.0
+        self.images_drawn = 0  # real images this process drew in this invocation (counted(); finish() gathers them)
 
     # --- data -----------------------------------------------------------------------------
 
@@ -154,6 +164,13 @@ class Run:
     def order(self) -> torch.Generator:
         """The data-order (and jitter) generator: seed + process rank, so each GPU draws its own batches."""
         return torch.Generator().manual_seed(self.cfg.seed + self.accelerator.process_index)
+
+    def counted(self, batches: Iterator[tuple]) -> Iterator[tuple]:
+        """``batches`` as they are, counting the images this process draws (a batch's first tensor's rows): with
+        several processes each draws its own share, and finish() records every process's count."""
+        for batch in batches:
+            self.images_drawn += len(batch[0])
+            yield batch
 
     @property
     def preprocess(self) -> str:
@@ -279,6 +296,10 @@ class Run:
         self.elapsed += time.perf_counter() - self._start
         self._start = time.perf_counter()
         meta = self._meta(self.cfg.steps if step is None else step)
+        # every process's count of the images it drew (a collective: each process calls finish); their sum is what
+        # the run saw in this invocation, each the steps x batch of its own share
+        drawn = torch.tensor([self.images_drawn], device=self.device)
+        meta["images_per_process"] = [int(n) for n in self.accelerator.gather(drawn).tolist()]
         self.emit("trained", step=meta["step"], seconds=self.elapsed)  # the release (and any evaluation) follows
         if not self.accelerator.is_main_process:
             return meta

@@ -133,7 +133,7 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
         to_pil_grid(torch.cat([show_a, *ab, show_b, *ba]), nrow=len(show_a)).save(path)
         model.train()
 
-    batches_a = a.batches(cfg.batch_size, order, run.device, cfg.workers)
+    batches_a = run.counted(a.batches(cfg.batch_size, order, run.device, cfg.workers))
     batches_b = b.batches(cfg.batch_size, order, run.device, cfg.workers)
     lam, lam_id = cfg.cycle_weight, cfg.identity_weight * cfg.cycle_weight
     run.start(step)

@@ -304,7 +304,7 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     G.train()
     D.train()
-    batches = train.batches(cfg.batch_size, order, device, cfg.workers)
+    batches = run.counted(train.batches(cfg.batch_size, order, device, cfg.workers))
     run.start(step)
     while step < cfg.steps:
         real, labels = next(batches)  # (B, C, R, R) in [-1, 1], (B,)

@@ -117,7 +117,7 @@ def train_pix2pix(cfg: Pix2PixTrainConfig, command: str | None = None, evaluate:
         to_pil_grid(samples(objects["G"]), nrow=6).save(path)
         objects["G"].train()
 
-    batches = train.batches(cfg.batch_size, order, run.device, cfg.workers)
+    batches = run.counted(train.batches(cfg.batch_size, order, run.device, cfg.workers))
     run.start(step)
     while step < cfg.steps:
         x, y = next(batches)  # (B, C_in, R, R) input, (B, C, R, R) target

@@ -259,7 +259,7 @@ def train_vae(cfg: VAETrainConfig, command: str | None = None):
             pairs = torch.stack([show, recon], 1).flatten(0, 1)  # original, reconstruction, ...
             to_pil_grid(torch.cat([pairs, model.decode(fixed_z[:50])]), nrow=10).save(path)
 
-    batches = train.batches(cfg.batch_size, order, run.device, cfg.workers)
+    batches = run.counted(train.batches(cfg.batch_size, order, run.device, cfg.workers))
     run.start(step)
     while step < cfg.steps:
         vae.train()
