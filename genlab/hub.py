@@ -250,6 +250,10 @@ def _fetch(repo_id: str, token: bool | None) -> Path:
                                   f"loads at most {HUB_MAX_MB:.0f} MB (GENLAB_HUB_MAX_MB).")
         hf_hub_download(repo_id, "model.safetensors", token=token, local_files_only=offline)
     except LocalEntryNotFoundError as e:
+        if not local_models_allowed():  # a public server: no folder names, and the fix is not the visitor's
+            raise HubNotCachedError(
+                f"Hub model {repo_id!r} is not in the local Hugging Face cache of this server, and the server cannot "
+                "reach the Hub now. Pick a model from the list, or try again later.") from e
         raise HubNotCachedError(
             f"Hub model {repo_id!r} is not in the local Hugging Face cache ({hf_constants.HF_HUB_CACHE}) "
             "and the Hub cannot be reached (or genlab is offline). Fetch it once while online with "

@@ -76,7 +76,7 @@ def test_on_a_space_a_visitors_jobs_and_models_are_theirs_alone(space_client, tm
     make_shapes_folder(tmp_path / "shapes", per_class=10, size=40, broken=False)
     data = handle_file(str(zip_folder(tmp_path / "shapes", tmp_path / "shapes.zip")))
     for minutes, resolution, words in [(5, 16, "at most 1 minutes"), (0, 16, "at most 1 minutes"),
-                                       (1, 128, "from 16 to 64|128 is not in the list of choices")]:
+                                       (1, 128, "from 16 to 64|Resolution.*128 is not one of the choices")]:
         with pytest.raises(Exception, match=words):
             space_client.predict("upload", data, None, "gan", resolution, 3, "crop", minutes, 8, 8, 4, "mine",
                                  api_name="/train_start")

@@ -6,13 +6,14 @@ import os
 
 import gradio as gr
 
-from . import cache_fix, gan_tab, repair_tab, train_tab, translate_tab, vae_tab
+from . import cache_fix, gan_tab, input_errors, repair_tab, train_tab, translate_tab, vae_tab
 from .first_visit import EXAMPLES
 from ..web import WEB_DIR, onnx_dir
 from .common import DELETE_CACHE, PICKERS, QUEUE_MAX_SIZE, web_url
 
 if os.environ.get("GENLAB_GRADIO_CACHE_FIX", "1") != "0":  # "0" only to measure without it (benchmarks/load.py)
     cache_fix.apply()  # identical outputs no longer truncate each other in flight (see cache_fix)
+input_errors.apply()  # Gradio's own input refusals name the input (see input_errors)
 
 TITLE = "genlab: deep generative models for image analysis"
 # Passed to launch() (Gradio 6): keep 28-px digits crisp when the browser scales them.

@@ -58,6 +58,25 @@ def output_path(name: str) -> Path:
     return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
 
 
+def api_names(fn, names: list[str], defaults: dict | None = None):
+    """Give ``fn``'s trailing ``*values`` the API names ``names`` (Gradio names a varargs parameter ``param_N`` in
+    view_api, which tells a gradio_client user nothing). Only the signature Gradio reads changes: ``fn`` still takes
+    its values positionally, so calls that pass them by position keep working. ``defaults``: name -> default (a
+    parameter without one is required)."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    fixed = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    defaults = defaults or {}
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               default=defaults.get(n, inspect.Parameter.empty)) for n in names]
+    if any(p.default is not inspect.Parameter.empty for p in fixed) and any(
+            p.default is inspect.Parameter.empty for p in extra):
+        raise TypeError(f"{fn.__name__}: give every extra name a default (the parameters before them have one)")
+    fn.__signature__ = sig.replace(parameters=[*fixed, *extra])
+    return fn
+
+
 def check_int(value, name: str, lo: int, hi: int) -> int:
     """A whole number in [lo, hi] from a UI/API value, or a gr.Error that says so."""
     import gradio as gr

@@ -24,7 +24,7 @@ from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, attributes_of, checkpoint_
                              model_attributes, split_values)
 from .gan_project import PROJECT_STEPS, project_upload, start_of
 from .uploads import upload_image
-from .common import HEAVY, LIGHT, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
+from .common import HEAVY, LIGHT, api_names, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
 
 # "any": a random class per image (from the seed); "unconditional": the model's any-class token;
 # then the model's own class names (digits: 0-9), from its config.json
@@ -142,10 +142,17 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
         )
     except gr.Error:
         raise  # already says what is wrong (gr.Error is a ValueError too: do not wrap it below)
-    except (TypeError, ValueError) as e:
-        raise gr.Error(f"slider values must be numbers: {e}") from None
-    except (GenlabError, SamplingError) as e:
+    except (GenlabError, SamplingError) as e:  # before ValueError: an unknown model is a ValueError too
         raise gr.Error(str(e)) from None
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"direction and attribute slider values must be numbers: {e}") from None
+
+
+# /sample's API names: the SeFa sliders, the attribute sliders, the hold-fixed rule and the projected start (all
+# optional; positional calls with fewer values keep working)
+SAMPLE_EXTRA = ([f"direction_{k + 1}" for k in range(N_DIRECTIONS)] + [f"attribute_{k + 1}" for k in range(MAX_SLIDERS)]
+                + ["hold", "projected"])
+api_names(sample_gan, SAMPLE_EXTRA, {**{n: 0.0 for n in SAMPLE_EXTRA[:-2]}, "hold": [AUTO], "projected": {}})
 
 
 def sample_named(model: str, repo: str, seed, label: str, psi: float, n: int, offsets: dict, hold=None):
@@ -266,7 +273,7 @@ def render():
     # Hidden plumbing for the in-page generator: the seed's data, and a counter that runs /sample.
     spec = gr.JSON(visible="hidden", elem_id="gan-spec")
     tick = gr.Number(0, visible="hidden", elem_id="gan-tick")
-    projected = gr.JSON({}, visible="hidden", elem_id="gan-projected")  # {}: no projection (a default, so /sample callers may leave it out)
+    projected = gr.JSON({}, visible="hidden", label="Projected start", elem_id="gan-projected")  # {}: no projection (a default, so /sample callers may leave it out)
     inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold, projected]
     # The server path for API users (the SeFa sliders first, so older calls with six offsets still work); in the
     # page it runs when the page cannot draw.
@@ -294,7 +301,7 @@ def render():
     reset_attrs.click(lambda: [0.0] * MAX_SLIDERS, outputs=attr_sliders, api_visibility="private")
     gr.api(model_attributes, api_name="attributes")
     # /sample_named: the attribute sliders by name, for API users (hidden components carry its input and output)
-    named_offsets = gr.JSON(visible="hidden")
+    named_offsets = gr.JSON(visible="hidden", label="Offsets by name")
     named_image = gr.Image(type="pil", format="png", visible="hidden")
     named_run = gr.Button(visible=False)
     named_run.click(sample_named, inputs=[model, repo, seed, label, psi, n, named_offsets, hold], outputs=named_image,

@@ -64,7 +64,9 @@ def _zips(source, zip_a, zip_b, family) -> list[str]:
 def check_data(source, zip_a, zip_b, family, resolution, channels, fit, batch):
     """What the model will see: counts per class, skipped files with reasons, and the images as prepared."""
     try:
-        job = jobs().prepare(_spec(source, family, resolution, channels, fit, batch=batch), _zips(source, zip_a, zip_b, family))
+        budget = min(5, caps().max_minutes) if caps().max_minutes else 5  # any budget the server takes: not checked here
+        job = jobs().prepare(_spec(source, family, resolution, channels, fit, minutes=budget, batch=batch),
+                             _zips(source, zip_a, zip_b, family))
     except GenlabError as e:
         _fail(e)
     try:
@@ -141,7 +143,7 @@ def picker_updates(pickers, known) -> list:
 def status_of(job_id: str) -> dict:
     """/train_status: a job's state, progress, losses and (once released) the model id to load in every tab."""
     try:
-        return jobs().status(job_id)
+        return jobs().status(job_id, public=True)
     except GenlabError as e:
         _fail(e)
 
@@ -149,10 +151,12 @@ def status_of(job_id: str) -> dict:
 def list_jobs(job_ids: list[str]) -> list[dict]:
     """/train_jobs: the caller's jobs (on a Space only the ids given; locally all), newest last."""
     known = job_ids if isinstance(job_ids, list) else [job_ids] if job_ids else []
+    if len(known) > 1000 or not all(isinstance(k, str) for k in known):
+        raise gr.Error("job_ids must be a list of job ids (strings, as /train_start returned them), at most 1,000.")
     out = []
     for i in _visible_jobs(known):
         try:
-            s = jobs().status(i)
+            s = jobs().status(i, public=True)
         except GenlabError:
             continue
         out.append({k: s[k] for k in ("id", "name", "family", "state", "step", "steps", "model", "message")})
@@ -174,12 +178,14 @@ def resume_job(job_id, steps, minutes):
     return progress_html(jobs().status(job.id)), gr.Timer(active=True)
 
 
-def delete_job(job_id, known):
+def delete_job(job_id, browser_job_ids):
+    """/train_delete: stop and remove a job; ``browser_job_ids``: the job ids this browser holds (the page's
+    storage; API callers may pass [] or their own list), returned without this one."""
     try:
         jobs().delete(job_id)
     except GenlabError as e:
         _fail(e)
-    known = [k for k in (known or []) if k != job_id]
+    known = [k for k in (browser_job_ids or []) if k != job_id]
     return ["", known, progress_html(None), None, gr.DownloadButton(visible=False), ""] + [gr.skip()] * len(FAMILIES)
 
 
@@ -261,7 +267,7 @@ def render():
             download = gr.DownloadButton("Download the checkpoint (ZIP)", visible=False, elem_id="tn-download")
             with gr.Accordion("Model card", open=False):
                 card = gr.Markdown(elem_id="tn-card")
-    job_id = gr.Textbox(visible="hidden", elem_id="tn-job")
+    job_id = gr.Textbox(visible="hidden", label="Job id", elem_id="tn-job")
     known = gr.BrowserState([], storage_key="genlab-train-jobs")
     shown = gr.State({})  # what the page already shows: state, samples, loss points (redraw only what changed)
     timer = gr.Timer(1.0, active=False)

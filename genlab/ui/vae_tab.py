@@ -17,7 +17,7 @@ from ..tasks.latent_arithmetic import (MAX_SLIDERS, RANGE, LatentArithmeticError
 from ..tasks.interpolation import MODES, decode, encode, interpolate_latent, path, prior_sample, traversal
 from ..web import digest_of, vae_spec
 from ..zerogpu import gpu
-from .common import LIGHT, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
+from .common import LIGHT, api_names, check_int, get_model, model_picker, output_path, page_js, sketch_to_image, web_html, with_graph
 from .uploads import upload_image
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("digit_*.png"))  # from the held-out split
@@ -133,6 +133,12 @@ def interpolation_gif(image_a, image_b, frames: int = 10, mode: str = "spherical
     _, zb, _ = _encode(model, image_b, "B")
     imgs = [to_pil_grid(f[None], display_size=DISPLAY) for f in path(vae, za, zb, frames, mode)]
     return str(save_gif(imgs, output_path("interpolation.gif")))
+
+
+# the latent arithmetic sliders' API names (optional; positional calls keep working)
+ARITHMETIC_NAMES = [f"arithmetic_{k + 1}" for k in range(MAX_SLIDERS)]
+for _endpoint in (interpolate, interpolation_gif):
+    api_names(_endpoint, ARITHMETIC_NAMES, dict.fromkeys(ARITHMETIC_NAMES, 0.0))
 
 
 def web_spec(image_a, image_b, mode: str, model: str, *amounts) -> dict:

@@ -61,6 +61,15 @@ class Job:
     def events(self) -> Path:
         return self.folder / "events.jsonl"
 
+    def public(self, text: str) -> str:
+        """``text`` without the job's temporary folder (a path on the server): its data by what the visitor sent
+        ("the ZIP", "domain A's ZIP"), anything else in it by its name in the job's folder."""
+        text = str(text)
+        for path, name in ((self.folder / "data_a", "domain A's ZIP"), (self.folder / "data_b", "domain B's ZIP"),
+                           (self.folder / "data", "the ZIP"), (self.folder, "the job's folder")):
+            text = text.replace(str(path), name)
+        return text
+
     def eta(self) -> float | None:
         """Seconds left: the nearer of the steps left at the current rate and the minutes budget."""
         if self.state != "running" or not self.images_per_s:
@@ -253,12 +262,13 @@ class JobQueue:
         with self.lock:
             return list(self.line).index(job.id) + 1 if job.id in self.line else 0
 
-    def status(self, job_id: str) -> dict:
-        """A JSON-able view of a job for the tab and API callers."""
+    def status(self, job_id: str, public: bool = False) -> dict:
+        """A JSON-able view of a job for the tab and API callers. ``public``: for an API caller, without server paths
+        (the job's folder in its message and log, the sample grid's folder)."""
         job = self.get(job_id)
         with self.lock:
             eta = job.eta()
-            return {
+            view = {
                 "id": job.id, "name": job.spec.name, "family": job.spec.family, "data": job.spec.data,
                 "state": job.state, "message": job.message, "position": self.position(job),
                 "step": job.step, "steps": job.steps, "seconds": round(job.seconds, 1),
@@ -269,6 +279,11 @@ class JobQueue:
                 "model_family": job.spec.family, "summary": job.summary, "spec": asdict(job.spec),
                 "log_tail": job.log_tail[-20:], "threads": job_threads(),
             }
+        if public:
+            view["message"] = job.public(view["message"])
+            view["log_tail"] = [job.public(line) for line in view["log_tail"]]
+            view["sample"] = Path(view["sample"]).name if view["sample"] else ""
+        return view
 
     def close(self) -> None:
         """Server stop: kill a running job, remove every job's folder (local models in checkpoints/ stay)."""

@@ -9,7 +9,17 @@ from .jobs import Job
 
 def describe(job: Job, per_class: int = 8):
     """The data summary shown before training: (markdown, grid image of what the model will see at the job's
-    size and crop/pad rule). DatasetError (naming the fix) for a set that cannot train."""
+    size and crop/pad rule). DatasetError (naming the fix) for a set that cannot train; its message names the
+    uploaded data as the visitor knows it ("the ZIP"), never the job's folder on the server."""
+    from ...errors import GenlabError
+
+    try:
+        return _describe(job, per_class)
+    except GenlabError as e:
+        raise type(e)(job.public(str(e))) from None
+
+
+def _describe(job: Job, per_class: int):
     import torch
 
     from ...datasets import load_data, paired_folder
