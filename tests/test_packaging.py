@@ -82,8 +82,11 @@ def test_wheel_carries_code_data_and_checkpoints(installed):
     assert any(n.startswith("genlab/web/vendor/onnxruntime-web/") and n.endswith(".wasm.gz") for n in names)
     assert any(n.startswith("genlab/ui/examples/") for n in names)
     for name in SHIPPED:
-        for f in ("config.json", "model.safetensors", "README.md"):
-            assert f"genlab/checkpoints/{name}/{f}" in names, (name, f)
+        # every file of the checkpoint a served model reads: weights, config, card, and the measured extras
+        # (directions.json, attributes.json, truncation.json, arithmetic.json: the wheel once left these out)
+        for f in sorted((ROOT / "checkpoints" / name).iterdir()):
+            if f.suffix in (".json", ".safetensors", ".md", ".png") and not f.name.startswith("training_state"):
+                assert f"genlab/checkpoints/{name}/{f.name}" in names, (name, f.name)
     assert not any("__pycache__" in n or n.startswith(("tests/", "runs/")) for n in names)
 
 
@@ -120,3 +123,35 @@ def test_a_missing_training_extra_is_named(monkeypatch, capsys):
         cli.main(["eval", "gan", "mnist-cgan"])
     assert e.value.code == 2
     assert 'pip install "genlab[train]"' in capsys.readouterr().err
+
+
+def _space_files(out: str) -> list[str]:
+    """The paths a `publish space --dry-run` lists (its '  1.23 MB  path' lines)."""
+    return [m.group(1) for m in re.finditer(r"^\s+[\d.]+ MB  (\S+)", out, re.M) if m.group(1) != "in"]
+
+
+@pytest.mark.slow
+def test_installed_genlab_publishes_the_same_space_as_the_checkout(installed):
+    """`pip install genlab` then `genlab publish space --dry-run`, outside any checkout: the same files as from this
+    checkout (app.py, requirements.txt, LICENSE and docs travel in the package), and the same README body."""
+    tmp, py, _ = installed
+    env = {**os.environ, "GENLAB_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env.pop("PYTHONPATH", None)
+    env.pop("GENLAB_CHECKPOINTS", None)
+    work = tmp / "publish-elsewhere"
+    work.mkdir()
+    args = ["publish", "space", "--repo", "me/x", "--dry-run"]
+    there = subprocess.run([str(py.parent / "genlab"), *args], capture_output=True, text=True, cwd=work, env=env,
+                           timeout=600)
+    assert there.returncode == 0, there.stderr[-3000:]
+    here = subprocess.run([sys.executable, "-m", "genlab", *args], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=600, check=True)
+    files = _space_files(there.stdout)
+    assert files == _space_files(here.stdout) and len(files) > 50, (files, _space_files(here.stdout))
+    for needed in ("app.py", "requirements.txt", "LICENSE", "README.md", "docs/api.md", "genlab/cli.py",
+                   "checkpoints/emoji-cgan/model.safetensors"):
+        assert needed in files, needed
+    assert not any(f.startswith(("genlab/space/", "genlab/docs/", "genlab/checkpoints/")) for f in files)
+    assert "dry run: nothing was sent" in there.stdout
+    # the same bytes, too: every file's size, the README's body (the checkout's README travels in the package) included
+    assert there.stdout == here.stdout, (there.stdout[-2000:], here.stdout[-2000:])

@@ -32,6 +32,10 @@ from .card import PIPELINE, card_figures, model_card, space_readme  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # a source checkout: app.py, requirements.txt, README.md
 PACKAGE = Path(__file__).resolve().parent.parent
+# An installed genlab carries the checkout's app.py, requirements.txt and LICENSE in genlab/space/ and its docs in
+# genlab/docs/ (pyproject.toml), so it publishes the same Space.
+INSTALLED_SPACE, INSTALLED_DOCS = PACKAGE / "space", PACKAGE / "docs"
+NOT_SENT_AS_PACKAGE = ("space", "docs", "checkpoints")  # an installed genlab's copies: sent where a checkout has them
 MAX_WEIGHTS_MB = 200  # the largest model.safetensors genlab itself fetches from the Hub (hub.HUB_MAX_MB's default)
 HARDWARE = ("cpu-basic", "zero-a10g")  # CPU Space (free), ZeroGPU Space (shared GPUs; see genlab/zerogpu.py)
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")  # what every checkpoint folder must hold
@@ -181,7 +185,20 @@ def _package_files() -> list[tuple[str, Path]]:
     for pattern in PACKAGE_DATA:
         files |= {p for p in PACKAGE.rglob(pattern) if "__pycache__" not in p.parts} if pattern == "*.py" else \
             set(PACKAGE.glob(pattern))
-    return sorted((f"genlab/{p.relative_to(PACKAGE).as_posix()}", p) for p in files if p.is_file())
+    return sorted((f"genlab/{p.relative_to(PACKAGE).as_posix()}", p) for p in files
+                  if p.is_file() and p.relative_to(PACKAGE).parts[0] not in NOT_SENT_AS_PACKAGE)
+
+
+def space_sources() -> tuple[Path, Path]:
+    """(folder with app.py, requirements.txt and LICENSE; docs folder): a source checkout's root and docs/, or an
+    installed genlab's copies of them."""
+    if all((ROOT / f).is_file() for f in ("pyproject.toml", "app.py", "requirements.txt")):
+        return ROOT, ROOT / "docs"
+    if all((INSTALLED_SPACE / f).is_file() for f in ("app.py", "requirements.txt")):
+        return INSTALLED_SPACE, INSTALLED_DOCS
+    raise PublishError(f"app.py and requirements.txt were found neither in a source checkout ({ROOT}) nor in the "
+                       f"installed package ({INSTALLED_SPACE}); reinstall genlab (pip install genlab), or publish "
+                       "from a source checkout (git clone).")
 
 
 def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | None = None,
@@ -192,10 +209,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
     repo_id = check_repo_id(repo_id)
     if hardware not in HARDWARE:
         raise PublishError(f"--hardware must be one of {', '.join(HARDWARE)}, got {hardware!r}.")
-    missing = [f for f in ("app.py", "requirements.txt") if not (ROOT / f).is_file()]
-    if missing:
-        raise PublishError(f"{', '.join(missing)} not found beside the genlab package ({ROOT}): publish a Space from "
-                           "a source checkout of genlab (git clone), not from an installed package.")
+    top, docs = space_sources()
     served = available()
     chosen = list(served) if not models else [m.strip() for m in models if m.strip()]
     if not chosen:
@@ -212,10 +226,10 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
             plan.files.append((f"checkpoints/{target}/{p.name}", p))
         kinds[target] = json.loads((folder / "config.json").read_text())["model_type"]
     for f in SPACE_TOP_FILES:
-        if (ROOT / f).is_file():
-            plan.files.append((f, ROOT / f))
+        if (top / f).is_file():
+            plan.files.append((f, top / f))
     plan.files.append((".gitattributes", SPACE_GITATTRIBUTES))
-    docs = ROOT / "docs"  # the README links its pages and shows their screenshots
+    # docs/: the README links its pages and shows their screenshots
     plan.files += sorted((f"docs/{f.relative_to(docs).as_posix()}", f) for f in docs.rglob("*")
                          if f.is_file() and f.suffix in (".md", ".png") and "__pycache__" not in f.parts)
     plan.files += _package_files()
@@ -277,9 +291,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m genlab.publish") 
         else:
             plan = plan_space(args.repo, args.hardware, args.models.split(",") if args.models else None, args.private)
         print(plan.describe())
-        if args.dry_run:
-            print("dry run: nothing was sent")
-            return
+    except GenlabError as e:
+        parser.exit(2, f"error: {e}\n")
+    if args.dry_run:
+        print("dry run: nothing was sent")
+        return
+    try:
         print(f"sent: {send(plan)}")
     except GenlabError as e:
         parser.exit(2, f"error: {e}\n")
@@ -290,8 +307,6 @@ def main(argv: list[str] | None = None, prog: str = "python -m genlab.publish") 
             raise
         parser.exit(1, f"error: the Hub did not take the upload ({e}). Nothing was changed if the repo is new; "
                        "check your token's write access and the repo id, then run it again.\n")
-
-        parser.exit(2, f"error: {e}\n")
 
 
 if __name__ == "__main__":

@@ -132,7 +132,8 @@ def space_readme(models: dict[str, str], hardware: str) -> str:
     from huggingface_hub import SpaceCardData
 
     yaml = SpaceCardData(**front).to_yaml()
-    body = (ROOT / "README.md").read_text() if (ROOT / "README.md").is_file() else "# genlab\n"
+    readme = next((p for p in (ROOT / "README.md", ROOT / "genlab" / "space" / "README.md") if p.is_file()), None)
+    body = readme.read_text() if readme else "# genlab\n"  # a checkout's README, or an installed genlab's copy
     if body.startswith("---\n"):
         body = body.split("---\n", 2)[2]
     credit = (f"\n> {OPENMOJI_CREDIT} The genlab code is MIT-licensed.\n" if emoji else "")
