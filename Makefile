@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: app test test-fast bench train
+.PHONY: app test test-fast test-repeat bench train
 
 # the emoji-cgan card compares against the model it replaced (its weights come out of git at this commit)
 EMOJI_CGAN_BEFORE_COMMIT := 211a772
@@ -20,6 +20,10 @@ test: $(VENV)/.dev ## install the test dependencies, Chromium and the Noto emoji
 test-fast: $(VENV)/.dev ## the suite without the long end-to-end runs (marked slow), while you work
 	bash scripts/ensure_system_packages.sh
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
+
+N ?= 3
+test-repeat: $(VENV)/.dev ## the suite N times in a row (make test-repeat N=5): each run's result and time, red if any run was
+	bash scripts/repeat_tests.sh $(N)
 
 bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)
 	$(BIN)/python benchmarks/latency.py

@@ -53,31 +53,53 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
             proc.kill()
 
 
+def _explained(page, waiting_for: str, selector: str, wait) -> None:
+    """Run ``wait()`` (a Playwright wait); on its timeout, fail with what the page showed instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        wait()
+    except PlaywrightTimeout:
+        try:
+            notes = page.evaluate("() => [...document.querySelectorAll('[id$=-web-note]')].map(n => n.id + ': ' + "
+                                  "n.innerText.slice(0, 160))")
+        except Exception:  # noqa: BLE001 - a page that cannot even say this
+            notes = []
+        raise AssertionError(f"timed out waiting for {waiting_for}; in-page notes: {notes}; "
+                             f"{page_report(page, selector)}") from None
+
+
 def shown_picture(page, prefix: str, timeout: float = 60_000) -> str:
     """What a tab ("gan" or "vae") shows once it shows something: "page:<PNG data URL>" while the page
     draws (genlab/web/genlab.js), "server:<image URL>" on the server path."""
-    page.wait_for_function("(p) => window.genlab && window.genlab.picture(p) !== ''", arg=prefix, timeout=timeout)
+    _explained(page, f"the {prefix} tab's first picture", f"#{prefix}-output, #{prefix}-current",
+               lambda: page.wait_for_function("(p) => window.genlab && window.genlab.picture(p) !== ''", arg=prefix,
+                                              timeout=timeout))
     return page.evaluate("(p) => window.genlab.picture(p)", prefix)
 
 
 def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000) -> str:
     """Wait until the tab shows a picture other than ``before``; return it."""
-    page.wait_for_function("([p, b]) => window.genlab && !['', b].includes(window.genlab.picture(p))",
-                           arg=[prefix, before], timeout=timeout)
+    _explained(page, f"a new picture in the {prefix} tab (it still showed {before[:60]!r}...)",
+               f"#{prefix}-output, #{prefix}-current",
+               lambda: page.wait_for_function("([p, b]) => window.genlab && !['', b].includes(window.genlab.picture(p))",
+                                              arg=[prefix, before], timeout=timeout))
     return page.evaluate("(p) => window.genlab.picture(p)", prefix)
 
 
 def image_src(page, selector: str, timeout: float = 60_000) -> str:
     """The src of the first <img> under ``selector`` once one is shown (e.g. a tab's worked example)."""
     img = page.locator(f"{selector} img").first
-    img.wait_for(state="visible", timeout=timeout)
+    _explained(page, f"an image in {selector}", selector, lambda: img.wait_for(state="visible", timeout=timeout))
     return img.get_attribute("src")
 
 
 def wait_for_new_src(page, selector: str, before: str, timeout: float = 60_000) -> str:
     """Wait until the first <img> under ``selector`` shows something other than ``before``; return its src."""
-    page.wait_for_function("([s, b]) => { const i = document.querySelector(s + ' img'); return i && i.src && i.src !== b; }",
-                           arg=[selector, before], timeout=timeout)
+    _explained(page, f"a new image in {selector} (it showed {before[-60:]!r})", selector,
+               lambda: page.wait_for_function(
+                   "([s, b]) => { const i = document.querySelector(s + ' img'); return i && i.src && i.src !== b; }",
+                   arg=[selector, before], timeout=timeout))
     return page.locator(f"{selector} img").first.get_attribute("src")
 
 
@@ -86,6 +108,108 @@ def set_number(page, elem_id: str, value) -> None:
     box = page.locator(f"#{elem_id} input[type=number]").first
     box.fill(str(value))
     box.press("Enter")
+
+
+# An init script for watched pages: every <input type=file> added to or removed from the page, with its box's id and
+# the time (ms since the document started), in window.__fileInputs. Gradio's upload drop zone replaces its hidden
+# input when its options change; a file set on a replaced input is never uploaded.
+FILE_INPUT_WATCH = """(() => { window.__fileInputs = [];
+  const note = (what, node, parent) => { const box = (parent.closest ? parent : parent.parentElement)?.closest?.('[id]');
+    window.__fileInputs.push([what, Math.round(performance.now()), box ? box.id : null]); };
+  const inputs = (n) => n.nodeType === 1 ? (n.matches('input[type=file]') ? [n] : [...n.querySelectorAll('input[type=file]')]) : [];
+  new MutationObserver((ms) => { for (const m of ms) {
+    for (const n of m.addedNodes) for (const i of inputs(n)) note('added', i, m.target);
+    for (const n of m.removedNodes) for (const i of inputs(n)) note('removed', i, m.target); } })
+    .observe(document, {subtree: true, childList: true}); })();"""
+
+
+def record_requests(page) -> list[dict]:
+    """Log every request the page makes (method, path, start, end, failure; seconds since this call) in a list that
+    grows as the page runs, and watch its file inputs (FILE_INPUT_WATCH): a wait that times out can then say which
+    requests were still open and whether an upload box was re-made under the test."""
+    log: list[dict] = []
+    t0 = time.time()
+    by_request: dict[int, dict] = {}
+
+    def started(r):
+        entry = {"method": r.method, "path": "/" + r.url.split("/", 3)[-1][:80], "start": round(time.time() - t0, 2),
+                 "end": None, "failure": None}
+        by_request[id(r)] = entry
+        log.append(entry)
+
+    def ended(r, failure=None):
+        entry = by_request.pop(id(r), None)
+        if entry is not None:
+            entry["end"], entry["failure"] = round(time.time() - t0, 2), failure
+
+    page.add_init_script(FILE_INPUT_WATCH)
+    page.requests_t0 = t0
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", lambda r: ended(r, r.failure))
+    page.requests = log
+    return log
+
+
+def page_report(page, selector: str) -> str:
+    """What the page shows, for a wait that timed out: the selected tab, ``selector``'s visibility and text, and the
+    requests still open (with ``record_requests``)."""
+    try:
+        shown = page.evaluate("""(s) => { const e = document.querySelector(s);
+            const tab = document.querySelector('[role=tab][aria-selected=true]');
+            return {tab: tab ? tab.innerText : null, found: !!e, visible: !!(e && e.offsetParent),
+                    text: e ? e.innerText.slice(0, 300) : null,
+                    inputs: e ? e.querySelectorAll('input[type=file]').length : 0,
+                    now_ms: Math.round(performance.now()),
+                    file_inputs: (window.__fileInputs || []).filter(x => !x[2] || s.includes(x[2])).slice(-12)}; }""",
+                              selector)
+    except Exception as e:  # a crashed or closed page
+        shown = f"(page not readable: {e})"
+    open_requests = [r for r in getattr(page, "requests", []) if r["end"] is None and "/heartbeat/" not in r["path"]]
+    # (the queue's stream is listed: an event that never came back shows as that stream, still open)
+    failed = [r for r in getattr(page, "requests", []) if r["failure"]]
+    return f"the page shows {shown}; requests still open: {open_requests[-12:]}; failed: {failed[-6:]}"
+
+
+STREAMS = ("/heartbeat/", "/queue/data", "/upload_progress")  # a page's long-lived streams: open for as long as it likes
+
+
+def settled(page, quiet: float = 0.5, timeout: float = 60.0) -> None:
+    """Wait until the page has sent nothing new for ``quiet`` seconds and no request of it is open (its long-lived
+    streams aside): a chain of events (an upload that re-encodes, a model switch and its redraw) has run its course,
+    each ``.then`` being a new request. For an action whose effects are several events, where no single element shows
+    that the last one has landed; a check of what they drew follows it. A timeout says what was still open."""
+    log = getattr(page, "requests", None)
+    if log is None:
+        raise RuntimeError("settled() needs record_requests(page) first")
+    deadline = time.time() + timeout
+    while True:
+        open_requests = [r for r in log if r["end"] is None and not any(k in r["path"] for k in STREAMS)]
+        last = max((r["start"] for r in log), default=0.0)  # seconds after page.requests_t0
+        if not open_requests and time.time() - page.requests_t0 - last >= quiet:
+            return
+        if time.time() > deadline:
+            raise AssertionError(f"the page did not settle in {timeout:g} s; {page_report(page, 'body')}")
+        page.wait_for_timeout(100)
+
+
+def upload_file(page, elem_id: str, path, timeout: float = 30_000) -> None:
+    """Upload ``path`` through the file box ``#elem_id`` and wait until the box lists the uploaded file: the row
+    Gradio's file preview labels with the file's name, shown once the upload is done and the box holds it.
+
+    Not the name as text: while uploading, the box shows "Uploading 1 file... shapes.zip", but the finished preview
+    splits it into "shapes" and ".zip", which no text match of "shapes.zip" finds. A wait for that text saw only the
+    transient progress view, and an upload done between two of Playwright's polls left it waiting for good (1 run in
+    24 of tests/test_train_browser.py's upload, measured). On a timeout the error says what the page showed instead
+    (``page_report``), and whether the upload request went out."""
+    name = Path(path).name
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
+    try:
+        page.locator(f"#{elem_id} [aria-label={name!r}]").wait_for(state="visible", timeout=timeout)
+    except Exception:
+        uploads = [r for r in getattr(page, "requests", []) if r["path"].startswith("/gradio_api/upload")]
+        raise AssertionError(f"{name} was not listed in #{elem_id} within {timeout / 1000:g} s; upload requests: "
+                             f"{uploads}; {page_report(page, '#' + elem_id)}") from None
 
 
 def load_gan_repo(page, repo: str, timeout: float = 60_000) -> str:

@@ -9,7 +9,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from genlab.testing import image_src, shown_picture, wait_for_new_picture, wait_for_new_src
+from genlab.testing import (image_src, record_requests, settled, shown_picture, wait_for_new_picture,
+                            wait_for_new_src)
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # WebGL through SwiftShader (software), not --disable-gpu: the image editor's canvas (Repair tab, sketch pads) drew
@@ -27,6 +28,7 @@ def page(app_url, tmp_path_factory):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        record_requests(page)
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"))
         page.on("console", lambda m: page.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
@@ -100,7 +102,7 @@ def test_vae_tab_upload_two_images_and_move_t(page, tmp_path, shots):
     expect(page.locator("#vae-A img")).to_have_attribute("src", re.compile("zero"), timeout=30_000)
     expect(page.locator("#vae-B img")).to_have_attribute("src", re.compile("one"), timeout=30_000)
     shown_picture(page, "vae")
-    page.wait_for_timeout(1500)  # let the upload-triggered renders settle
+    settled(page)  # the uploads' events (encode A and B, the spec, the strip) have all come back
     before = shown_picture(page, "vae")
     slider = page.locator("#vae-t input[type=range]")
     box = slider.bounding_box()
@@ -137,6 +139,14 @@ def test_translation_tab_draw_strokes_with_the_mouse(page, shots):
 
 
 
+def _canvas_ready(page) -> None:
+    """The repair editor's canvas has its size (it gets it after it appears) and the page's events are back."""
+    page.wait_for_function("() => { const c = document.querySelector('#rp-editor canvas');"
+                           " return c && c.width > 0 && c.height > 0 && c.getBoundingClientRect().width > 0; }",
+                           timeout=30_000)
+    settled(page)
+
+
 def _upload_and_paint(page, image: str, start: tuple[int, int], end: tuple[int, int]) -> None:
     """Upload an image into the repair editor and paint one brush stroke from start to end (offsets from the centre,
     where the image sits)."""
@@ -144,7 +154,7 @@ def _upload_and_paint(page, image: str, start: tuple[int, int], end: tuple[int, 
     page.locator("#rp-editor").get_by_role("button", name="Brush", exact=True).click()
     canvas = page.locator("#rp-editor canvas").first
     expect(canvas).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(500)
+    _canvas_ready(page)
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx + start[0], cy + start[1])
@@ -160,7 +170,7 @@ def test_repair_tab_upload_paint_a_stroke_and_repair_by_vae_then_deep_image_prio
     page.get_by_role("tab", name="Repair & augment").click()
     page.get_by_role("tab", name="Repair (inpainting)").click()
     expect(page.locator("#rp-editor canvas").first).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(1000)  # the editor's canvas initialises after it appears
+    _canvas_ready(page)  # the editor's canvas initialises after it appears
     _upload_and_paint(page, os.path.join(os.path.dirname(__file__), "..", "genlab", "ui", "examples",
                                          "repair_digit_7.png"), (-50, -10), (50, 10))  # across the 7's diagonal
     page.get_by_label("VAE latent optimisation (digits, emoji)").check()
@@ -199,7 +209,8 @@ def test_augment_tab_classic_transforms_of_an_upload(page, shots):
     page.get_by_role("tab", name="Augment", exact=True).click()
     example = image_src(page, "#ag-classic-gallery")  # the worked example: the first photo's copies
     page.locator("#ag-source input[type=file]").set_input_files(str(Path(data.data_dir) / "chelsea.png"))
-    page.wait_for_timeout(500)
+    expect(page.locator("#ag-source img")).to_have_attribute("src", re.compile("chelsea"), timeout=30_000)
+    settled(page)
     page.locator("#ag-classic-run").click()
     wait_for_new_src(page, "#ag-classic-gallery", example)
     page.screenshot(path=str(shots / "5_augment.png"), full_page=True)

@@ -16,8 +16,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import (image_src, load_gan_repo, set_number, shown_picture, wait_for_new_picture,
-                            wait_for_new_src)
+from genlab.testing import (image_src, load_gan_repo, record_requests, set_number, settled, shown_picture,
+                            wait_for_new_picture, wait_for_new_src)
+
 
 def _drag_and_see_change(page, slider: str, prefix: str, to_frac: float):
     """Drag the slider's thumb from the middle to to_frac of its width; the tab's picture must change
@@ -40,7 +41,9 @@ def _watched_page(app_url: str, problems: list[str]):
         pytest.fail(f"Chromium not found at {CHROMIUM}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        # a context of its own (not browser.new_page's), so a test may open a second page in it (same storage)
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        record_requests(page)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}")
@@ -132,13 +135,13 @@ def test_tour_with_the_emoji_models(app_url, shots):
         shown_picture(page, "gan")
         page.locator("#gan-class input").click()
         page.get_by_role("option", name="animals & nature", exact=True).click()
-        page.wait_for_timeout(1000)
+        settled(page)  # the class's new latents and the redraw
         _drag_and_see_change(page, "#gan-dir-1", "gan", 0.85)
         page.screenshot(path=str(shots / "emoji_1_gan.png"), full_page=True)
         # the measured attribute sliders: "→ more flags-like" at 1 turns the animals into flags, in the page
         expect(page.locator("#gan-attr-15")).to_contain_text("more flags-like")
         page.get_by_role("button", name="Reset directions").click()
-        page.wait_for_timeout(1000)
+        settled(page)
         before = shown_picture(page, "gan")
         set_number(page, "gan-attr-15", 1.0)
         assert wait_for_new_picture(page, "gan", before).startswith("page:")
@@ -151,7 +154,7 @@ def test_tour_with_the_emoji_models(app_url, shots):
         _pick_model(page, "vae-model", "emoji-vae")
         page.wait_for_function("() => window.genlab.vae.spec && window.genlab.vae.spec.onnx.includes('vae-')"
                                " && document.querySelector('#vae-A img')?.src.includes('emoji')", timeout=60_000)
-        page.wait_for_timeout(1500)
+        settled(page)
         _drag_and_see_change(page, "#vae-t", "vae", 0.1)
         page.screenshot(path=str(shots / "emoji_2_vae.png"), full_page=True)
 

@@ -107,5 +107,5 @@ def test_the_app_applies_arithmetic_to_image_a(client):
     gif = client.predict(a, b, 4, "spherical", "mnist-vae", 0.0, 0.0, 0.0, 1.0, *[0.0] * 12,
                          api_name="/interpolation_gif")
     assert Path(gif).suffix == ".gif"
-    with pytest.raises(AppError, match="within|greater than maximum"):  # the slider's bound, or the task's own
+    with pytest.raises(AppError, match="within|Arithmetic 1: 9.0 is greater than the maximum"):  # the slider's bound (named), or the task's own
         client.predict(a, b, 0.0, "spherical", "mnist-vae", 9.0, api_name="/interpolate")

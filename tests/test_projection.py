@@ -69,7 +69,7 @@ def test_the_app_refuses_bad_projection_input(client):
 
     with pytest.raises(AppError, match="Upload an image"):
         client.predict("mnist-cgan", "", None, 60, api_name="/project")
-    with pytest.raises(AppError, match="Steps must be|greater than maximum"):  # the slider's bound, or the handler's
+    with pytest.raises(AppError, match="Steps must be|Steps: 100000 is greater than the maximum"):  # the slider's bound (named), or the handler's
         client.predict("mnist-cgan", "", _file(EXAMPLES / "digit_3.png"), 100000, api_name="/project")
     with pytest.raises(AppError, match="Unknown slider"):
         client.predict("mnist-cgan", "", 0, "any", 1.0, 1, {"wider": 1.0}, ["auto"], api_name="/sample_named")

@@ -67,7 +67,7 @@ def test_inpaint_refuses_empty_and_full_masks(client, photo_and_mask, tmp_path, 
 
 def test_inpaint_refuses_unknown_method(client, photo_and_mask):
     photo, mask = photo_and_mask
-    with pytest.raises(Exception, match="not in the list of choices"):  # Gradio checks Radio values
+    with pytest.raises(Exception, match="Method: 'magic' is not one of the choices"):  # Gradio checks Radio values; genlab names the input
         client.predict(_editor(photo, mask), "magic", 20, 0, api_name="/inpaint")
 
 

@@ -8,7 +8,7 @@ import pytest
 from test_browser_tour import _watched_page
 from test_train_jobs import zip_folder
 
-from genlab.testing import make_shapes_folder, pick_gan_model, set_number
+from genlab.testing import make_shapes_folder, page_report, pick_gan_model, set_number, settled, upload_file
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def _state(page, app_url: str, state: str, timeout: float = 120_000) -> int:
             server = {k: server.get(k) for k in ("state", "step", "position", "message")}
             page.screenshot(path="/tmp/train_state_failure.png", full_page=True)
             raise AssertionError(f"waited for {state!r}; the page shows {shown[0]!r}: {shown[1]!r}; the server says "
-                                 f"job {job!r}: {server} (page: /tmp/train_state_failure.png)")
+                                 f"job {job!r}: {server} (page: /tmp/train_state_failure.png); {page_report(page, '#tn-progress')}")
         page.wait_for_timeout(250)
 
 
@@ -65,9 +65,9 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
     data = zip_folder(tmp_path / "shapes", tmp_path / "shapes.zip")
     problems: list[str] = []
     with _watched_page(app_url, problems) as page:
+        settled(page)  # the page's load events (every tab's first state, this tab's restore) have come back
         page.get_by_role("tab", name="Train").click()
-        page.locator("#tn-zip input[type=file]").set_input_files(str(data))
-        page.locator("#tn-zip").get_by_text("shapes.zip").wait_for(timeout=30_000)
+        upload_file(page, "tn-zip", data)
         set_number(page, "tn-minutes", 0)
         set_number(page, "tn-steps", 3000)
         set_number(page, "tn-batch", 8)
@@ -94,16 +94,23 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
                                arg=stopped, timeout=90_000)
         page.locator("#tn-stop").click()
         assert _state(page, app_url, "stopped") > stopped
-        page.wait_for_timeout(1500)  # the poll after the stop redraws the grid, plot and download button
+        page.locator("#tn-download").wait_for(state="visible", timeout=30_000)  # the poll after the stop has
+        settled(page)  # redrawn the grid, plot and download button (the timer stops once the job has)
         page.screenshot(path=str(shots / "train.png"), full_page=True)
 
         page.get_by_role("tab", name="GAN sampling").click()
         pick_gan_model(page, "browser-gan")
         page.locator("#gan-class input").click()
         assert page.get_by_role("option", name="circle", exact=True).is_visible()
-        # reopening the page shows the job again (its id is in the browser's storage)
-        page.reload()
-        page.get_by_role("tab", name="Train").click()
-        assert _state(page, app_url, "stopped", timeout=60_000) > stopped
-        page.locator("#tn-grid img").wait_for(state="visible", timeout=30_000)
+        # opening the page again shows the job (its id is in the browser's storage, shared by the context's pages).
+        # A second page, not a reload: a reload aborts the first page's requests in flight, and Gradio logs each
+        # abort as a console error ("AbortError", "Connection errored out": a full-suite run failed on those).
+        again = page.context.new_page()
+        again.on("pageerror", lambda e: problems.append(f"page error (second page): {e}"))
+        again.on("console", lambda m: problems.append(f"console {m.type} (second page): {m.text}")
+                 if m.type == "error" else None)
+        again.goto(app_url)
+        again.get_by_role("tab", name="Train").click()
+        assert _state(again, app_url, "stopped", timeout=60_000) > stopped
+        again.locator("#tn-grid img").wait_for(state="visible", timeout=30_000)
     assert not problems, problems

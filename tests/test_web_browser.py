@@ -16,7 +16,8 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import load_gan_repo, pick_gan_model, set_number, shown_picture, wait_for_new_picture
+from genlab.testing import (load_gan_repo, pick_gan_model, record_requests, set_number, settled, shown_picture,
+                            wait_for_new_picture)
 
 ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
@@ -45,6 +46,7 @@ def browser(playwright):
 
 def _page(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    record_requests(page)
     page.problems = []
     page.joins = []  # events sent to the server's queue
     page.on("request", lambda r: page.joins.append(r.url) if "/queue/join" in r.url else None)
@@ -176,12 +178,12 @@ def test_vae_t_in_the_page_matches_the_server(app, default_page):
     assert page_traversal.shape == expected.shape == (8 * 30 + 2, 7 * 30 + 2, 3)  # 8 ranked dimensions x 7 steps
     assert np.abs(page_traversal.astype(int) - expected.astype(int)).max() <= 2
     # dragging t (press, moves, release) redraws in the page and sends the server nothing
-    page.wait_for_timeout(500)
+    settled(page)  # the events of the set_number above have all come back
     page.joins.clear()
     before = shown_picture(page, "vae")
     _drag(page, "vae-t", 0.9, steps=10)
     wait_for_new_picture(page, "vae", before)
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # a window for a request that must not come (a negative check needs one)
     assert page.joins == []
     assert not page.problems, page.problems
 

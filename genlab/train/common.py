@@ -96,10 +96,11 @@ class Run:
             # A second run in the same process (tests, notebooks) with another precision: Accelerate keeps
             # one global state and refuses to change it, so clear it (the process group stays).
             AcceleratorState._reset_state()
-        # Without a GPU every process computes on the CPU. Saying so (cpu=True) is what makes a multi-process launch
-        # (accelerate launch --multi_gpu --num_processes N, or torchrun) one gloo process group; without it each
-        # process trained alone and wrote the checkpoint (measured: 2 processes, 2 "wrote" lines, 24 images each).
-        self.accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        # Without an accelerator (GPU, MPS, XPU) every process computes on the CPU. Saying so (cpu=True) is what makes
+        # a multi-process launch (accelerate launch --multi_gpu --num_processes N, or torchrun) one gloo process
+        # group; without it each process trained alone and wrote the checkpoint (measured: 2 processes, 2 "wrote"
+        # lines, 24 images each).
+        self.accelerator = Accelerator(mixed_precision=precision, cpu=not torch.accelerator.is_available())
         self.device = self.accelerator.device
         if os.environ.get("MASTER_PORT") and "WORLD_SIZE" not in os.environ and self.accelerator.num_processes == 1:
             # accelerate's single-process launcher (its --cpu flag) sets a rendezvous port but starts one process
