@@ -53,7 +53,7 @@ def launched_app(log_path: Path, timeout: float = 180, extra_env: dict | None = 
             proc.kill()
 
 
-def _explained(page, waiting_for: str, selector: str, wait) -> None:
+def explained(page, waiting_for: str, selector: str, wait) -> None:
     """Run ``wait()`` (a Playwright wait); on its timeout, fail with what the page showed instead."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -72,7 +72,7 @@ def _explained(page, waiting_for: str, selector: str, wait) -> None:
 def shown_picture(page, prefix: str, timeout: float = 60_000) -> str:
     """What a tab ("gan" or "vae") shows once it shows something: "page:<PNG data URL>" while the page
     draws (genlab/web/genlab.js), "server:<image URL>" on the server path."""
-    _explained(page, f"the {prefix} tab's first picture", f"#{prefix}-output, #{prefix}-current",
+    explained(page, f"the {prefix} tab's first picture", f"#{prefix}-output, #{prefix}-current",
                lambda: page.wait_for_function("(p) => window.genlab && window.genlab.picture(p) !== ''", arg=prefix,
                                               timeout=timeout))
     return page.evaluate("(p) => window.genlab.picture(p)", prefix)
@@ -80,7 +80,7 @@ def shown_picture(page, prefix: str, timeout: float = 60_000) -> str:
 
 def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000) -> str:
     """Wait until the tab shows a picture other than ``before``; return it."""
-    _explained(page, f"a new picture in the {prefix} tab (it still showed {before[:60]!r}...)",
+    explained(page, f"a new picture in the {prefix} tab (it still showed {before[:60]!r}...)",
                f"#{prefix}-output, #{prefix}-current",
                lambda: page.wait_for_function("([p, b]) => window.genlab && !['', b].includes(window.genlab.picture(p))",
                                               arg=[prefix, before], timeout=timeout))
@@ -90,13 +90,13 @@ def wait_for_new_picture(page, prefix: str, before: str, timeout: float = 30_000
 def image_src(page, selector: str, timeout: float = 60_000) -> str:
     """The src of the first <img> under ``selector`` once one is shown (e.g. a tab's worked example)."""
     img = page.locator(f"{selector} img").first
-    _explained(page, f"an image in {selector}", selector, lambda: img.wait_for(state="visible", timeout=timeout))
+    explained(page, f"an image in {selector}", selector, lambda: img.wait_for(state="visible", timeout=timeout))
     return img.get_attribute("src")
 
 
 def wait_for_new_src(page, selector: str, before: str, timeout: float = 60_000) -> str:
     """Wait until the first <img> under ``selector`` shows something other than ``before``; return its src."""
-    _explained(page, f"a new image in {selector} (it showed {before[-60:]!r})", selector,
+    explained(page, f"a new image in {selector} (it showed {before[-60:]!r})", selector,
                lambda: page.wait_for_function(
                    "([s, b]) => { const i = document.querySelector(s + ' img'); return i && i.src && i.src !== b; }",
                    arg=[selector, before], timeout=timeout))

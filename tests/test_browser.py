@@ -9,7 +9,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from genlab.testing import (image_src, record_requests, settled, shown_picture, wait_for_new_picture,
+from genlab.testing import (explained, image_src, record_requests, settled, shown_picture, wait_for_new_picture,
                             wait_for_new_src)
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -141,9 +141,9 @@ def test_translation_tab_draw_strokes_with_the_mouse(page, shots):
 
 def _canvas_ready(page) -> None:
     """The repair editor's canvas has its size (it gets it after it appears) and the page's events are back."""
-    page.wait_for_function("() => { const c = document.querySelector('#rp-editor canvas');"
-                           " return c && c.width > 0 && c.height > 0 && c.getBoundingClientRect().width > 0; }",
-                           timeout=30_000)
+    explained(page, "the repair editor's canvas to get its size", "#rp-editor", lambda: page.wait_for_function(
+        "() => { const c = document.querySelector('#rp-editor canvas');"
+        " return c && c.width > 0 && c.height > 0 && c.getBoundingClientRect().width > 0; }", timeout=30_000))
     settled(page)
 
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import (image_src, load_gan_repo, record_requests, set_number, settled, shown_picture,
+from genlab.testing import (explained, image_src, load_gan_repo, record_requests, set_number, settled, shown_picture,
                             wait_for_new_picture, wait_for_new_src)
 
 
@@ -152,8 +152,10 @@ def test_tour_with_the_emoji_models(app_url, shots):
         # VAE: pick emoji-vae; two held-out emoji replace the digits; move t
         page.get_by_role("tab", name="VAE interpolation").click()
         _pick_model(page, "vae-model", "emoji-vae")
-        page.wait_for_function("() => window.genlab.vae.spec && window.genlab.vae.spec.onnx.includes('vae-')"
-                               " && document.querySelector('#vae-A img')?.src.includes('emoji')", timeout=60_000)
+        explained(page, "emoji-vae's in-page graph and a held-out emoji as image A", "#vae-A",
+                  lambda: page.wait_for_function("() => window.genlab.vae.spec && window.genlab.vae.spec.onnx"
+                                                 ".includes('vae-') && document.querySelector('#vae-A img')?.src"
+                                                 ".includes('emoji')", timeout=60_000))
         settled(page)
         _drag_and_see_change(page, "#vae-t", "vae", 0.1)
         page.screenshot(path=str(shots / "emoji_2_vae.png"), full_page=True)

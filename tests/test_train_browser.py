@@ -8,7 +8,10 @@ import pytest
 from test_browser_tour import _watched_page
 from test_train_jobs import zip_folder
 
-from genlab.testing import make_shapes_folder, page_report, pick_gan_model, set_number, settled, upload_file
+from playwright.sync_api import expect
+
+from genlab.testing import (explained, image_src, make_shapes_folder, page_report, pick_gan_model, set_number,
+                            settled, upload_file, wait_for_new_src)
 
 pytestmark = pytest.mark.slow
 
@@ -74,27 +77,26 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
         set_number(page, "tn-every", 4)
         page.locator("#tn-name textarea, #tn-name input").first.fill("browser-gan")
         page.locator("#tn-start").click()
-        page.locator("#tn-summary").get_by_text("27 to train on").wait_for(timeout=60_000)
-        page.locator("#tn-seen img").wait_for(state="visible", timeout=30_000)
+        expect(page.locator("#tn-summary")).to_contain_text("27 to train on", timeout=60_000)  # else: what it says
+        expect(page.locator("#tn-seen img")).to_be_visible(timeout=30_000)
         _state(page, app_url, "running", timeout=240_000)  # on the shared test server a job may wait in line first
         # the grid appears and is refreshed; the loss plot gets points
-        page.locator("#tn-grid img").wait_for(state="visible", timeout=90_000)
-        first = page.locator("#tn-grid img").get_attribute("src")
-        page.wait_for_function("(b) => document.querySelector('#tn-grid img')?.src !== b", arg=first, timeout=60_000)
+        first = image_src(page, "#tn-grid", timeout=90_000)
+        wait_for_new_src(page, "#tn-grid", first)
         _wait_for_lines(page, "#tn-plot-gan")
         page.screenshot(path=str(shots / "train_running.png"))
 
         page.locator("#tn-stop").click()
         stopped = _state(page, app_url, "stopped")
         assert 0 < stopped < 3000
-        page.locator("#tn-download").wait_for(state="visible", timeout=30_000)
+        expect(page.locator("#tn-download")).to_be_visible(timeout=30_000)
         page.locator("#tn-resume").click()
         _state(page, app_url, "running")
-        page.wait_for_function("(s) => Number(document.querySelector('#tn-progress').dataset.step) > s + 4",
-                               arg=stopped, timeout=90_000)
+        explained(page, f"a step past {stopped + 4}", "#tn-progress", lambda: page.wait_for_function(
+            "(s) => Number(document.querySelector('#tn-progress').dataset.step) > s + 4", arg=stopped, timeout=90_000))
         page.locator("#tn-stop").click()
         assert _state(page, app_url, "stopped") > stopped
-        page.locator("#tn-download").wait_for(state="visible", timeout=30_000)  # the poll after the stop has
+        expect(page.locator("#tn-download")).to_be_visible(timeout=30_000)  # the poll after the stop has
         settled(page)  # redrawn the grid, plot and download button (the timer stops once the job has)
         page.screenshot(path=str(shots / "train.png"), full_page=True)
 
@@ -112,5 +114,5 @@ def test_train_tab_from_upload_to_the_gan_tab(app_url, shots, tmp_path):
         again.goto(app_url)
         again.get_by_role("tab", name="Train").click()
         assert _state(again, app_url, "stopped", timeout=60_000) > stopped
-        again.locator("#tn-grid img").wait_for(state="visible", timeout=30_000)
+        expect(again.locator("#tn-grid img")).to_be_visible(timeout=30_000)
     assert not problems, problems

@@ -16,8 +16,8 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from genlab.testing import (load_gan_repo, pick_gan_model, record_requests, set_number, settled, shown_picture,
-                            wait_for_new_picture)
+from genlab.testing import (explained, load_gan_repo, pick_gan_model, record_requests, set_number, settled,
+                            shown_picture, wait_for_new_picture)
 
 ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
@@ -97,11 +97,13 @@ def _server_at_canvas_size(path: str, canvas: np.ndarray) -> np.ndarray:
 
 
 def _drawn(page, prefix: str, controls: dict, spec: dict | None = None):
-    """Wait until the page has drawn exactly these controls (and, if given, a spec with these fields)."""
-    page.wait_for_function(
-        "([p, c, s]) => { const d = window.genlab[p]; return d.mode === 'page' && !d.busy && !d.next "
-        "&& d.lastKey === JSON.stringify(c) && Object.entries(s).every(([k, v]) => d.drawnSpec[k] === v); }",
-        arg=[prefix, controls, spec or {}], timeout=30_000)
+    """Wait until the page has drawn exactly these controls (and, if given, a spec with these fields); a timeout
+    says what the drawer last drew instead."""
+    explained(page, f"the {prefix} tab to draw {controls} in the page", f"#{prefix}-output, #{prefix}-current",
+              lambda: page.wait_for_function(
+                  "([p, c, s]) => { const d = window.genlab[p]; return d.mode === 'page' && !d.busy && !d.next "
+                  "&& d.lastKey === JSON.stringify(c) && Object.entries(s).every(([k, v]) => d.drawnSpec[k] === v); }",
+                  arg=[prefix, controls, spec or {}], timeout=30_000))
 
 
 def _set(page, elem_id: str, value) -> None:
