@@ -110,23 +110,9 @@ def set_number(page, elem_id: str, value) -> None:
     box.press("Enter")
 
 
-# An init script for watched pages: every <input type=file> added to or removed from the page, with its box's id and
-# the time (ms since the document started), in window.__fileInputs. Gradio's upload drop zone replaces its hidden
-# input when its options change; a file set on a replaced input is never uploaded.
-FILE_INPUT_WATCH = """(() => { window.__fileInputs = [];
-  const note = (what, node, parent) => { const box = (parent.closest ? parent : parent.parentElement)?.closest?.('[id]');
-    window.__fileInputs.push([what, Math.round(performance.now()), box ? box.id : null]); };
-  const inputs = (n) => n.nodeType === 1 ? (n.matches('input[type=file]') ? [n] : [...n.querySelectorAll('input[type=file]')]) : [];
-  new MutationObserver((ms) => { for (const m of ms) {
-    for (const n of m.addedNodes) for (const i of inputs(n)) note('added', i, m.target);
-    for (const n of m.removedNodes) for (const i of inputs(n)) note('removed', i, m.target); } })
-    .observe(document, {subtree: true, childList: true}); })();"""
-
-
 def record_requests(page) -> list[dict]:
     """Log every request the page makes (method, path, start, end, failure; seconds since this call) in a list that
-    grows as the page runs, and watch its file inputs (FILE_INPUT_WATCH): a wait that times out can then say which
-    requests were still open and whether an upload box was re-made under the test."""
+    grows as the page runs: a wait that times out can then say which requests were still open."""
     log: list[dict] = []
     t0 = time.time()
     by_request: dict[int, dict] = {}
@@ -142,7 +128,6 @@ def record_requests(page) -> list[dict]:
         if entry is not None:
             entry["end"], entry["failure"] = round(time.time() - t0, 2), failure
 
-    page.add_init_script(FILE_INPUT_WATCH)
     page.requests_t0 = t0
     page.on("request", started)
     page.on("requestfinished", ended)
@@ -152,23 +137,22 @@ def record_requests(page) -> list[dict]:
 
 
 def page_report(page, selector: str) -> str:
-    """What the page shows, for a wait that timed out: the selected tab, ``selector``'s visibility and text, and the
-    requests still open (with ``record_requests``)."""
+    """What the page shows, for a wait that timed out: the selected tab, ``selector``'s visibility and text, and (with
+    ``record_requests``) the requests still open, those that failed and the uploads."""
     try:
         shown = page.evaluate("""(s) => { const e = document.querySelector(s);
             const tab = document.querySelector('[role=tab][aria-selected=true]');
             return {tab: tab ? tab.innerText : null, found: !!e, visible: !!(e && e.offsetParent),
-                    text: e ? e.innerText.slice(0, 300) : null,
-                    inputs: e ? e.querySelectorAll('input[type=file]').length : 0,
-                    now_ms: Math.round(performance.now()),
-                    file_inputs: (window.__fileInputs || []).filter(x => !x[2] || s.includes(x[2])).slice(-12)}; }""",
-                              selector)
+                    text: e ? e.innerText.slice(0, 300) : null}; }""", selector)
     except Exception as e:  # a crashed or closed page
         shown = f"(page not readable: {e})"
-    open_requests = [r for r in getattr(page, "requests", []) if r["end"] is None and "/heartbeat/" not in r["path"]]
-    # (the queue's stream is listed: an event that never came back shows as that stream, still open)
-    failed = [r for r in getattr(page, "requests", []) if r["failure"]]
-    return f"the page shows {shown}; requests still open: {open_requests[-12:]}; failed: {failed[-6:]}"
+    log = getattr(page, "requests", [])
+    # the queue's stream is listed: an event that never came back shows as that stream, still open
+    open_requests = [r for r in log if r["end"] is None and "/heartbeat/" not in r["path"]]
+    failed = [r for r in log if r["failure"]]
+    uploads = [r for r in log if r["path"].startswith("/gradio_api/upload")]
+    return (f"the page shows {shown}; requests still open: {open_requests[-12:]}; failed: {failed[-6:]}"
+            + (f"; uploads: {uploads[-4:]}" if uploads else ""))
 
 
 STREAMS = ("/heartbeat/", "/queue/data", "/upload_progress")  # a page's long-lived streams: open for as long as it likes
@@ -199,17 +183,13 @@ def upload_file(page, elem_id: str, path, timeout: float = 30_000) -> None:
 
     Not the name as text: while uploading, the box shows "Uploading 1 file... shapes.zip", but the finished preview
     splits it into "shapes" and ".zip", which no text match of "shapes.zip" finds. A wait for that text saw only the
-    transient progress view, and an upload done between two of Playwright's polls left it waiting for good (1 run in
-    24 of tests/test_train_browser.py's upload, measured). On a timeout the error says what the page showed instead
-    (``page_report``), and whether the upload request went out."""
+    transient progress view, and an upload done between two of Playwright's polls left it waiting for good (1 in 24
+    uploads of tests/test_train_browser.py's first steps, measured)."""
     name = Path(path).name
     page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
-    try:
-        page.locator(f"#{elem_id} [aria-label={name!r}]").wait_for(state="visible", timeout=timeout)
-    except Exception:
-        uploads = [r for r in getattr(page, "requests", []) if r["path"].startswith("/gradio_api/upload")]
-        raise AssertionError(f"{name} was not listed in #{elem_id} within {timeout / 1000:g} s; upload requests: "
-                             f"{uploads}; {page_report(page, '#' + elem_id)}") from None
+    row = page.locator(f"#{elem_id} [aria-label={name!r}]")
+    explained(page, f"{name} listed in #{elem_id}", f"#{elem_id}",
+              lambda: row.wait_for(state="visible", timeout=timeout))
 
 
 def load_gan_repo(page, repo: str, timeout: float = 60_000) -> str:

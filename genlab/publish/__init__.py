@@ -32,10 +32,10 @@ from .card import PIPELINE, card_figures, model_card, space_readme  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # a source checkout: app.py, requirements.txt, README.md
 PACKAGE = Path(__file__).resolve().parent.parent
-# An installed genlab carries the checkout's app.py, requirements.txt and LICENSE in genlab/space/ and its docs in
-# genlab/docs/ (pyproject.toml), so it publishes the same Space.
+# An installed genlab carries the checkout's app.py, requirements.txt, LICENSE and README.md in genlab/space/ and
+# its docs in genlab/docs/ (pyproject.toml), so it publishes the same Space. genlab/space/app.py is sent as app.py,
+# not as package code.
 INSTALLED_SPACE, INSTALLED_DOCS = PACKAGE / "space", PACKAGE / "docs"
-NOT_SENT_AS_PACKAGE = ("space", "docs", "checkpoints")  # an installed genlab's copies: sent where a checkout has them
 MAX_WEIGHTS_MB = 200  # the largest model.safetensors genlab itself fetches from the Hub (hub.HUB_MAX_MB's default)
 HARDWARE = ("cpu-basic", "zero-a10g")  # CPU Space (free), ZeroGPU Space (shared GPUs; see genlab/zerogpu.py)
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")  # what every checkpoint folder must hold
@@ -186,12 +186,12 @@ def _package_files() -> list[tuple[str, Path]]:
         files |= {p for p in PACKAGE.rglob(pattern) if "__pycache__" not in p.parts} if pattern == "*.py" else \
             set(PACKAGE.glob(pattern))
     return sorted((f"genlab/{p.relative_to(PACKAGE).as_posix()}", p) for p in files
-                  if p.is_file() and p.relative_to(PACKAGE).parts[0] not in NOT_SENT_AS_PACKAGE)
+                  if p.is_file() and p.relative_to(PACKAGE).parts[0] != INSTALLED_SPACE.name)
 
 
 def space_sources() -> tuple[Path, Path]:
-    """(folder with app.py, requirements.txt and LICENSE; docs folder): a source checkout's root and docs/, or an
-    installed genlab's copies of them."""
+    """(folder with app.py, requirements.txt, LICENSE and README.md; docs folder): a source checkout's root and
+    docs/, or an installed genlab's copies of them."""
     if all((ROOT / f).is_file() for f in ("pyproject.toml", "app.py", "requirements.txt")):
         return ROOT, ROOT / "docs"
     if all((INSTALLED_SPACE / f).is_file() for f in ("app.py", "requirements.txt")):
@@ -233,7 +233,7 @@ def plan_space(repo_id: str, hardware: str = "cpu-basic", models: list[str] | No
     plan.files += sorted((f"docs/{f.relative_to(docs).as_posix()}", f) for f in docs.rglob("*")
                          if f.is_file() and f.suffix in (".md", ".png") and "__pycache__" not in f.parts)
     plan.files += _package_files()
-    plan.generated["README.md"] = space_readme(kinds, hardware)
+    plan.generated["README.md"] = space_readme(kinds, hardware, top / "README.md")
     tabs = {"GAN sampling": "gan", "VAE interpolation": "vae", "Translation": "pix2pix"}
     for tab, family in tabs.items():
         if family not in kinds.values():

@@ -108,8 +108,9 @@ def model_card(folder: Path, repo_id: str) -> str:
 
 
 
-def space_readme(models: dict[str, str], hardware: str) -> str:
-    """The Space's README.md: front matter from this installation, then the repo README's text."""
+def space_readme(models: dict[str, str], hardware: str, readme: Path | None = None) -> str:
+    """The Space's README.md: front matter from this installation, then the repo README's text (``readme``: where
+    it is, publish.space_sources(); default the checkout's)."""
     import gradio
 
     emoji = any(n.startswith("emoji-") for n in models)
@@ -132,8 +133,8 @@ def space_readme(models: dict[str, str], hardware: str) -> str:
     from huggingface_hub import SpaceCardData
 
     yaml = SpaceCardData(**front).to_yaml()
-    readme = next((p for p in (ROOT / "README.md", ROOT / "genlab" / "space" / "README.md") if p.is_file()), None)
-    body = readme.read_text() if readme else "# genlab\n"  # a checkout's README, or an installed genlab's copy
+    readme = readme or ROOT / "README.md"
+    body = readme.read_text() if readme.is_file() else "# genlab\n"
     if body.startswith("---\n"):
         body = body.split("---\n", 2)[2]
     credit = (f"\n> {OPENMOJI_CREDIT} The genlab code is MIT-licensed.\n" if emoji else "")

@@ -133,6 +133,7 @@ def train_cyclegan(cfg: CycleGANTrainConfig, command: str | None = None, evaluat
         to_pil_grid(torch.cat([show_a, *ab, show_b, *ba]), nrow=len(show_a)).save(path)
         model.train()
 
+    # counted: domain A's images (steps x batch per process, as for the other families; B draws as many)
     batches_a = run.counted(a.batches(cfg.batch_size, order, run.device, cfg.workers))
     batches_b = b.batches(cfg.batch_size, order, run.device, cfg.workers)
     lam, lam_id = cfg.cycle_weight, cfg.identity_weight * cfg.cycle_weight

@@ -62,7 +62,7 @@ def api_names(fn, names: list[str], defaults: dict | None = None):
     """Give ``fn``'s trailing ``*values`` the API names ``names`` (Gradio names a varargs parameter ``param_N`` in
     view_api, which tells a gradio_client user nothing). Only the signature Gradio reads changes: ``fn`` still takes
     its values positionally, so calls that pass them by position keep working. ``defaults``: name -> default (a
-    parameter without one is required)."""
+    parameter without one is required; inspect refuses one after a parameter that has a default)."""
     import inspect
 
     sig = inspect.signature(fn)
@@ -70,9 +70,6 @@ def api_names(fn, names: list[str], defaults: dict | None = None):
     defaults = defaults or {}
     extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                default=defaults.get(n, inspect.Parameter.empty)) for n in names]
-    if any(p.default is not inspect.Parameter.empty for p in fixed) and any(
-            p.default is inspect.Parameter.empty for p in extra):
-        raise TypeError(f"{fn.__name__}: give every extra name a default (the parameters before them have one)")
     fn.__signature__ = sig.replace(parameters=[*fixed, *extra])
     return fn
 

@@ -3,7 +3,7 @@ which input it was: "Value 7.0 is greater than maximum value 1.0.", "Value: 'cub
 the list of choices: [...]"; and a value of the wrong type (text for a slider) ends in Gradio's generic "the app has
 raised an exception" on a public server. An API caller cannot tell which of 33 parameters was wrong.
 
-This prefixes every such refusal with the input's label ("Truncation ψ ...: 7.0 is greater than the maximum 1.0"),
+This prefixes every such refusal with the input's label ("Truncation ψ ...: 7.0 is greater than the maximum, 1.0"),
 drops Python's type names, and turns a wrong type into the same kind of message. Applied once when genlab.ui is
 imported, to the classes (not instances: Gradio keeps per-session copies of components whose choices change).
 """

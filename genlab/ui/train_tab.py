@@ -64,7 +64,8 @@ def _zips(source, zip_a, zip_b, family) -> list[str]:
 def check_data(source, zip_a, zip_b, family, resolution, channels, fit, batch):
     """What the model will see: counts per class, skipped files with reasons, and the images as prepared."""
     try:
-        budget = min(5, caps().max_minutes) if caps().max_minutes else 5  # any budget the server takes: not checked here
+        cap = caps().max_minutes
+        budget = min(5, cap) if cap else 5  # any budget the server takes: the budget is not what is checked here
         job = jobs().prepare(_spec(source, family, resolution, channels, fit, minutes=budget, batch=batch),
                              _zips(source, zip_a, zip_b, family))
     except GenlabError as e:
