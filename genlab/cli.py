@@ -5,6 +5,7 @@
     genlab eval TASK MODEL ...                   (genlab/evaluation/cli.py)
     genlab data {emoji,examples} ...             (genlab/datasets/cli.py)
     genlab publish {model,space} ...             = python -m genlab.publish
+    genlab import SOURCE --name NAME             (genlab/formats/cli.py)
 
 Each subcommand's ``--help`` lists its own flags. Nothing heavy is imported until a
 subcommand runs, so ``genlab --help`` answers at once.
@@ -21,6 +22,7 @@ COMMANDS = {
     "eval": "measure a checkpoint: FID/KID, accuracy, ELBO, PSNR... (genlab eval gan --help)",
     "data": "render the bundled data sets into the cache, or the app's example images",
     "publish": "upload a checkpoint or the whole app (a Space) to the Hugging Face Hub, dry run first",
+    "import": "convert a StyleGAN2-ADA/StyleGAN3 pickle or a DCGAN .pth into a genlab model, running nothing from it",
 }
 
 
@@ -103,7 +105,7 @@ TRAIN_MODULES = {"torchmetrics": "torchmetrics (FID/KID)", "mlxtend": "mlxtend (
 # dispatcher over the top-level entry points (training among them), so nothing in the library's import graph,
 # this module included, depends on genlab.train; each module is imported only when its subcommand runs.
 SUBCOMMAND_MODULES = {"train": "genlab.train.__main__", "eval": "genlab.evaluation.cli",
-                      "data": "genlab.datasets.cli", "publish": "genlab.publish"}
+                      "data": "genlab.datasets.cli", "publish": "genlab.publish", "import": "genlab.formats.cli"}
 
 
 def _run(command: str, rest: list[str]) -> None:

@@ -25,7 +25,8 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
-from .models import ConvVAE, CycleDiscriminator, CycleGAN, ImageClassifier, Discriminator, Generator, PatchDiscriminator, UNetGenerator
+from .models import (ConvVAE, CycleDiscriminator, CycleGAN, DCGANGenerator, Discriminator, Generator, ImageClassifier,
+                     PatchDiscriminator, StyleGAN2Generator, StyleGAN3Generator, UNetGenerator)
 from .models.base import HubModel, meta_skeleton
 from .models.gan import MIN_PSI
 
@@ -39,7 +40,19 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "pix2pix-discriminator": PatchDiscriminator,
     "cyclegan": CycleGAN,
     "cyclegan-discriminator": CycleDiscriminator,
+    "stylegan2": StyleGAN2Generator,  # imported (genlab import): NVIDIA's StyleGAN2-ADA pickles
+    "stylegan3": StyleGAN3Generator,  # imported: NVIDIA's StyleGAN3 pickles
+    "dcgan": DCGANGenerator,  # imported: PyTorch's DCGAN example, HugGAN
 }
+# Families every GAN tool takes (the GAN tab, /sample, projection, augmentation): genlab's own and imported ones.
+GAN_TYPES = ("gan", "stylegan2", "stylegan3", "dcgan")
+# Imported families: no genlab training recipe; their configs are bounded by their own constructors.
+IMPORTED_TYPES = ("stylegan2", "stylegan3", "dcgan")
+
+
+def family_matches(kind: str, wanted: str | None) -> bool:
+    """Whether a checkpoint of family ``kind`` serves where ``wanted`` is asked for ("gan": any GAN_TYPES)."""
+    return wanted is None or kind == wanted or (wanted == "gan" and kind in GAN_TYPES)
 
 
 def _checkpoints_dir() -> Path:
@@ -133,7 +146,7 @@ def trained_folder(name: str) -> Path | None:
 
 def shipped_names(model_type: str | None = None) -> list[str]:
     """Checkpoint names served from CHECKPOINTS_DIR (``available()``), optionally only one family's."""
-    return [n for n, t in available().items() if model_type in (None, t)]
+    return [n for n, t in available().items() if family_matches(t, model_type)]
 
 
 def best_device() -> torch.device:
@@ -281,6 +294,11 @@ def check_config(name: str, config: dict) -> None:
     """Refuse config values outside CONFIG_BOUNDS, or a bad resolution/channels/class list, readably."""
     from .models.base import check_shape_config
 
+    if config.get("model_type") in IMPORTED_TYPES:  # their constructors bound every field (on the meta device)
+        psi = config.get("psi", 1.0)
+        if not isinstance(psi, (int, float)) or isinstance(psi, bool) or not MIN_PSI <= psi <= 1.0:
+            raise CheckpointError(f"{name!r}: config.json psi = {psi!r} is outside {MIN_PSI}-1; refusing to build it.")
+        return
     for key, hi in CONFIG_BOUNDS.items():
         value = config.get(key, 1)
         lo = 0 if key in ZERO_ALLOWED else 1
@@ -374,7 +392,7 @@ def load(name: str, *, model_type: str | None = None, device: str | torch.device
     kind = config.get("model_type") if isinstance(config, dict) else None
     if kind not in MODEL_TYPES:
         raise CheckpointError(f"{name!r}: config.json model_type {kind!r} is not one of {', '.join(MODEL_TYPES)}.")
-    if model_type is not None and kind != model_type:
+    if not family_matches(kind, model_type):
         raise CheckpointError(f"{name!r} is a {kind!r} checkpoint, but a {model_type!r} model is needed here.")
     check_config(name, config)
     check_weights(name, MODEL_TYPES[kind], config, weights)

@@ -61,13 +61,14 @@ def test_a_recorded_psi_loads_and_a_hostile_one_is_refused(tmp_path):
 
 
 def test_the_gan_tab_opens_a_model_at_its_psi(monkeypatch):
-    """The slider follows the chosen model: its recorded psi (here set on the loaded shipped model), or 1."""
+    """The slider follows the chosen model: its recorded psi (here set on the loaded shipped model), or 1 (the psi
+    update comes before the grid size and noise updates)."""
     from genlab.ui.common import cached_model
     from genlab.ui.gan_tab import classes_for
 
-    assert classes_for("mnist-cgan")[-1]["value"] == 1.0
+    assert classes_for("mnist-cgan")[-3]["value"] == 1.0
     monkeypatch.setattr(cached_model("mnist-cgan", "gan"), "psi", 0.75)
-    assert classes_for("mnist-cgan")[-1]["value"] == 0.75
+    assert classes_for("mnist-cgan")[-3]["value"] == 0.75
 
 
 def test_truncation_cli_chooses_by_training_fid_and_writes_it(trained, tmp_path, capsys):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..models import ImageClassifier, Generator
+from ..tasks.sampling import draw
 
 
 class FeatureNet(nn.Module):
@@ -119,10 +120,11 @@ def generate(g: Generator, n: int, seed: int = 0, batch: int = 500,
     An unconditional model (num_classes 0) samples with its "any class" label."""
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % g.num_classes if g.num_classes else torch.full((n,), g.any_class)
-    z = torch.randn(n, g.latent_dim, generator=gen) * sampling_psi(g, psi)
+    z = torch.randn(n, g.latent_dim, generator=gen)
     device = next(g.parameters()).device
     g.eval()
-    images = torch.cat([g(z[i : i + batch].to(device), labels[i : i + batch].to(device)).cpu() for i in range(0, n, batch)])
+    images = torch.cat([draw(g, z[i : i + batch].to(device), labels[i : i + batch].to(device), sampling_psi(g, psi)).cpu()
+                        for i in range(0, n, batch)])
     return images, labels
 
 

@@ -196,6 +196,25 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         """The first layer's weight restricted to z: (C*base*base, latent_dim)."""
         return self.fc.weight[:, : self.latent_dim]
 
+    # The GAN tools' interface (genlab.tasks.sampling; StyleGAN's moves in W): here the sliders move in z itself.
+    @property
+    def code_dim(self) -> int:
+        return self.latent_dim
+
+    def code(self, z: torch.Tensor, labels: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        return z
+
+    def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor:
+        return z * psi
+
+    def code_start(self, n: int, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Where a projection starts: n random latents (n, latent_dim)."""
+        return torch.randn(n, self.latent_dim, generator=generator).to(self.fc.weight.device)
+
+    def code_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """(|z|²/d - 1)² per row: keeps a projected z where the generator was trained."""
+        return ((z**2).mean(1) - 1) ** 2
+
 
 class Discriminator(HubModel, tags=["gan"]):
     """Projection discriminator: (image, label) -> real/fake logit, shape (B,).

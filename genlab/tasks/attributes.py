@@ -144,7 +144,7 @@ class Attributes:
         try:
             measures = [str(n) for n in data["measures"]]
             sliders = [str(n) for n in data["slider_names"]][:MAX_SLIDERS]
-            directions = torch.tensor(data["directions"], dtype=torch.float32).reshape(-1, g.latent_dim)
+            directions = torch.tensor(data["directions"], dtype=torch.float32).reshape(-1, g.code_dim)
             image = sliders[: len(directions)]
             if any(n not in IMAGE_ATTRIBUTES for n in image) or not torch.isfinite(directions).all():
                 raise ValueError("unknown image measures or non-finite directions")
@@ -231,13 +231,18 @@ def measure_attributes(g: Generator, z: torch.Tensor, labels: torch.Tensor, name
     return torch.cat(rows)
 
 
+@torch.no_grad()
 def draw_latents(g: Generator, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """n latents and random classes (the "any" picker's), fixed by the seed: ((n, L), (n,))."""
+    """n codes (where the sliders move: z, or W for StyleGAN, untruncated) and random classes (the "any" picker's),
+    fixed by the seed: ((n, L), (n,))."""
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(n, g.latent_dim, generator=gen)
     labels = (torch.randint(0, g.num_classes, (n,), generator=gen) if g.num_classes
               else torch.full((n,), g.any_class, dtype=torch.long))
-    return z, labels
+    device = next(g.parameters()).device
+    codes = torch.cat([g.code(z[i:i + 500].to(device), labels[i:i + 500].to(device)).float().cpu()
+                       for i in range(0, n, 500)])
+    return codes, labels
 
 
 def fit_directions(z: torch.Tensor, labels: torch.Tensor, values: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -301,11 +306,13 @@ def fit_attributes(g: Generator, classifier=None, *, samples: int = FIT_SAMPLES,
     nothing in it changes)."""
     if g.training:
         raise AttributeFitError("fit_attributes needs the generator in eval mode (g.eval())")
-    if samples < 4 * g.latent_dim:
-        raise AttributeFitError(f"fitting {g.latent_dim}-dimensional directions needs at least {4 * g.latent_dim} "
+    if samples < 4 * g.code_dim:
+        raise AttributeFitError(f"fitting {g.code_dim}-dimensional directions needs at least {4 * g.code_dim} "
                                 f"samples, got {samples}")
     image, class_measures = measure_names(g, classifier)
-    class_sliders = list(g.labels) if g.num_classes > 1 else []
+    # class blends move genlab's class embedding; a StyleGAN's class enters through its mapping network, so its
+    # class is picked, not blended, here
+    class_sliders = list(g.labels) if g.num_classes > 1 and getattr(g, "any_class_token", True) else []
     class_sliders = class_sliders[: max(0, MAX_SLIDERS - len(image))]
     z, y = draw_latents(g, samples, seed)
     weights = fit_directions(z, y, measure_attributes(g, z, y, image), g.num_classes)

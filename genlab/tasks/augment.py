@@ -23,6 +23,7 @@ from PIL import Image
 from ..images import open_image, to_pil_grid, to_rgb, to_uint8
 from ..models import Generator
 from ..rng import seeded
+from .sampling import draw
 
 MAX_GENERATED = 5000  # per request: keeps a public server's memory and ZIP size bounded
 
@@ -44,7 +45,7 @@ def generate_labelled(g: Generator, classes: list[int], per_class: int, seed: in
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(len(labels), g.latent_dim, generator=gen)
     device = next(g.parameters()).device  # g in eval mode, as genlab.load returns it (not changed here)
-    out = [g(z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu()
+    out = [draw(g, z[i : i + batch].to(device), labels[i : i + batch].to(device)).float().cpu()
            for i in range(0, len(labels), batch)]
     return torch.cat(out), labels
 

@@ -110,7 +110,7 @@ def knows_classes(classifier, g: Generator) -> bool:
 
 @torch.inference_mode()
 def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, seed: int = 0) -> list[dict]:
-    """Measure and name each direction (k, latent_dim) of generator g.
+    """Measure and name each direction (k, code_dim) of generator g.
 
     classifier: optional, with the generator's classes (same labels and channels); adds class
     effects. Returns one dict per direction: {"label": short text for the slider, "effects":
@@ -119,6 +119,7 @@ def name_directions(g: Generator, directions: torch.Tensor, classifier=None, *, 
     device = next(g.parameters()).device
     z, labels = latents(g, seed=seed, label=None, n=SAMPLES)  # (64, latent), (64,)
     z, labels = z.to(device), labels.to(device)
+    z = g.code(z, labels)  # (64, code_dim): where the directions move (z, or W for StyleGAN)
     base = measure(g(z, labels).float().cpu())
     sd = {k: v.std().clamp_min(1e-6) for k, v in base.items()}
     base_hue = torch.atan2(base["hue_sin"], base["hue_cos"]) if "hue_cos" in base else None

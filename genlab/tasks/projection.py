@@ -8,7 +8,9 @@ Two stages, both gradient descent on z only (the model is shared and never chang
 2. refine: that one latent is optimised for the remaining steps against the pixels plus, where a feature
    net is given (a classifier of the model's domain), the distance between its features of the sample and of
    the image (so shapes count, not only colours).
-A small prior term keeps z where the generator was trained (|z|² near latent_dim).
+A small prior term keeps z where the generator was trained (|z|² near latent_dim). A StyleGAN is projected into W
+(the StyleGAN2 projector's space): its restarts start from mapped random latents pulled halfway to w_avg, steps are
+scaled to W's spread, and there is no prior (``code_start``, ``code_prior``).
 
 >>> import genlab
 >>> from genlab.tasks.projection import project, target_of
@@ -75,9 +77,13 @@ def project(g: Generator, target: torch.Tensor, *, steps: int = 200, seed: int =
     device = next(g.parameters()).device
     target = target.to(device).float()
     classes = list(range(g.num_classes)) if 0 < g.num_classes <= MAX_CLASSES else [g.any_class]
+    if g.num_classes > MAX_CLASSES and not getattr(g, "any_class_token", True):  # no "any class" label to fall back on
+        classes = list(range(MAX_CLASSES))
     per = restarts if len(classes) > 1 else 4 * restarts
     labels = torch.tensor(classes, device=device).repeat_interleave(per)  # (K * per,)
-    z = torch.randn(len(labels), g.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    with torch.no_grad():  # the start codes: random z (genlab's GANs, DCGAN), or mapped ones in W (StyleGAN)
+        z = g.code_start(len(labels), labels, torch.Generator().manual_seed(seed)).to(device).float()
+    lr = lr * float(z.std()) if g.code_dim != g.latent_dim else lr  # steps in W's own units (z: unit variance)
     search = max(4, steps // 4)
     want = None
     if feature_net is not None:
@@ -88,7 +94,7 @@ def project(g: Generator, target: torch.Tensor, *, steps: int = 200, seed: int =
     def losses(z, labels, features: bool):
         out = g(z, labels)
         pixel = ((out - target) ** 2).flatten(1).mean(1)  # (B,)
-        loss = pixel + PRIOR * ((z**2).mean(1) - 1) ** 2
+        loss = pixel + PRIOR * g.code_prior(z)
         if features and want is not None:
             f = torch.nn.functional.normalize(feature_net.features(out), dim=1)
             loss = loss + FEATURE_WEIGHT * ((f - want) ** 2).sum(1)

@@ -31,8 +31,9 @@ class SamplingError(ValueError):
 
 @torch.no_grad()
 def sefa_directions(g: Generator, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-k SeFa directions: (k, latent_dim) unit vectors and their eigenvalues (k,), largest first."""
-    a = g.latent_weight().detach().float().cpu()  # (C*base*base, latent_dim)
+    """Top-k SeFa directions: (k, code_dim) unit vectors and their eigenvalues (k,), largest first (code_dim: z's
+    size, or W's for StyleGAN, whose latent_weight stacks the style affine weights)."""
+    a = g.latent_weight().detach().float().cpu()  # (outputs, code_dim)
     eigenvalues, vectors = torch.linalg.eigh(a.T @ a)  # ascending
     order = eigenvalues.argsort(descending=True)[:k]
     return vectors[:, order].T.contiguous(), eigenvalues[order]
@@ -49,6 +50,20 @@ def _check(seed: int, label: int | None, psi: float, n: int, g: Generator) -> No
         raise SamplingError(f"truncation psi must be between 0 and 2, got {psi!r}")
     if not (1 <= n <= MAX_SAMPLES):
         raise SamplingError(f"grid size must be 1-{MAX_SAMPLES}, got {n!r}")
+    if label is not None and label == g.any_class and g.num_classes and not getattr(g, "any_class_token", True):
+        raise SamplingError(f"this model has no unconditional mode: class must be 0-{g.num_classes - 1} or None "
+                            f"(random), got {label!r}")
+    if n > max_grid(g):
+        raise SamplingError(f"grid size must be 1-{max_grid(g)} at this model's {g.resolution} px (at most "
+                            f"{MAX_PIXELS // 2**20} megapixel per request), got {n!r}")
+
+
+MAX_PIXELS = 2**20  # pixels one request may draw: 64 images of 128 px, 16 of 256, 4 of 512, 1 of 1024
+
+
+def max_grid(g) -> int:
+    """The largest grid this model may draw in one request (MAX_SAMPLES, fewer for big images)."""
+    return max(1, min(MAX_SAMPLES, MAX_PIXELS // g.resolution**2))
 
 
 @torch.inference_mode()
@@ -63,31 +78,33 @@ def sample(
     directions: torch.Tensor | None = None,
     class_amounts: Sequence[float] | None = None,
     start: tuple[torch.Tensor, int] | None = None,
+    noise_mode: str = "const",
 ) -> torch.Tensor:
     """Images (n, C, R, R) in [-1, 1] at the generator's channels C and resolution R.
 
     seed: fixes z; image i is the same for any n > i.
     label: class index (``g.labels`` names them); None: a random class per image (fixed by the seed);
         g.any_class: the model's own unconditional ("any class") token.
-    psi: truncation: z is scaled by psi towards the mean (0), trading variety for fidelity.
-    offsets: amounts along ``directions`` (default: the generator's SeFa directions).
-    class_amounts: per class, how far each image's class embedding moves towards that class's (0-1; the
-        attribute sliders' class blends, ``Generator.class_shift``).
-    start: (z (latent_dim,), label): image 0's latent and class instead of the seed's (a projected upload,
-        ``genlab.tasks.projection``); the other images keep the seed's.
+    psi: truncation towards the centre of the model's code space: z scaled by psi (genlab's GANs, DCGAN), or the
+        reference's w_avg + psi (w - w_avg) (StyleGAN), trading variety for fidelity.
+    offsets: amounts along ``directions`` (default: the generator's SeFa directions), added in the code space
+        (z, or W for StyleGAN) after truncation.
+    class_amounts: per class, how far each image's class moves towards that class's (0-1; the attribute
+        sliders' class blends, ``class_shift``).
+    start: (code (code_dim,), label): image 0's code and class instead of the seed's (a projected upload,
+        ``genlab.tasks.projection``), truncated like the others; the other images keep the seed's.
+    noise_mode: StyleGAN2's noise inputs: "const" (the stored noise, as the reference's generate.py), "random"
+        (fresh noise, fixed by the seed) or "none"; other generators have none and take only "const".
     """
     _check(seed, label, psi, n, g)
-    z, labels = latents(g, seed=seed, label=label, n=n, start=start)
-    z = z * psi  # (n, latent)
+    z, labels = latents(g, seed=seed, label=label, n=n)
+    if start is not None:
+        code0, label0 = check_start(g, start)
+        labels = labels.clone()
+        labels[0] = label0
     offsets = [float(o) for o in offsets]
     if any(abs(o) > DIRECTION_RANGE for o in offsets):
         raise SamplingError(f"direction offsets must be within ±{DIRECTION_RANGE}, got {offsets}")
-    if any(offsets):
-        if directions is None:
-            directions = sefa_directions(g, len(offsets))[0]
-        if len(offsets) > len(directions):
-            raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
-        z = z + torch.tensor(offsets) @ directions[: len(offsets)]  # (n, latent)
     device = next(g.parameters()).device
     shift = None
     if class_amounts is not None and any(float(a) for a in class_amounts):
@@ -97,7 +114,59 @@ def sample(
             raise SamplingError(f"class amounts must be {g.num_classes} or fewer values from 0 to 1, got {values}")
         amounts[: len(values)] = torch.tensor(values)
         shift = g.class_shift(labels.to(device), amounts)
-    return g(z.to(device), labels.to(device), shift).float().cpu()
+    codes = g.code(z.to(device), labels.to(device), shift)  # (n, code_dim): z, or W for StyleGAN
+    if start is not None:
+        codes = codes.clone()
+        codes[0] = code0.to(codes)
+    codes = g.truncate(codes, psi)
+    if any(offsets):
+        if directions is None:
+            directions = sefa_directions(g, len(offsets))[0]
+        if len(offsets) > len(directions):
+            raise SamplingError(f"{len(offsets)} offsets but only {len(directions)} directions")
+        codes = codes + (torch.tensor(offsets) @ directions[: len(offsets)]).to(codes)  # (n, code_dim)
+    return g(codes, labels.to(device), shift, **noise_options(g, noise_mode, seed)).float().cpu()
+
+
+NOISE_MODES = ("const", "random", "none")
+
+
+def noise_options(g, noise_mode: str, seed: int) -> dict:
+    """The forward() options for a noise mode: none for "const" (every generator's default)."""
+    if noise_mode not in NOISE_MODES:
+        raise SamplingError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
+    if noise_mode == "const":
+        return {}
+    if not has_noise(g):
+        raise SamplingError(f"this model has no noise inputs: noise mode must be const, got {noise_mode!r}")
+    return {"noise_mode": noise_mode, "noise_seed": seed}
+
+
+def has_noise(g) -> bool:
+    """Whether the generator has per-pixel noise inputs a caller can switch (StyleGAN2)."""
+    return any(name.endswith("noise_strength") for name, _ in g.named_parameters())
+
+
+def check_start(g: Generator, start) -> tuple[torch.Tensor, int]:
+    """A projected start (code, label) checked against the model: ((code_dim,) float32, label)."""
+    code0, label0 = start
+    code0 = torch.as_tensor(code0, dtype=torch.float32).reshape(-1)
+    if code0.shape != (g.code_dim,) or not torch.isfinite(code0).all() or code0.abs().max() > START_BOUND:
+        raise SamplingError(f"a start latent must be {g.code_dim} finite numbers within ±{START_BOUND:g}")
+    if not (isinstance(label0, int) and 0 <= label0 <= g.any_class) or (
+            label0 == g.any_class and g.num_classes and not getattr(g, "any_class_token", True)):
+        raise SamplingError(f"a start label must be 0-{g.any_class}, got {label0!r}")
+    return code0, label0
+
+
+START_BOUND = 1000.0  # |code| bound of a projected start: z stays within ±20 in practice, StyleGAN's W within ±100s
+
+
+@torch.no_grad()
+def draw(g: Generator, z: torch.Tensor, labels: torch.Tensor, psi: float = 1.0,
+         shift: torch.Tensor | None = None) -> torch.Tensor:
+    """Images of latents z (B, latent_dim) with labels (B,), truncated by psi: any generator's forward from z."""
+    return g(g.truncate(g.code(z, labels, shift), psi), labels, shift)
 
 
 def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES,
@@ -115,7 +184,9 @@ def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = M
         labels = torch.full((n,), g.any_class, dtype=torch.long)
     else:
         labels = torch.full((n,), label, dtype=torch.long)
-    if start is not None:
+    if start is not None:  # the in-page generator's rows (genlab's GANs, whose code is z)
+        if g.code_dim != g.latent_dim:
+            raise SamplingError("a start latent replaces z only where the model's sliders move in z")
         z0, label0 = start
         z0 = torch.as_tensor(z0, dtype=torch.float32).reshape(-1)
         if z0.shape != (g.latent_dim,) or not torch.isfinite(z0).all() or z0.abs().max() > 20:

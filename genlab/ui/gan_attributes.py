@@ -21,6 +21,9 @@ N_DIRECTIONS = SEFA_SLIDERS  # SeFa sliders shown before the attribute ones; SeF
 
 ATTRIBUTE_FILE = "attributes.json"  # beside a checkpoint: its fitted attribute sliders (genlab eval attributes NAME)
 RUNTIME_FIT = dict(samples=1000, eval_samples=64)  # a model without the file is fitted when first picked (~5-60 s)
+RUNTIME_PIXELS = 1000 * 64 * 64  # the most pixels a fit at first pick may draw (1,000 samples of 64 px); bigger
+# models (a 256-px StyleGAN: 2,100 samples of 65,536 px) get theirs from `genlab eval attributes NAME`
+SKIPPED: dict[str, str] = {}  # name -> why its attribute sliders were not fitted when picked
 HOLD_INFO = ("auto: each slider holds fixed the measures it would move most, as long as it keeps half its own "
              "effect; or pick the measures every slider holds fixed")
 
@@ -42,14 +45,21 @@ def attributes_of(name: str, g) -> Attributes:
             found = None  # an unreadable file is fitted afresh
         if found is not None:
             return found
-    return fit_attributes(g, matching_classifier(g), **RUNTIME_FIT)
+    samples = max(RUNTIME_FIT["samples"], 4 * g.code_dim + 64)  # a fit in d dimensions needs 4d samples
+    if samples * g.resolution**2 > RUNTIME_PIXELS:
+        SKIPPED[name] = (f"Attribute sliders are not fitted for this model here: a fit draws {samples:,} samples of "
+                         f"{g.resolution} px, minutes on this server. Run `genlab eval attributes {name}` once; it "
+                         "writes attributes.json beside the model, which the tab then reads. SeFa's sliders above "
+                         "need no fit.")
+        return Attributes([], [], [], torch.zeros(0, g.code_dim))
+    return fit_attributes(g, matching_classifier(g), **{**RUNTIME_FIT, "samples": samples})
 
 
 def attribute_directions(name: str, g, hold, sefa: torch.Tensor) -> tuple[torch.Tensor, Attributes]:
     """All directions the page moves along, (N_DIRECTIONS + I, L): the SeFa ones (padded to N_DIRECTIONS) and the
     attribute ones, conditioned on ``hold`` (a list: ["auto"] or measure labels)."""
     attrs = attributes_of(name, g)
-    pad = torch.zeros(N_DIRECTIONS - len(sefa), g.latent_dim)
+    pad = torch.zeros(N_DIRECTIONS - len(sefa), g.code_dim)
     return torch.cat([sefa, pad, attrs.conditioned(hold_names(attrs, hold))]), attrs
 
 

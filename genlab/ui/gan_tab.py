@@ -16,12 +16,14 @@ import gradio as gr
 from ..tasks.attributes import AUTO, MAX_SLIDERS, effect_table
 from ..tasks.directions import DIRECTIONS_FILE, load_named, name_directions
 from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
-from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, SamplingError, class_choices, class_index,
-                        sample_image, sefa_directions)
+from ..models import Generator
+from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, NOISE_MODES, SamplingError, class_choices,
+                              class_index, has_noise, max_grid, sample_image, sefa_directions)
 from ..web import digest_of, gan_spec
 from ..zerogpu import gpu, on_gpu
-from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, attributes_of, checkpoint_folder, attribute_directions, attribute_sliders,
+from .gan_attributes import (HOLD_INFO, N_DIRECTIONS, SKIPPED, attributes_of, checkpoint_folder, attribute_directions, attribute_sliders,
                              model_attributes, split_values)
+from . import gan_import
 from .gan_project import PROJECT_STEPS, project_upload, start_of
 from .uploads import upload_image
 from .common import HEAVY, LIGHT, api_names, cached_model, get_model, matching_classifier, page_js, register_picker, web_html, with_graph
@@ -84,8 +86,12 @@ def classes_for(model: str, repo: str = ""):
                if k < len(named) else gr.update(label=f"Direction {k + 1}", info="") for k in range(N_DIRECTIONS)]
     attrs = attributes_of(name, g)
     hold = gr.update(choices=[AUTO, *attrs.labels[: len(attrs.image)]], value=[AUTO], info=HOLD_INFO)
+    biggest = max_grid(g)
     return (gr.update(choices=class_choices(g), value="any", info=class_info(g)), *sliders, direction_table(named),
-            *attribute_sliders(attrs), hold, effect_table(attrs), gr.update(value=g.psi))
+            *attribute_sliders(attrs), hold, effect_table(attrs) or SKIPPED.get(name, ""), gr.update(value=g.psi),
+            gr.update(maximum=biggest, value=min(16, biggest),
+                      info=f"at most {biggest} at this model's {g.resolution} px" if biggest < MAX_SAMPLES else None),
+            gr.update(visible=has_noise(g), value="const"))
 
 
 def _seed(seed) -> int:
@@ -105,6 +111,9 @@ def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None)
     name = (repo or "").strip() or model
     try:
         g, _ = generator(name)
+        if not isinstance(g, Generator):  # imported families: the page's graph is genlab's GAN family's
+            return {"kind": "gan", "onnx": None, "reason": f"{type(g).__name__.replace('Generator', '')} models "
+                    "(imported) are drawn by the server; the in-page generator runs genlab's own GAN family"}
         directions, attrs = attribute_directions(name, g, hold, _directions(g))
         classes = [g.labels.index(c) for c in attrs.classes]
         return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions,
@@ -118,13 +127,17 @@ def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None)
 def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *values):
     """The /sample endpoint: returns one PNG grid (28-px digits upscaled crisply).
 
-    values: the 6 SeFa sliders, then the attribute sliders (see /attributes for what each is) and the
-    hold-fixed rule (["auto"] or measure names); all may be left out."""
+    values: the 6 SeFa sliders, then the attribute sliders (see /attributes for what each is), the
+    hold-fixed rule (["auto"] or measure names), the projected start and StyleGAN2's noise mode ("const", "random",
+    "none"; other models draw "const"); all may be left out."""
     name = (repo or "").strip() or model
     seed_int = _seed(seed)
     hold = values[N_DIRECTIONS + MAX_SLIDERS] if len(values) > N_DIRECTIONS + MAX_SLIDERS else None
     projected = values[N_DIRECTIONS + MAX_SLIDERS + 1] if len(values) > N_DIRECTIONS + MAX_SLIDERS + 1 else None
+    noise_mode = values[N_DIRECTIONS + MAX_SLIDERS + 2] if len(values) > N_DIRECTIONS + MAX_SLIDERS + 2 else "const"
     values = values[: N_DIRECTIONS + MAX_SLIDERS]
+    if noise_mode not in NOISE_MODES:
+        raise gr.Error(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {noise_mode!r}")
     if not isinstance(n, (int, float)) or n != int(n):
         raise gr.Error(f"grid size must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
     if not isinstance(label, str):
@@ -139,6 +152,7 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
         return sample_image(
             on_gpu(g), seed=seed_int, label=class_index(g, label), psi=float(psi), n=int(n),
             offsets=offsets, directions=directions, class_amounts=amounts, start=start_of(name, projected),
+            noise_mode=noise_mode if has_noise(g) else "const",
         )
     except gr.Error:
         raise  # already says what is wrong (gr.Error is a ValueError too: do not wrap it below)
@@ -151,8 +165,9 @@ def sample_gan(model: str, repo: str, seed, label: str, psi: float, n: int, *val
 # /sample's API names: the SeFa sliders, the attribute sliders, the hold-fixed rule and the projected start (all
 # optional; positional calls with fewer values keep working)
 SAMPLE_EXTRA = ([f"direction_{k + 1}" for k in range(N_DIRECTIONS)] + [f"attribute_{k + 1}" for k in range(MAX_SLIDERS)]
-                + ["hold", "projected"])
-api_names(sample_gan, SAMPLE_EXTRA, {**{n: 0.0 for n in SAMPLE_EXTRA[:-2]}, "hold": [AUTO], "projected": {}})
+                + ["hold", "projected", "noise_mode"])
+api_names(sample_gan, SAMPLE_EXTRA, {**{n: 0.0 for n in SAMPLE_EXTRA[:-3]}, "hold": [AUTO], "projected": {},
+                                     "noise_mode": "const"})
 
 
 def sample_named(model: str, repo: str, seed, label: str, psi: float, n: int, offsets: dict, hold=None):
@@ -210,8 +225,8 @@ def render():
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
             with gr.Row():
-                model = register_picker(gr.Dropdown(shipped_names("gan"), value=default, label="Model",
-                                                    elem_id="gan-model"), ("gan",))
+                model = register_picker(gr.Dropdown(gan_import.gan_choices(), value=default, label="Model",
+                                                    elem_id="gan-model"), ("gan",), gan_import.gan_choices)
                 local = local_models_allowed()  # a public Space takes Hub ids only (see docs/serving.md)
                 repo = gr.Textbox(label="…or Hub repo id / folder" if local else "…or Hub repo id",
                                   placeholder="user/model or path; Enter to load" if local else "user/model; Enter to load",
@@ -224,6 +239,9 @@ def render():
             psi = gr.Slider(0.0, 1.0, value=cached_model(default, "gan").psi if default else 1.0, step=0.01,
                             label="Truncation ψ (lower: typical, higher: varied)", info=PSI_INFO, elem_id="gan-psi")
             n = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Grid size", elem_id="gan-n")
+            noise = gr.Radio(list(NOISE_MODES), value="const", label="Noise (StyleGAN2)", visible=False,
+                             info="const: the stored noise, as NVIDIA's generate.py; random: fresh noise per seed; "
+                                  "none: no noise", elem_id="gan-noise")
             gr.Markdown(
                 "**Latent directions** found from the generator's own first layer (SeFa: top eigenvectors of "
                 "AᵀA), strongest first, each named by what moving along it measurably changes."
@@ -266,6 +284,7 @@ def render():
                     project_button = gr.Button("Project", variant="primary", elem_id="gan-project")
                     unproject = gr.Button("Back to samples", elem_id="gan-unproject")
                 project_status = gr.Markdown(elem_id="gan-project-status")
+            gan_import.render(model)
         with gr.Column(scale=1, min_width=320, elem_id="gan-picture-column"):
             web_html("gan")
             image = gr.Image(label="Samples", type="pil", format="png", buttons=["download", "fullscreen"],
@@ -274,7 +293,7 @@ def render():
     spec = gr.JSON(visible="hidden", elem_id="gan-spec")
     tick = gr.Number(0, visible="hidden", elem_id="gan-tick")
     projected = gr.JSON({}, visible="hidden", label="Projected start", elem_id="gan-projected")  # {}: no projection (a default, so /sample callers may leave it out)
-    inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold, projected]
+    inputs = [model, repo, seed, label, psi, n, *sliders, *attr_sliders, hold, projected, noise]
     # The server path for API users (the SeFa sliders first, so older calls with six offsets still work); in the
     # page it runs when the page cannot draw.
     tick.change(sample_gan, inputs=inputs, outputs=image, trigger_mode="always_last", show_progress="hidden",
@@ -291,9 +310,12 @@ def render():
                          show_progress="minimal", **HEAVY)
     unproject.click(lambda: ({}, ""), outputs=[projected, project_status], api_visibility="private")
     gr.on([psi.change, n.change, *[s.change for s in sliders], *[s.change for s in attr_sliders]], **draw)
+    # the noise mode has no in-page path (StyleGAN2 is drawn by the server): it runs /sample through the counter
+    noise.change(fn=None, inputs=tick, outputs=tick, js="(t) => (Number(t) || 0) + 1", show_progress="hidden",
+                 trigger_mode="always_last")
     # A new model brings its own class names, direction and attribute names; then the grid is drawn with "any" class.
     on_model = dict(fn=classes_for, inputs=[model, repo],
-                    outputs=[label, *sliders, table, *attr_sliders, hold, attr_table, psi],
+                    outputs=[label, *sliders, table, *attr_sliders, hold, attr_table, psi, n, noise],
                     api_visibility="private", show_progress="hidden", **LIGHT)
     gr.on([model.change, repo.submit], **on_model).then(**get_spec).then(**draw)
     randomise.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private")
