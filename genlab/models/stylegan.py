@@ -70,16 +70,22 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 
         f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
     f = (f * gain ** (f.ndim / 2)).flip(list(range(f.ndim))).to(x.dtype)  # convolution = correlation, flipped
     x0, x1, y0, y1 = pad
-    if up > 1 and f.ndim == 1 and min(pad) >= 0 and f.numel() >= up:
+    if up > 1 and f.ndim == 1:
         return _up_separable(x, f, up, down, pad)
     if up > 1:
         x = F.pad(x.reshape(b, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(b, c, h * up, w * up)
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
     x = x[:, :, max(-y0, 0): x.shape[2] - max(-y1, 0), max(-x0, 0): x.shape[3] - max(-x1, 0)]
     if f.ndim == 2:
-        return F.conv2d(x, f[None, None].expand(c, 1, *f.shape), groups=c, stride=down)
-    x = F.conv2d(x, f[None, None, None, :].expand(c, 1, 1, -1), groups=c, stride=(1, down))
-    return F.conv2d(x, f[None, None, :, None].expand(c, 1, -1, 1), groups=c, stride=(down, 1))
+        return F.conv2d(x, _depthwise(f[None, None].expand(c, 1, *f.shape)), groups=c, stride=down)
+    x = F.conv2d(x, _depthwise(f[None, None, None, :].expand(c, 1, 1, -1)), groups=c, stride=(1, down))
+    return F.conv2d(x, _depthwise(f[None, None, :, None].expand(c, 1, -1, 1)), groups=c, stride=(down, 1))
+
+
+def _depthwise(weight: torch.Tensor) -> torch.Tensor:
+    """A per-channel filter bank in channels-last layout: PyTorch's CPU depthwise convolution is about 10x faster
+    on channels-last activations (measured: a 4x4 filter over 128 x 256 x 256, 49.5 ms NCHW, 4.9 ms NHWC)."""
+    return weight.contiguous(memory_format=torch.channels_last)
 
 
 def _up_separable(x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad) -> torch.Tensor:
@@ -95,7 +101,7 @@ def _up_separable(x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad) -> 
         weight = f.flip(0)[None, None].expand(c, 1, k)
         shape = (c, 1, 1, k) if axis == 3 else (c, 1, k, 1)
         stride = (1, up) if axis == 3 else (up, 1)
-        y = F.conv_transpose2d(x, weight.reshape(shape), stride=stride, groups=c)
+        y = F.conv_transpose2d(x, _depthwise(weight.reshape(shape)), stride=stride, groups=c)
         # zero-stuffed signal s (length n*up) padded by lo, hi, then 'valid' correlation with flipped f:
         # out[i] = sum_j s_p[i+j] f[j], which is full_conv index i + k - 1 - lo; the full length is (n-1)*up + k
         start = k - 1 - lo
@@ -474,12 +480,20 @@ class AliasFreeLayer(nn.Module):
             weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
             s = s * s.square().mean().rsqrt()
         gain = self.magnitude_ema.rsqrt()
-        x = F.conv2d(x * s[:, :, None, None], weight, padding=weight.shape[-1] - 1)  # (B, c_out, S + k - 1, ...)
+        x = x.contiguous(memory_format=torch.channels_last)  # every op below keeps it (see _depthwise)
+        x = F.conv2d(x * s[:, :, None, None], weight.contiguous(memory_format=torch.channels_last),
+                     padding=weight.shape[-1] - 1)  # (B, c_out, S + k - 1, ...)
         if not self.torgb:
             x = x * ((weight[None] * s[:, None, :, None, None]).square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()[:, :, None, None]
         x = x * gain + self.bias[:, None, None]
-        x = upfirdn2d(x, self.up_filter, up=self.up, pad=self.pad, gain=self.up**2)
-        x = lrelu(x, 1.0 if self.torgb else SQRT2, self.conv_clamp, 1.0 if self.torgb else 0.2)
+        if self.torgb:  # linear: bias and clamp only
+            return x.clamp(-self.conv_clamp, self.conv_clamp) if self.conv_clamp is not None else x
+        # the leaky ReLU's gain (sqrt 2) rides in the upsampling filter (lrelu(g x) = g lrelu(x) for g > 0), and
+        # clamp(lrelu(y), -c, c) = lrelu(clamp(y, -5c, c)): two in-place passes over the 2x-upsampled activations
+        x = upfirdn2d(x, self.up_filter, up=self.up, pad=self.pad, gain=self.up**2 * SQRT2)
+        if self.conv_clamp is not None:
+            x = x.clamp_(-self.conv_clamp / 0.2, self.conv_clamp)
+        x = F.leaky_relu_(x, 0.2)
         return upfirdn2d(x, self.down_filter, down=self.down)
 
 
