@@ -66,10 +66,12 @@ def client(app_url):
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """``python app.py`` on a free port, as a user would start it: (url, process). One per session, shared by
-    every test in the "app" group (one worker, one test at a time: a test may even stop it for a while)."""
+    every test in the "app" group (one worker, one test at a time: a test may even stop it for a while). Trained and
+    imported models go to its temporary folder, never into checkpoints/."""
     try:
         folder = tmp_path_factory.mktemp("app")  # the Train tab's models go here, not into checkpoints/
-        with launched_app(folder / "app.log", extra_env={"GENLAB_TRAIN_OUT": str(folder / "trained")}) as served:
+        with launched_app(folder / "app.log", extra_env={"GENLAB_TRAIN_OUT": str(folder / "trained"),
+                                                         "GENLAB_IMPORT_OUT": str(folder / "imported")}) as served:
             yield served
     except RuntimeError as e:
         pytest.fail(str(e))

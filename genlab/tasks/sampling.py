@@ -210,6 +210,9 @@ def class_index(g: Generator, label: str) -> int | None:
     if label == "any":
         return None
     if label == "unconditional":
+        if g.num_classes and not getattr(g, "any_class_token", True):
+            raise SamplingError("This model has no unconditional mode (its class enters its mapping network): pick "
+                                "'any' (a random class per image) or a class.")
         if g.num_classes and not g.no_class_mode:
             raise SamplingError("This model's no-class (unconditional) mode is not offered: its samples measured "
                                 "far worse than its classes' (FID over 1.5x, in the model card). Pick 'any' (a random "

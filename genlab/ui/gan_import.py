@@ -1,7 +1,8 @@
 """The GAN tab's "Import a checkpoint": a StyleGAN2-ADA/StyleGAN3 network pickle or a DCGAN .pth uploaded, converted
 by ``genlab.formats`` (nothing in the file is run), its card shown, and the model put in the GAN tab's model box.
 
-On a local server the model is written to genlab's checkpoints folder (like ``genlab import``), so it stays; on a
+On a local server the model is written to genlab's checkpoints folder (like ``genlab import``; GENLAB_IMPORT_OUT
+names another folder), so it stays; on a
 public Space importing is off unless its owner sets GENLAB_ALLOW_IMPORT=1, and then each import lives in a temporary
 folder under a name with a random part, served to whoever was given that name (like a Train-tab model)."""
 
@@ -50,8 +51,9 @@ def import_upload(file, name: str, license: str):
         raise gr.Error("Licence: at most 100 characters of text.")
     name, shown = name.strip(), Path(path).name
     local = local_models_allowed()
+    elsewhere = os.environ.get("GENLAB_IMPORT_OUT", "").strip()  # a folder for the app's imports (tests use one)
     if local:
-        out, served = output_dir(), name
+        out, served = (Path(elsewhere) if elsewhere else output_dir()), name
     else:  # a Space: a private temporary folder, under a name nobody can guess
         served = f"{name}-{secrets.token_hex(4)}"
         out = Path(tempfile.mkdtemp(prefix="genlab-import-"))
@@ -62,12 +64,12 @@ def import_upload(file, name: str, license: str):
         raise gr.Error(f"Checkpoint {shown}: {e}") from None
     except OSError as e:
         raise gr.Error(f"Checkpoint {shown} could not be read ({e.strerror or e}).") from None
-    if not local:
+    if not local or elsewhere:  # not in the checkpoints folder: served by name while this server runs
         register_trained(served, result.folder)
         _IMPORTED.append(served)
     choices = gan_choices()
     status = (f"Imported {shown} as **{served}** ({result.notes[0]}); it is selected in the model box above. "
-              + ("It is saved in the checkpoints folder and stays there." if local else
+              + (f"It is saved in {out.name}/ and stays there." if local else
                  "It lives while this server runs; keep its name to load it again."))
     return result.card.split("---\n", 2)[-1], gr.update(choices=choices, value=served), status
 
