@@ -2,7 +2,7 @@
 
 For each configuration: NVIDIA's own generator (from a checkout you point at: it is never part of genlab) is built
 with random weights, pickled as its training loop pickles it, imported with ``genlab import``'s code, and both draw
-the same latents one image at a time (batch 1, noise 'const', float32, torch.no_grad, the thread count below),
+the same latents (--batch images per call, default 1; noise 'const', float32, torch.no_grad, the thread count below),
 alternating, after one warm-up each. Prints ms per image (median of --repeats), the ratio, and the largest pixel
 difference between the two.
 
@@ -83,13 +83,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--only", default="", help="comma-separated names from CONFIGS (default: all)")
+    p.add_argument("--batch", type=int, default=1, help="images per call (the GAN tab's grid: 16); ms per image")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from genlab.formats import import_checkpoint
     from genlab.hub import load
 
     print(f"# {cpu_name()}, {args.threads} threads, torch {torch.__version__}, "
-          f"batch 1, float32, noise const; median of {args.repeats}")
+          f"batch {args.batch}, float32, noise const; median of {args.repeats}")
     print("| generator | reference (ms/image) | genlab (ms/image) | reference / genlab | max abs diff |")
     print("|---|---:|---:|---:|---:|")
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(CONFIGS)
@@ -102,9 +103,9 @@ def main() -> None:
                 pickle.dump({"G_ema": ref}, f)
             folder = import_checkpoint(path, "bench", Path(tmp) / "out").folder
             ours = load(str(folder), device=None)
-        z = torch.randn(1, ref.z_dim, generator=torch.Generator().manual_seed(1))
-        c = torch.zeros(1, ref.c_dim)
-        labels = torch.zeros(1, dtype=torch.long)
+        z = torch.randn(args.batch, ref.z_dim, generator=torch.Generator().manual_seed(1))
+        c = torch.zeros(args.batch, ref.c_dim)
+        labels = torch.zeros(args.batch, dtype=torch.long)
         extra = {"force_fp32": True} if kind == "sg2" else {}
         with torch.no_grad():
             run_ref = lambda: ref(z, c, truncation_psi=1, noise_mode="const", **extra)  # noqa: E731
@@ -114,7 +115,7 @@ def main() -> None:
             for _ in range(args.repeats):  # alternate, so a busy moment hits both
                 t_ref.append(timed(run_ref, 1))
                 t_ours.append(timed(run_ours, 1))
-        r, o = statistics.median(t_ref), statistics.median(t_ours)
+        r, o = statistics.median(t_ref) / args.batch, statistics.median(t_ours) / args.batch
         print(f"| {name} | {r:,.0f} | {o:,.0f} | {r / o:.2f}x | {diff:.1e} |", flush=True)
 
 

@@ -99,11 +99,11 @@ def write_nvlabs(root: Path, kind: str, name: str, g_kwargs: dict, seed: int, wi
             if label is not None and G.c_dim == 0:
                 continue
             z, c = latents(G.z_dim, G.c_dim, seed_, label, n)
-            extra = {"force_fp32": True} if kind == "sg2" else {}
+            extra = {"force_fp32": True} if kind in ("sg2", "stylegan2") else {}
             img = G(z, c, truncation_psi=psi, noise_mode="const", **extra)
             key = f"seed{seed_}_label{label}_psi{psi}_n{n}"
             outputs[f"{key}.z"], outputs[f"{key}.image"] = z.contiguous(), img.contiguous()
-            if kind == "sg2" or kind == "stylegan3":  # W of each image (truncated), for the projection/edit tests
+            if kind in ("sg2", "stylegan2", "stylegan3"):  # W of each image (truncated), for the projection/edit tests
                 outputs[f"{key}.w"] = G.mapping(z, c, truncation_psi=psi)[:, 0].contiguous()
     save_file(outputs, str(OUT / f"{name}.reference.safetensors"),
               metadata={"reference": f"NVlabs {kind}", "g_kwargs": json.dumps(g_kwargs, default=str)})
@@ -172,6 +172,9 @@ def main() -> None:
     write_nvlabs(args.sg3, "stylegan3", "sg3_r_16", dict(  # stylegan3-r: 1x1 convs, radial filters, widths doubled
         z_dim=16, c_dim=4, w_dim=16, img_resolution=16, img_channels=3, mapping_kwargs=dict(num_layers=2),
         conv_kernel=1, use_radial_filters=True, channel_base=1024, channel_max=32), 6)
+    write_nvlabs(args.sg3, "stylegan2", "sg2_stylegan3repo_32", dict(  # NGC's stylegan2-*.pkl: stylegan3's own StyleGAN2
+        z_dim=16, c_dim=0, w_dim=24, img_resolution=32, img_channels=3, mapping_kwargs=dict(num_layers=3),
+        channel_base=256, channel_max=16, conv_clamp=256, num_fp16_res=0, fused_modconv_default="inference_only"), 7)
     write_dcgan(args.examples)
 
 

@@ -136,6 +136,8 @@ def _cases(files: dict[str, Path]) -> list[tuple[str, tuple, dict, str]]:
         ("/sample", (*sample, *[0] * 6, 1e9), {}, r"(?i)attribute|slider"),
         ("/sample", (*sample, *[0] * 26, ["no-such-measure"]), {}, r"(?i)hold"),
         ("/sample", (*sample, *[0] * 26, ["auto"], "garbage"), {}, r"(?i)project"),
+        ("/sample", (*sample, *[0] * 26, ["auto"], {}, "loud"), {}, r"(?i)noise"),
+        ("/import_checkpoint", (handle_file(str(files["not.zip"])), "x", ""), {}, r"(?i)import|checkpoint"),  # off here
         ("/project", ("mnist-cgan", "", text, 100), {}, r"Image to project"),
         ("/project", ("mnist-cgan", "", bomb, 100), {}, r"Image to project"),
         ("/project", ("mnist-cgan", "", digit, 10**9), {}, r"(?i)steps"),

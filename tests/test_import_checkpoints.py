@@ -35,6 +35,7 @@ FIXTURES = {
     "sg2_cond_resnet_64.pkl": ("stylegan2", "StyleGAN2Generator"),  # 5 classes, 'resnet', 64 px, fp16 blocks
     "sg2_orig_grey_16.pkl": ("stylegan2", "StyleGAN2Generator"),  # 3 classes, 'orig', grey, 1 mapping layer
     "sg2_fullwidth_8.pkl": ("stylegan2", "StyleGAN2Generator"),  # 512-d z and w, 8 mapping layers
+    "sg2_stylegan3repo_32.pkl": ("stylegan2", "StyleGAN2Generator"),  # stylegan3's StyleGAN2 (NGC's stylegan2-*.pkl)
     "sg3_t_32.pkl": ("stylegan3", "StyleGAN3Generator"),  # stylegan3-t
     "sg3_r_16.pkl": ("stylegan3", "StyleGAN3Generator"),  # stylegan3-r, 4 classes
     "dcgan_netG_epoch_24.pth": ("dcgan", "DCGANGenerator"),  # pytorch/examples dcgan

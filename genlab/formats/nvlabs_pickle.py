@@ -21,7 +21,8 @@ NVIDIA_LICENSE_NOTE = ("NVIDIA's published StyleGAN2-ADA and StyleGAN3 networks 
                        "the imported model too.")
 
 SG2_SYNTHESIS = {"channel_base", "channel_max", "num_fp16_res", "conv_clamp", "architecture", "resample_filter",
-                 "use_noise", "fp16_channels_last", "activation", "kernel_size"}
+                 "use_noise", "fp16_channels_last", "activation", "kernel_size",
+                 "fused_modconv_default"}  # how the reference computes, not what: the same pictures either way
 SG3_SYNTHESIS = {"channel_base", "channel_max", "num_layers", "num_critical", "first_cutoff", "first_stopband",
                  "last_stopband_rel", "margin_size", "output_scale", "num_fp16_res", "conv_kernel", "filter_size",
                  "lrelu_upsampling", "use_radial_filters", "conv_clamp", "magnitude_ema_beta"}
@@ -108,13 +109,13 @@ def convert(data, family: str) -> tuple[dict, dict[str, torch.Tensor], dict]:
     g, which = generator_record(data)
     kw = _kwargs(g)
     mapping = dict(kw.get("mapping_kwargs") or {})
-    synthesis = dict(kw.get("synthesis_kwargs") or {}) if family == "stylegan2" else \
-        {k: v for k, v in kw.items() if k in SG3_SYNTHESIS}
-    unknown = sorted(set(mapping) - MAPPING) + sorted(set(synthesis) - (SG2_SYNTHESIS if family == "stylegan2"
-                                                                        else SG3_SYNTHESIS))
-    if family == "stylegan3":
-        unknown += sorted(set(kw) - SG3_SYNTHESIS - {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels",
-                                                      "mapping_kwargs"})
+    # stylegan2-ada-pytorch nests the synthesis options in synthesis_kwargs; stylegan3's StyleGAN2 (and StyleGAN3)
+    # pass them at the top level
+    known = SG2_SYNTHESIS if family == "stylegan2" else SG3_SYNTHESIS
+    synthesis = {**{k: v for k, v in kw.items() if k in known}, **dict(kw.get("synthesis_kwargs") or {})}
+    unknown = sorted(set(mapping) - MAPPING) + sorted(set(synthesis) - known)
+    unknown += sorted(set(kw) - known - {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs",
+                                         "synthesis_kwargs"})
     if unknown:
         raise CheckpointError(f"the generator was built with options genlab does not know ({', '.join(unknown)}); "
                               "it would not draw the same pictures, so it is not imported")

@@ -56,14 +56,16 @@ def model_domain(image: np.ndarray, mask: np.ndarray, model) -> tuple[torch.Tens
 
 
 def _fit_latents(decode, z: torch.Tensor, x: torch.Tensor, known: torch.Tensor, steps: int, sigma: float,
-                 lr: float = 0.05, every: int = 25) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
-    """Maximise log p(known pixels | z) + log N(z; 0, I) for a batch of latents; yields (step, z, losses)."""
+                 lr: float = 0.05, every: int = 25, center: torch.Tensor | float = 0.0, scale: float = 1.0
+                 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Maximise log p(known pixels | z) + log N(z; center, scale² I) for a batch of latents; yields (step, z, losses).
+    center/scale: 0/1 for z; a StyleGAN's W uses w_avg and the spread of mapped latents."""
     z = z.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
+    opt = torch.optim.Adam([z], lr=lr * scale)
     for it in range(1, steps + 1):
         out = decode(z)
         data = (((out - x) * known) ** 2).flatten(1).sum(1) / (2 * sigma**2)
-        loss = data + 0.5 * (z**2).sum(1)
+        loss = data + 0.5 * (((z - center) / scale) ** 2).sum(1)
         (z.grad,) = torch.autograd.grad(loss.sum(), [z])  # z only: the model's weights get no .grad
         opt.step()
         if it % every == 0 or it == steps:
@@ -90,6 +92,7 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
     device = next(model.parameters()).device
     x, known = x.to(device), known.to(device)
     n = x.size(0)
+    prior = {}
     if kind == "vae":
         with torch.no_grad():
             mu = model.encode(torch.where(known.bool(), x, torch.full_like(x, -1.0)))[0].float().cpu()  # (N, D)
@@ -100,10 +103,19 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
     elif kind == "gan":
         # Every class (up to 10) with ``restarts`` latents each; more classes or none: the "any class" label.
         classes = list(range(model.num_classes)) if 0 < model.num_classes <= 10 else [model.any_class]
+        if model.num_classes > 10 and not getattr(model, "any_class_token", True):  # a StyleGAN: no "any class"
+            classes = list(range(10))
         restarts = restarts if len(classes) > 1 else 10 * restarts
         per = len(classes) * restarts
         labels = torch.tensor(classes).repeat_interleave(restarts).repeat(n).to(device)
-        z0 = torch.randn(n * per, model.latent_dim, generator=g)
+        # the search moves in the model's code space: z (genlab's GANs, DCGAN), or W (StyleGAN, from mapped z, its
+        # prior centred on w_avg with W's own spread)
+        with torch.no_grad():
+            z0 = model.code_start(n * per, labels, g).float().cpu()
+        mapping = getattr(model, "mapping", None)
+        if mapping is not None:
+            # code_start pulled the starts halfway to w_avg: twice their spread is the mapped latents' own
+            prior = {"center": mapping.w_avg, "scale": float((z0.to(device) - mapping.w_avg).std()) * 2}
 
         def decode(z):
             return model(z, labels)
@@ -113,7 +125,7 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
     else:
         raise ValueError(f"kind must be 'vae' or 'gan', got {kind!r}")
     xr, kr = x.repeat_interleave(per, 0), known.repeat_interleave(per, 0)
-    for it, z, losses in _fit_latents(decode, z0.to(device), xr, kr, steps, sigma):
+    for it, z, losses in _fit_latents(decode, z0.to(device), xr, kr, steps, sigma, **prior):
         with torch.no_grad():
             images = decode(z).float().cpu().view(n, per, *x.shape[1:])
         losses = losses.cpu().view(n, per)

@@ -15,7 +15,7 @@ import re
 
 import gradio as gr
 
-CHECKED = (gr.Slider, gr.Number, gr.Dropdown, gr.Radio, gr.CheckboxGroup, gr.Checkbox, gr.JSON)
+CHECKED = (gr.Slider, gr.Number, gr.Dropdown, gr.Radio, gr.CheckboxGroup, gr.Checkbox, gr.JSON, gr.File)
 _TYPE = re.compile(r"\s*\(type: <class '[^']*'>\)")
 
 
