@@ -127,6 +127,9 @@ def write_dcgan(examples: Path) -> None:
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_var.uniform_(0.5, 1.5)
                 m.running_mean.normal_(0, 0.2)
+            if isinstance(m, torch.nn.ConvTranspose2d):  # unit-variance outputs, as a trained net's: unit-normal
+                # weights over nz=100 inputs saturate tanh, and their float rounding then depends on the thread count
+                m.weight.mul_((m.in_channels * m.kernel_size[0] * m.kernel_size[1] / m.stride[0] ** 2) ** -0.5)
     torch.save(net.state_dict(), OUT / "dcgan_netG_epoch_24.pth")
     outputs = {}
     with torch.no_grad():
@@ -148,10 +151,14 @@ def main() -> None:
     p.add_argument("--sg2", type=Path, required=True)
     p.add_argument("--sg3", type=Path, required=True)
     p.add_argument("--examples", type=Path, required=True)
+    p.add_argument("--only-dcgan", action="store_true", help="rewrite the DCGAN fixtures only")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
     small = dict(channel_base=256, channel_max=32, conv_clamp=256)
+    if args.only_dcgan:
+        write_dcgan(args.examples)
+        return
     write_nvlabs(args.sg2, "sg2", "sg2_uncond_skip_32", dict(
         z_dim=32, c_dim=0, w_dim=32, img_resolution=32, img_channels=3,
         mapping_kwargs=dict(num_layers=2), synthesis_kwargs=dict(**small, architecture="skip")), 1, with_d=True)

@@ -17,10 +17,12 @@ ALLOWED = {
     "datasets": PLUMBING | {"images"},
     "tasks": PLUMBING | {"models", "images", "hub", "datasets"},
     "web": PLUMBING | {"models", "tasks"},
-    "ui": PLUMBING | {"models", "images", "hub", "datasets", "tasks", "web"},
+    "ui": PLUMBING | {"models", "images", "hub", "datasets", "tasks", "web", "formats"},
     "evaluation": PLUMBING | {"models", "images", "hub", "datasets", "tasks"},
     "train": PLUMBING | {"models", "images", "hub", "datasets", "tasks", "evaluation"},
     "publish": PLUMBING | {"models", "hub"},
+    # readers of other projects' checkpoints (genlab import): they write genlab folders through hub's registry
+    "formats": PLUMBING | {"models", "hub"},
     # the top: the package's lazy front door, the one command, and the test helpers
     "__init__": {"*"}, "__main__": {"*"}, "testing": {"*"},
 }
