@@ -286,3 +286,23 @@ def test_hostile_config_values_are_bounded_before_building(tmp_path):
     with pytest.raises(CheckpointError, match="weights"):
         build("stylegan2", {"z_dim": 1024, "c_dim": 0, "w_dim": 1024, "resolution": 1024, "image_channels": 3,
                             "mapping_layers": 16, "channel_base": 2**20, "channel_max": 4096}, {})
+
+
+def test_the_page_draws_small_imports_and_says_why_not_big_ones(imported, monkeypatch):
+    """The in-page generator takes an imported model within its compute budget (the exported graph adds w_avg back
+    to the page's centred codes); over it, the page's note gives the model's GFLOP per image."""
+    import genlab.web as web
+    from genlab.ui.common import with_graph
+
+    g = genlab.load(str(imported["sg2_uncond_skip_32.pkl"]), device=None)
+    assert web.gflop_per_image(g) < 0.01
+    spec = web.gan_spec(g, seed=3, label=None, directions=sefa_directions(g, 2)[0])
+    assert spec["latent_dim"] == g.w_dim and spec["embed_dim"] == 1
+    codes = torch.frombuffer(bytearray(__import__("base64").b64decode(spec["z"])), dtype=torch.float32).view(64, -1)
+    z, labels = latents(g, seed=3, n=64)
+    assert torch.allclose(codes, g.code(z, labels) - g.mapping.w_avg, atol=1e-6)  # relative to w_avg
+    assert with_graph({}, g)["onnx"]
+    monkeypatch.setattr(web, "MAX_PAGE_GFLOP", 0.001)
+    big = genlab.load(str(imported["sg2_cond_resnet_64.pkl"]), device=None)
+    reason = with_graph({}, big)["reason"]
+    assert "GFLOP per image" in reason and "server draws it" in reason

@@ -65,7 +65,7 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 
     """Upsample by ``up`` (zeros between samples), pad (x0, x1, y0, y1; negative crops), convolve with the FIR
     filter f (1-D: separable, the same along both axes; 2-D: as given), keep every ``down``-th sample.
     (B, C, H, W) -> (B, C, (H*up + y0 + y1 - fh + 1) / down, ...)."""
-    b, c, h, w = x.shape
+    c, h, w = (int(v) for v in x.shape[1:])  # constants (an exported graph keeps only the batch dynamic)
     if f is None:
         f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
     f = (f * gain ** (f.ndim / 2)).flip(list(range(f.ndim))).to(x.dtype)  # convolution = correlation, flipped
@@ -73,7 +73,7 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 
     if up > 1 and f.ndim == 1:
         return _up_separable(x, f, up, down, pad)
     if up > 1:
-        x = F.pad(x.reshape(b, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(b, c, h * up, w * up)
+        x = F.pad(x.reshape(-1, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(-1, c, h * up, w * up)
     x = F.pad(x, [max(x0, 0), max(x1, 0), max(y0, 0), max(y1, 0)])
     x = x[:, :, max(-y0, 0): x.shape[2] - max(-y1, 0), max(-x0, 0): x.shape[3] - max(-x1, 0)]
     if f.ndim == 2:
@@ -92,7 +92,7 @@ def _up_separable(x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad) -> 
     """upfirdn2d for a separable (already flipped) filter and up > 1, one axis at a time with a transposed
     convolution (no multiplications by the inserted zeros): the same samples as zero-stuffing, padding and
     convolving."""
-    b, c, h, w = x.shape
+    c, h, w = (int(v) for v in x.shape[1:])
     x0, x1, y0, y1 = pad
     k = f.numel()
 
@@ -106,7 +106,7 @@ def _up_separable(x: torch.Tensor, f: torch.Tensor, up: int, down: int, pad) -> 
         # out[i] = sum_j s_p[i+j] f[j], which is full_conv index i + k - 1 - lo; the full length is (n-1)*up + k
         start = k - 1 - lo
         length = n * up + lo + hi - k + 1
-        full = y.shape[axis]
+        full = int(y.shape[axis])
         if start < 0 or start + length > full:  # the window reaches past the full convolution: zeros there
             padding = [0, 0, 0, 0]
             before, after = max(-start, 0), max(start + length - full, 0)
@@ -192,7 +192,7 @@ class _StyleGANBase(HubModel):
         """Labels (B,) -> the reference's class input c (B, c_dim); ``shift`` (B, c_dim) blends towards others."""
         if not self.num_classes:
             return torch.zeros(len(labels), 0, device=labels.device)
-        if (labels >= self.num_classes).any():
+        if not labels.is_meta and (labels >= self.num_classes).any():
             raise ValueError(f"this model draws classes 0-{self.num_classes - 1} only (it has no unconditional mode)")
         c = F.one_hot(labels, self.num_classes).float()
         return c + shift.to(c) if shift is not None else c
@@ -302,7 +302,7 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x, img, w, f, noise_mode, noise_gen):
         if self.c_in == 0:
-            x = self.conv1(self.const[None].expand(len(w), -1, -1, -1), w, f, noise_mode, noise_gen)
+            x = self.conv1(self.const[None].expand(w.shape[0], -1, -1, -1), w, f, noise_mode, noise_gen)  # traced: batch stays dynamic
         elif self.architecture == "resnet":
             y = upfirdn2d(self.skip(x), f, up=2, pad=(2, 1, 2, 1), gain=4) * math.sqrt(0.5)
             x = self.conv0(x, w, f, noise_mode, noise_gen)
@@ -439,7 +439,7 @@ class SynthesisInput(nn.Module):
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         t = self.affine(w)  # (B, 4): cos, sin of a rotation, then a translation
         t = t / t[:, :2].norm(dim=1, keepdim=True)
-        b = len(w)
+        b = w.shape[0]  # not len(w): an exported graph keeps the batch dynamic
         m_r = torch.eye(3, device=w.device).repeat(b, 1, 1)
         m_r[:, 0, 0], m_r[:, 0, 1], m_r[:, 1, 0], m_r[:, 1, 1] = t[:, 0], -t[:, 1], t[:, 1], t[:, 0]
         m_t = torch.eye(3, device=w.device).repeat(b, 1, 1)
@@ -448,9 +448,10 @@ class SynthesisInput(nn.Module):
         phases = self.phases[None] + (self.freqs[None] @ transforms[:, :2, 2:]).squeeze(2)  # (B, C)
         freqs = self.freqs[None] @ transforms[:, :2, :2]  # (B, C, 2)
         amplitudes = (1 - (freqs.norm(dim=2) - self.bandwidth) / (self.sampling_rate / 2 - self.bandwidth)).clamp(0, 1)
-        theta = torch.zeros(1, 2, 3, device=w.device)
-        theta[0, 0, 0] = theta[0, 1, 1] = 0.5 * self.size / self.sampling_rate
-        grid = F.affine_grid(theta, [1, 1, self.size, self.size], align_corners=False)  # (1, S, S, 2)
+        # the sample positions: affine_grid's (align_corners=False) pixel centres, scaled by size / sampling rate
+        coords = ((torch.arange(self.size, device=w.device, dtype=torch.float32) * 2 + 1) / self.size - 1) * (
+            0.5 * self.size / self.sampling_rate)  # (S,)
+        grid = torch.stack(torch.meshgrid(coords, coords, indexing="xy"), dim=-1)[None]  # (1, S, S, 2): (x, y)
         x = (grid.unsqueeze(3) @ freqs.permute(0, 2, 1)[:, None, None]).squeeze(3)  # (B, S, S, C)
         x = torch.sin((x + phases[:, None, None]) * (2 * math.pi)) * amplitudes[:, None, None]
         x = x @ (self.weight / math.sqrt(self.weight.shape[0])).t()

@@ -16,7 +16,6 @@ import gradio as gr
 from ..tasks.attributes import AUTO, MAX_SLIDERS, effect_table
 from ..tasks.directions import DIRECTIONS_FILE, load_named, name_directions
 from ..hub import DEFAULT_GAN, GenlabError, local_models_allowed, shipped_names
-from ..models import Generator
 from ..tasks.sampling import (DIRECTION_RANGE, MAX_SAMPLES, MAX_SEED, NOISE_MODES, SamplingError, class_choices,
                               class_index, has_noise, max_grid, sample_image, sefa_directions)
 from ..web import digest_of, gan_spec
@@ -104,16 +103,17 @@ def _seed(seed) -> int:
     return seed_int
 
 
-def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None) -> dict:
-    """What the page needs to draw this seed and class for any psi, grid size and offsets (private event)."""
+def web_spec(model: str, repo: str, seed, label: str, hold=None, projected=None, noise="const") -> dict:
+    """What the page needs to draw this seed and class for any psi, grid size and offsets (private event). The page
+    draws the stored noise only: another noise mode is the server's."""
     if not isinstance(label, str):
         raise gr.Error(f"Class must be text (any, unconditional or a class name), got {label!r}.")
     name = (repo or "").strip() or model
     try:
         g, _ = generator(name)
-        if not isinstance(g, Generator):  # imported families: the page's graph is genlab's GAN family's
-            return {"kind": "gan", "onnx": None, "reason": f"{type(g).__name__.replace('Generator', '')} models "
-                    "(imported) are drawn by the server; the in-page generator runs genlab's own GAN family"}
+        if noise != "const" and has_noise(g):
+            return {"kind": "gan", "onnx": None, "reason": f"noise mode {noise!r} is drawn by the server (the page "
+                    "draws the stored noise)"}
         directions, attrs = attribute_directions(name, g, hold, _directions(g))
         classes = [g.labels.index(c) for c in attrs.classes]
         return with_graph(gan_spec(g, seed=_seed(seed), label=class_index(g, label), directions=directions,
@@ -302,17 +302,14 @@ def render():
     draw = dict(fn=None, inputs=[spec, psi, n, *sliders, *attr_sliders, tick], outputs=tick, show_progress="hidden",
                 trigger_mode="always_last",
                 js=page_js("gan", f"{{psi: a[1], n: a[2], offsets: a.slice(3, {3 + every})}}", 3 + every))
-    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label, hold, projected], outputs=spec,
+    get_spec = dict(fn=web_spec, inputs=[model, repo, seed, label, hold, projected, noise], outputs=spec,
                     show_progress="hidden", api_visibility="private", trigger_mode="always_last", **LIGHT)
-    gr.on([seed.change, label.change, hold.change, projected.change], **get_spec).then(**draw)
+    gr.on([seed.change, label.change, hold.change, projected.change, noise.change], **get_spec).then(**draw)
     project_button.click(project_upload, inputs=[model, repo, to_project, project_steps],
                          outputs=[projection, project_status, projected, n, psi], api_name="project",
                          show_progress="minimal", **HEAVY)
     unproject.click(lambda: ({}, ""), outputs=[projected, project_status], api_visibility="private")
     gr.on([psi.change, n.change, *[s.change for s in sliders], *[s.change for s in attr_sliders]], **draw)
-    # the noise mode has no in-page path (StyleGAN2 is drawn by the server): it runs /sample through the counter
-    noise.change(fn=None, inputs=tick, outputs=tick, js="(t) => (Number(t) || 0) + 1", show_progress="hidden",
-                 trigger_mode="always_last")
     # A new model brings its own class names, direction and attribute names; then the grid is drawn with "any" class.
     on_model = dict(fn=classes_for, inputs=[model, repo],
                     outputs=[label, *sliders, table, *attr_sliders, hold, attr_table, psi, n, noise],

@@ -29,12 +29,17 @@ import torch
 from torch import nn
 
 from ..tasks.interpolation import kl_ranking
-from ..models import ConvVAE, Generator, weights_digest
-from ..tasks.sampling import DIRECTION_RANGE, MAX_SAMPLES, latents
+from ..models import ConvVAE, DCGANGenerator, Generator, StyleGAN2Generator, StyleGAN3Generator, weights_digest
+from ..tasks.sampling import DIRECTION_RANGE, MAX_SAMPLES, check_start, latents
 
 WEB_DIR = Path(__file__).resolve().parent  # the page's own code and the vendored runtime
 OPSET = 17  # ONNX opset; ONNX Runtime Web 1.30 runs 7-21
 MAX_PAGE_PARAMETERS = int(os.environ.get("GENLAB_WEB_MAX_PARAMETERS", 25_000_000))  # 100 MB of float32 to download
+# compute per image the page takes on: emoji-cgan needs 0.053 GFLOP (a 16-image grid in 100-170 ms in this machine's
+# headless Chromium), a 64-px DCGAN 0.21; a 64-px config-f StyleGAN2 needs 32 and a 256-px StyleGAN3-T 477, which
+# would take seconds to minutes per slider move in WebAssembly: the server draws those
+MAX_PAGE_GFLOP = float(os.environ.get("GENLAB_WEB_MAX_GFLOP", 0.25))
+IMPORTED_GANS = (DCGANGenerator, StyleGAN2Generator, StyleGAN3Generator)
 MAX_FILES = 32  # exported graphs kept on disk; the oldest are removed first
 _lock = threading.Lock()
 
@@ -83,6 +88,37 @@ class _Generator(nn.Module):
         return self.g(z, labels, embed_shift)
 
 
+class _Coded(nn.Module):
+    """An imported generator (DCGAN, StyleGAN) in the page's terms: its input z is the code *relative to the code
+    space's centre* (0 for a DCGAN, w_avg for a StyleGAN), so the page's ``z * psi + offsets`` is the reference's
+    truncation ``w_avg + psi (w - w_avg)`` plus the slider offsets; labels and the class shift (1 column) are unused
+    (a StyleGAN's class is already in its code). Noise: the stored (const) noise."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.g = g
+        mapping = getattr(g, "mapping", None)
+        self.register_buffer("center", mapping.w_avg.detach().clone() if mapping is not None
+                             else torch.zeros(g.code_dim))
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor, embed_shift: torch.Tensor) -> torch.Tensor:
+        return self.g(z + self.center, labels)
+
+
+@lru_cache(maxsize=16)
+def gflop_per_image(model: nn.Module) -> float:
+    """The generator's compute for one image, in GFLOP, counted on the meta device (shapes only, no weights)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..models.base import meta_skeleton
+
+    skeleton = meta_skeleton(type(model), dict(getattr(model, "_hub_mixin_config", None) or {})).requires_grad_(False)
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        labels = torch.zeros(1, dtype=torch.long)
+        skeleton(skeleton.code(torch.zeros(1, skeleton.latent_dim), labels), labels)
+    return counter.get_total_flops() / 1e9
+
+
 class _Decoder(nn.Module):
     """A VAE's decoder as a module of its own: latents (n, latent_dim) -> images (n, C, R, R) in [-1, 1]."""
 
@@ -98,7 +134,9 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
     """The model's generator (GAN) or decoder (VAE) as an ONNX file with a variable batch size.
 
     GAN inputs: z (n, latent_dim) float32, labels (n,) int64 and embed_shift (n, embed_dim) float32 (the class
-    sliders' blend, ``Generator.class_shift``; zeros for none); VAE input: z (n, latent_dim).
+    sliders' blend, ``Generator.class_shift``; zeros for none); an imported generator (DCGAN, StyleGAN) takes its
+    code relative to its centre as z and one unused shift column (``_Coded``), where its compute per image is within
+    MAX_PAGE_GFLOP; VAE input: z (n, latent_dim).
     Output: images (n, C, R, R) in [-1, 1]. Exported once per weights (cached by digest) with the
     TorchScript exporter (``dynamo=False``: 0.2 s for the 28-px GAN against 3 s, and it needs only
     the ``onnx`` package). Models over MAX_PAGE_PARAMETERS are not exported (the page would have to
@@ -107,6 +145,14 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
         kind, module, names = "gan2", _Generator(model), ["z", "labels", "embed_shift"]  # gan2: three inputs
         args = (torch.zeros(2, model.latent_dim), torch.zeros(2, dtype=torch.long),
                 torch.zeros(2, model.embed.embedding_dim))
+    elif isinstance(model, IMPORTED_GANS):
+        cost = gflop_per_image(model)
+        if cost > MAX_PAGE_GFLOP:
+            raise ExportError(f"this {type(model).__name__.replace('Generator', '')} needs {cost:.3g} GFLOP per image "
+                              f"({cost * 16:.3g} for a 16-image grid); the page draws models of up to "
+                              f"{MAX_PAGE_GFLOP:g} GFLOP per image (GENLAB_WEB_MAX_GFLOP), so the server draws it")
+        kind, module, names = "gan2", _Coded(model), ["z", "labels", "embed_shift"]
+        args = (torch.zeros(2, model.code_dim), torch.zeros(2, dtype=torch.long), torch.zeros(2, 1))
     elif isinstance(model, ConvVAE):
         kind, module, names = "vae", _Decoder(model), ["z"]
         args = (torch.zeros(2, model.latent_dim),)
@@ -135,7 +181,8 @@ def export_onnx(model: Generator | ConvVAE) -> Path:
             _prune(keep=path)
         except Exception as e:  # an exporter failure must not take the server path down
             tmp.unlink(missing_ok=True)
-            raise ExportError(f"could not export {type(model).__name__} to ONNX: {e}") from e
+            first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            raise ExportError(f"could not export {type(model).__name__} to ONNX: {first[:300]}") from e
         finally:
             model.train(was_training).to(device)
     return path
@@ -161,14 +208,27 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
     directions the sliders move along, and the class embeddings the class sliders blend (slider
     first_class_slider + j moves towards class class_sliders[j]); ``start`` puts a projected upload in row 0.
     The graph itself comes from ``export_onnx``."""
-    z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES, start=start)  # (64, latent), (64,)
-    directions = torch.zeros(0, g.latent_dim) if directions is None else directions
-    embed = g.embed.weight[: g.num_classes].detach()  # (K, embed_dim)
+    if isinstance(g, Generator):
+        z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES, start=start)  # (64, latent), (64,)
+        embed = g.embed.weight[: g.num_classes].detach()  # (K, embed_dim)
+        label_embed = g.embed(labels).detach()  # (64, embed_dim): each image's own class embedding
+    else:  # an imported generator: its codes relative to the centre the exported graph adds back (_Coded)
+        z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES)
+        with torch.no_grad():
+            device = next(g.parameters()).device
+            codes = g.code(z.to(device), labels.to(device)).float().cpu()  # (64, code_dim)
+            if start is not None:
+                code0, label0 = check_start(g, start)
+                codes[0], labels[0] = code0, label0
+            mapping = getattr(g, "mapping", None)
+            z = codes - (mapping.w_avg.float().cpu() if mapping is not None else 0)
+        embed, label_embed = torch.zeros(0, 1), torch.zeros(MAX_SAMPLES, 1)  # no class sliders: one zero column
+    directions = torch.zeros(0, g.code_dim) if directions is None else directions
     return {
         "kind": "gan",
         "seed": seed,
         "label": label,  # class index, or None: a random class per image
-        "latent_dim": g.latent_dim,
+        "latent_dim": g.code_dim,
         "channels": g.image_channels,
         "resolution": g.resolution,
         "z": _b64(z),
@@ -178,7 +238,7 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
         "direction_range": DIRECTION_RANGE,
         "embed": _b64(embed),
         "embed_dim": int(embed.shape[1]),
-        "label_embed": _b64(g.embed(labels).detach()),  # (64, embed_dim): each image's own class embedding
+        "label_embed": _b64(label_embed),
         "class_sliders": [int(c) for c in class_sliders],
         "first_class_slider": int(first_class_slider),
         "projected": start is not None,

@@ -297,6 +297,8 @@ class GanDrawer extends Drawer {
     const feeds = { z: new this.ort.Tensor("float32", z, [n, L]),
       labels: new this.ort.Tensor("int64", this.labels.slice(0, n), [n]),
       embed_shift: new this.ort.Tensor("float32", shift, [n, E]) };
+    // an imported generator's graph takes z alone (the exporter drops inputs a graph does not use)
+    for (const name of Object.keys(feeds)) if (!this.session.inputNames.includes(name)) delete feeds[name];
     const out = await this.session.run(feeds);
     return gridPixels(out.images.data, n, spec.channels, spec.resolution);
   }
