@@ -38,9 +38,17 @@ def test_a_visitor_imports_a_stylegan_and_uses_every_tool(app_url, shots):
                                                                    timeout=60_000)
         expect(page.locator("#gan-import-card")).to_contain_text("SHA-256")
         expect(page.locator("#gan-model input")).to_have_value("browser-sg2", timeout=30_000)
-        # a StyleGAN this small (0.006 GFLOP per image) is drawn in the page, from its exported graph
-        expect(page.locator("#gan-web-note")).to_contain_text("Drawn in this browser", timeout=120_000)
-        drawn = wait_for_new_picture(page, "gan", first, timeout=60_000)
+        # a StyleGAN this small (0.006 GFLOP per image) is drawn in the page, from its exported graph. Waited for by
+        # the page's own state: the grid drawn from the imported model's spec (its W has 32 dimensions; the default
+        # emoji GAN's z has 64). A wait for a note or a new picture alone was met by the previous model's drawing
+        # while the import's model change (names, attribute fit, export) was still running on a busy machine.
+        explained(page, "the imported model's grid drawn in the page", "#gan-output",
+                  lambda: page.wait_for_function(
+                      "() => { const d = window.genlab.gan; return d.mode === 'page' && !d.busy && !d.next"
+                      " && d.drawnSpec && d.drawnSpec.latent_dim === 32; }", timeout=120_000))
+        expect(page.locator("#gan-web-note")).to_contain_text("Drawn in this browser")
+        drawn = shown_picture(page, "gan")
+        assert drawn != first
         expect(page.locator("#gan-noise")).to_be_visible()
         # a SeFa slider (named from the model itself), then an attribute slider fitted in W, redraw the grid
         expect(page.locator("#gan-dir-1")).to_contain_text("Direction 1:")  # named by what it measurably changes
@@ -55,7 +63,8 @@ def test_a_visitor_imports_a_stylegan_and_uses_every_tool(app_url, shots):
         expect(page.locator("#gan-web-note")).to_contain_text("noise mode 'random' is drawn by the server",
                                                               timeout=60_000)
         explained(page, "the server's grid with random noise", "#gan-output",
-                  lambda: page.wait_for_function("() => window.genlab.picture('gan').startsWith('server:')",
+                  lambda: page.wait_for_function("() => window.genlab.gan.mode === 'server' && "
+                                                 "window.genlab.picture('gan').startsWith('server:')",
                                                  timeout=60_000))
         moved = shown_picture(page, "gan")
         page.screenshot(path=str(shots / "gan_imported_stylegan.png"), full_page=True)
