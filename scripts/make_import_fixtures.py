@@ -9,6 +9,8 @@ script runs it from checkouts you point it at, once, and stores only the files i
     git clone https://github.com/pytorch/examples /tmp/ref/examples
     python scripts/make_import_fixtures.py --sg2 /tmp/ref/sg2 --sg3 /tmp/ref/sg3 --examples /tmp/ref/examples
 
+The pickles and the .pth are stored as safetensors + JSON (tests/import_fixtures.py), which the tests write back.
+
 Every output is computed in float32 on the CPU (the reference code's own reference paths: upfirdn2d, bias_act and
 filtered_lrelu without their CUDA kernels). Latents follow genlab's convention, which the tests check as well:
 z = torch.randn(64, z_dim, generator=torch.Generator().manual_seed(seed))[:n], and for label=None the classes
@@ -22,13 +24,17 @@ import importlib
 import json
 import pickle
 import sys
+import tempfile
 import types
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "import"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "data" / "import"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+import import_fixtures  # noqa: E402  (tests/import_fixtures.py: pickle -> safetensors + JSON, and back)
 CASES = [(0, None, 1.0, 4), (7, None, 0.7, 3), (3, 1, 0.5, 2)]  # (seed, label, psi, n); label only where c_dim > 0
 
 
@@ -91,8 +97,12 @@ def write_nvlabs(root: Path, kind: str, name: str, g_kwargs: dict, seed: int, wi
                 c_dim=g_kwargs["c_dim"], img_resolution=g_kwargs["img_resolution"],
                 img_channels=g_kwargs["img_channels"], channel_base=64, channel_max=16)
         data["D"] = D.eval()
-    with open(OUT / f"{name}.pkl", "wb") as f:
-        pickle.dump(data, f)
+    with tempfile.TemporaryDirectory() as tmp:  # the repository keeps safetensors + JSON, never the pickle itself
+        path = Path(tmp) / f"{name}.pkl"
+        with open(path, "wb") as f:
+            pickle.dump(data, f)
+        size = path.stat().st_size
+        import_fixtures.store(path, name)
     outputs = {}
     with torch.no_grad():
         for seed_, label, psi, n in CASES:
@@ -107,7 +117,7 @@ def write_nvlabs(root: Path, kind: str, name: str, g_kwargs: dict, seed: int, wi
                 outputs[f"{key}.w"] = G.mapping(z, c, truncation_psi=psi)[:, 0].contiguous()
     save_file(outputs, str(OUT / f"{name}.reference.safetensors"),
               metadata={"reference": f"NVlabs {kind}", "g_kwargs": json.dumps(g_kwargs, default=str)})
-    print(f"{name}: {sum(p.numel() for p in G.parameters()):,} G weights, {(OUT / f'{name}.pkl').stat().st_size:,} B")
+    print(f"{name}: {sum(p.numel() for p in G.parameters()):,} G weights, a {size:,}-byte pickle")
 
 
 def write_dcgan(examples: Path) -> None:
@@ -130,7 +140,7 @@ def write_dcgan(examples: Path) -> None:
             if isinstance(m, torch.nn.ConvTranspose2d):  # unit-variance outputs, as a trained net's: unit-normal
                 # weights over nz=100 inputs saturate tanh, and their float rounding then depends on the thread count
                 m.weight.mul_((m.in_channels * m.kernel_size[0] * m.kernel_size[1] / m.stride[0] ** 2) ** -0.5)
-    torch.save(net.state_dict(), OUT / "dcgan_netG_epoch_24.pth")
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(OUT / "dcgan_netG_epoch_24.safetensors"))
     outputs = {}
     with torch.no_grad():
         for seed_, _, psi, n in CASES[:2]:
@@ -140,10 +150,8 @@ def write_dcgan(examples: Path) -> None:
             outputs[f"{key}.image"] = net((z * psi)[:, :, None, None]).contiguous()
     save_file(outputs, str(OUT / "dcgan_netG_epoch_24.reference.safetensors"), metadata={"reference": "pytorch/examples dcgan"})
     # HugGAN: the same layers under model.*, saved by PyTorchModelHubMixin in 2022 as pytorch_model.bin + config.json
-    hug = OUT / "huggan_dcgan"
-    hug.mkdir(exist_ok=True)
-    torch.save({k.replace("main.", "model.", 1): v for k, v in net.state_dict().items()}, hug / "pytorch_model.bin")
-    (hug / "config.json").write_text(json.dumps({"num_channels": 3, "latent_dim": 100, "hidden_size": 8}))
+    # (tests/import_fixtures.py writes the .pth and the .bin from the safetensors with torch.save)
+    (OUT / "huggan_dcgan.config.json").write_text(json.dumps({"num_channels": 3, "latent_dim": 100, "hidden_size": 8}))
 
 
 def main() -> None:

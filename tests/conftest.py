@@ -42,6 +42,15 @@ def shots(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def foreign(tmp_path_factory):
+    """The import tests' checkpoints from elsewhere as users have them (NVIDIA network pickles, a DCGAN .pth, a HugGAN
+    folder), written once per session from the safetensors + JSON the repository keeps (tests/import_fixtures.py)."""
+    from import_fixtures import write_all
+
+    return write_all(tmp_path_factory.mktemp("foreign"))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

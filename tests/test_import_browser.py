@@ -16,7 +16,6 @@ from genlab.testing import explained, shown_picture, upload_file, wait_for_new_p
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parent / "data" / "import"
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
 
@@ -26,12 +25,12 @@ def _slide(page, elem_id: str, value: float) -> None:
     box.press("Enter")
 
 
-def test_a_visitor_imports_a_stylegan_and_uses_every_tool(app_url, shots):
+def test_a_visitor_imports_a_stylegan_and_uses_every_tool(app_url, shots, foreign):
     problems: list[str] = []
     with _watched_page(app_url, problems) as page:
         first = shown_picture(page, "gan")
         page.get_by_text("Import a checkpoint (StyleGAN2-ADA, StyleGAN3, DCGAN)").click()
-        upload_file(page, "gan-import-file", DATA / "sg2_uncond_skip_32.pkl")
+        upload_file(page, "gan-import-file", foreign / "sg2_uncond_skip_32.pkl")
         page.locator("#gan-import-name textarea, #gan-import-name input").first.fill("browser-sg2")
         page.locator("#gan-import").click()
         expect(page.locator("#gan-import-status")).to_contain_text("Imported sg2_uncond_skip_32.pkl as browser-sg2",

@@ -1,10 +1,12 @@
 """`genlab import`: StyleGAN2-ADA / StyleGAN3 network pickles and DCGAN state dicts, read without running anything
 from them, drawing the same pictures as the reference code.
 
-The fixtures in tests/data/import/ were written by the reference code itself (scripts/make_import_fixtures.py, run
-against NVlabs/stylegan2-ada-pytorch, NVlabs/stylegan3 and pytorch/examples checkouts): random-weight generators at
-reduced widths (and one with the published models' 512-d z/w and 8 mapping layers), pickled exactly as NVIDIA's
-training loop pickles them, and the reference's own outputs G(z, onehot(c), truncation_psi, noise_mode='const').
+The fixtures were written by the reference code itself (scripts/make_import_fixtures.py, run against
+NVlabs/stylegan2-ada-pytorch, NVlabs/stylegan3 and pytorch/examples checkouts): random-weight generators at reduced
+widths (and one with the published models' 512-d z/w and 8 mapping layers), pickled as NVIDIA's training loop
+pickles them, and the reference's own outputs G(z, onehot(c), truncation_psi, noise_mode='const'). The repository
+keeps them as safetensors + JSON; the ``foreign`` fixture writes the pickles and .pth files back for a session
+(tests/import_fixtures.py).
 """
 
 from __future__ import annotations
@@ -57,9 +59,9 @@ def cases(ref: dict) -> list[tuple[str, int, int | None, float, int]]:
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory) -> dict[str, Path]:
+def imported(tmp_path_factory, foreign) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("imported")
-    return {src: import_checkpoint(DATA / src, name=src.split(".")[0], out=out).folder for src in FIXTURES}
+    return {src: import_checkpoint(foreign / src, name=src.split(".")[0], out=out).folder for src in FIXTURES}
 
 
 @pytest.mark.parametrize("source", list(FIXTURES))
@@ -76,9 +78,9 @@ def test_imported_generator_draws_the_reference_pictures(imported, source):
         assert ref[f"{key}.image"].abs().max() > 0.05  # the comparison is not between two blank images
 
 
-def test_detection_and_card(imported):
+def test_detection_and_card(imported, foreign):
     card = (imported["sg2_cond_resnet_64.pkl"] / "README.md").read_text()
-    assert sha256(DATA / "sg2_cond_resnet_64.pkl") in card
+    assert sha256(foreign / "sg2_cond_resnet_64.pkl") in card
     assert "StyleGAN2" in card and "License-NC" in card and "genlab import" in card
     assert "float16" in card  # its two highest resolutions run in fp16 in the reference
     g = genlab.load(str(imported["sg2_cond_resnet_64.pkl"]), device=None)
@@ -92,16 +94,16 @@ def test_full_width_mapping(imported):
     assert (g.z_dim, g.w_dim, g.mapping.layers) == (512, 512, 8)
 
 
-def test_arch_override_must_match(tmp_path):
+def test_arch_override_must_match(tmp_path, foreign):
     with pytest.raises(CheckpointError, match="holds a stylegan2"):
-        import_checkpoint(DATA / "sg2_uncond_skip_32.pkl", "x", tmp_path, arch="stylegan3")
+        import_checkpoint(foreign / "sg2_uncond_skip_32.pkl", "x", tmp_path, arch="stylegan3")
     with pytest.raises(CheckpointError, match="already a genlab model"):
         import_checkpoint(ROOT / "checkpoints" / "mnist-cgan", "x", tmp_path)
     with pytest.raises(CheckpointError, match="exists already"):
-        import_checkpoint(DATA / "sg3_r_16.pkl", "same", tmp_path)
-        import_checkpoint(DATA / "sg3_r_16.pkl", "same", tmp_path)
+        import_checkpoint(foreign / "sg3_r_16.pkl", "same", tmp_path)
+        import_checkpoint(foreign / "sg3_r_16.pkl", "same", tmp_path)
     with pytest.raises(CheckpointError, match="--name"):
-        import_checkpoint(DATA / "sg3_r_16.pkl", "../escape", tmp_path)
+        import_checkpoint(foreign / "sg3_r_16.pkl", "../escape", tmp_path)
 
 
 # --- Every GAN tool, in StyleGAN's own spaces -------------------------------------------------------------------
@@ -251,8 +253,8 @@ def test_embedded_source_code_is_never_executed(tmp_path):
     assert not marker.exists()
 
 
-def test_truncated_and_lying_pickles_are_refused(tmp_path):
-    data = (DATA / "sg3_r_16.pkl").read_bytes()
+def test_truncated_and_lying_pickles_are_refused(tmp_path, foreign):
+    data = (foreign / "sg3_r_16.pkl").read_bytes()
     cut = tmp_path / "cut.pkl"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):

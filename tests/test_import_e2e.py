@@ -18,13 +18,12 @@ import genlab
 from genlab.images import to_pil_grid
 from genlab.tasks.sampling import sample
 
-DATA = Path(__file__).parent / "data" / "import"
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
 
 @pytest.fixture(scope="module")
-def imported(client):
-    card, model_box, status = client.predict(handle_file(str(DATA / "sg2_cond_resnet_64.pkl")), "e2e-sg2",
+def imported(client, foreign):
+    card, model_box, status = client.predict(handle_file(str(foreign / "sg2_cond_resnet_64.pkl")), "e2e-sg2",
                                              "test fixture (random weights)", api_name="/import_checkpoint")
     return card, model_box, status
 
@@ -36,12 +35,12 @@ def test_an_uploaded_stylegan_pickle_becomes_a_model(imported, tmp_path):
     assert "StyleGAN2" in card and "SHA-256" in card and "test fixture (random weights)" in card
 
 
-def test_the_imported_model_serves_sample_like_the_package(client, imported, tmp_path):
+def test_the_imported_model_serves_sample_like_the_package(client, imported, tmp_path, foreign):
     from genlab.formats import import_checkpoint
 
     shown = np.asarray(Image.open(client.predict("e2e-sg2", "", 5, "3", 0.7, 4, api_name="/sample")))
     # the same picture genlab's package draws on the fixture's weights (which equal the reference code's)
-    g = genlab.load(str(import_checkpoint(DATA / "sg2_cond_resnet_64.pkl", "again", tmp_path).folder), device=None)
+    g = genlab.load(str(import_checkpoint(foreign / "sg2_cond_resnet_64.pkl", "again", tmp_path).folder), device=None)
     expected = np.asarray(to_pil_grid(sample(g, seed=5, n=4, psi=0.7, label=3), display_size=512))
     assert shown.shape == expected.shape and np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
     noisy = np.asarray(Image.open(client.predict("e2e-sg2", "", 5, "3", 0.7, 4, *[0.0] * 26, ["auto"], {}, "random",
@@ -77,7 +76,7 @@ class _RunsCommand:
         return (os.system, (self.command,))
 
 
-def test_a_hostile_upload_is_refused_and_runs_nothing(client, tmp_path):
+def test_a_hostile_upload_is_refused_and_runs_nothing(client, tmp_path, foreign):
     marker = tmp_path / "pwned"
     evil = tmp_path / "ffhq.pkl"
     evil.write_bytes(pickle.dumps({"G_ema": _RunsCommand(f"touch {marker}")}))
@@ -89,5 +88,5 @@ def test_a_hostile_upload_is_refused_and_runs_nothing(client, tmp_path):
     with pytest.raises(AppError, match="is not one of|Invalid file type"):
         client.predict(handle_file(str(text)), "notes", "", api_name="/import_checkpoint")
     with pytest.raises(AppError, match="name"):
-        client.predict(handle_file(str(DATA / "sg3_r_16.pkl")), "../../etc", "", api_name="/import_checkpoint")
+        client.predict(handle_file(str(foreign / "sg3_r_16.pkl")), "../../etc", "", api_name="/import_checkpoint")
     assert Path(client.predict("mnist-cgan", "", 0, "any", 1.0, 4, api_name="/sample")).exists()  # still serving

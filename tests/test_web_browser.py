@@ -305,13 +305,12 @@ def test_the_runtime_and_graphs_are_served_by_the_app(app):
         assert gzip.decompress(r.read())[:4] == b"\0asm"
 
 
-def test_page_draws_what_the_server_draws_imported_stylegan(app, default_page, tmp_path):
+def test_page_draws_what_the_server_draws_imported_stylegan(app, default_page, tmp_path, foreign):
     """An imported StyleGAN2 (a fixture written by NVIDIA's code) small enough for the page: the page's
     ``z * psi + offsets`` on codes relative to w_avg is the reference's truncation in W, drawn by the exported graph."""
     from genlab.formats import import_checkpoint
 
-    folder = import_checkpoint(Path(__file__).parent / "data" / "import" / "sg2_uncond_skip_32.pkl", "sg2-page",
-                               tmp_path).folder
+    folder = import_checkpoint(foreign / "sg2_uncond_skip_32.pkl", "sg2-page", tmp_path).folder
     url, page = app[0], default_page
     page.get_by_role("tab", name="GAN sampling").click()
     in_page, diff = _gan_parity(page, url, "mnist-cgan", str(folder), 4, "any", 0.7, 4, [2.0, 0.0, -1.5, 0.0, 0.0, 0.0])
