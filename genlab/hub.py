@@ -27,8 +27,9 @@ from safetensors import SafetensorError
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
 from .models import (ConvVAE, CycleDiscriminator, CycleGAN, DCGANGenerator, Discriminator, Generator, ImageClassifier,
                      PatchDiscriminator, StyleGAN2Generator, StyleGAN3Generator, UNetGenerator)
-from .models.base import HubModel, meta_skeleton
-from .models.gan import MIN_PSI
+from .models.bounds import (CONFIG_BOUNDS, IMPORTED_TYPES, MAX_PARAMETERS, check_config, check_weights,  # noqa: F401
+                     safetensors_shapes)
+from .models.base import HubModel
 
 # Model families: config.json's "model_type" -> class. Shared by training, app and tests.
 MODEL_TYPES: dict[str, type[HubModel]] = {
@@ -44,10 +45,8 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "stylegan3": StyleGAN3Generator,  # imported: NVIDIA's StyleGAN3 pickles
     "dcgan": DCGANGenerator,  # imported: PyTorch's DCGAN example, HugGAN
 }
-# Families every GAN tool takes (the GAN tab, /sample, projection, augmentation): genlab's own and imported ones.
-GAN_TYPES = ("gan", "stylegan2", "stylegan3", "dcgan")
-# Imported families: no genlab training recipe; their configs are bounded by their own constructors.
-IMPORTED_TYPES = ("stylegan2", "stylegan3", "dcgan")
+# Families every GAN tool takes (the GAN tab, /sample, projection, augmentation): genlab's own and the imported ones.
+GAN_TYPES = ("gan", *IMPORTED_TYPES)
 
 
 def family_matches(kind: str, wanted: str | None) -> bool:
@@ -280,89 +279,6 @@ def _fetch(repo_id: str, token: bool | None) -> Path:
     except HfHubHTTPError as e:
         raise CheckpointError(f"Could not read Hub repo {repo_id!r}: {e}. Check the repo id and your access.") from e
     return config.parent
-
-
-# Bounds on what a config.json may ask for, checked before any layer is allocated: a hostile
-# config cannot make the server build a huge model. Generous for real models (a 256-px colour
-# GAN at width 512 fits easily).
-CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20}
-ZERO_ALLOWED = ("num_classes", "prior_components", "prior_refine")
-
-
-def check_config(name: str, config: dict) -> None:
-    """Refuse config values outside CONFIG_BOUNDS, or a bad resolution/channels/class list, readably."""
-    from .models.base import check_shape_config
-
-    if config.get("model_type") in IMPORTED_TYPES:  # their constructors bound every field (on the meta device)
-        psi = config.get("psi", 1.0)
-        if not isinstance(psi, (int, float)) or isinstance(psi, bool) or not MIN_PSI <= psi <= 1.0:
-            raise CheckpointError(f"{name!r}: config.json psi = {psi!r} is outside {MIN_PSI}-1; refusing to build it.")
-        return
-    for key, hi in CONFIG_BOUNDS.items():
-        value = config.get(key, 1)
-        lo = 0 if key in ZERO_ALLOWED else 1
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            raise CheckpointError(f"{name!r}: config.json {key} = {value!r} is outside {lo}-{hi}; refusing to build it.")
-    for key in ("dropout", "beta"):
-        if not isinstance(config.get(key, 0.0), (int, float)) or isinstance(config.get(key, 0.0), bool):
-            raise CheckpointError(f"{name!r}: config.json {key} must be a number.")
-    psi = config.get("psi", 1.0)  # a GAN's default truncation
-    if not isinstance(psi, (int, float)) or isinstance(psi, bool) or not MIN_PSI <= psi <= 1.0:
-        raise CheckpointError(f"{name!r}: config.json psi = {psi!r} is outside {MIN_PSI}-1; refusing to build it.")
-    try:
-        check_shape_config(config.get("resolution", 28), config.get("image_channels", 1), config.get("class_names"),
-                           config.get("num_classes"), config.get("preprocess"))
-        if "in_channels" in config:
-            check_shape_config(config.get("resolution", 28), config["in_channels"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{name!r}: config.json: {e}") from None
-
-
-MAX_PARAMETERS = 200_000_000  # elements in one model (800 MB of float32): far above any genlab family's needs
-MAX_HEADER_BYTES = 10_000_000  # a safetensors header is a few kB; refuse absurd ones before reading them
-
-
-def safetensors_shapes(path: Path) -> dict[str, list[int]]:
-    """Tensor name -> shape from a safetensors file's JSON header, without reading any weights."""
-    import struct
-
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise ValueError("shorter than a safetensors header")
-        (n,) = struct.unpack("<Q", head)
-        if n > MAX_HEADER_BYTES:
-            raise ValueError(f"header of {n} bytes")
-        header = json.loads(f.read(n))
-    return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
-
-
-def check_weights(name: str, cls: type[HubModel], config: dict, weights: Path) -> None:
-    """Before any weight is allocated: build the model on the meta device (shapes only), bound its size,
-    and compare every tensor's shape with the safetensors header."""
-    import inspect
-
-    params = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in config.items() if k in params}
-    try:
-        skeleton = meta_skeleton(cls, kwargs)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{name!r}: config.json does not describe a {cls.__name__} ({e}).") from None
-    expected = {k: list(t.shape) for k, t in skeleton.state_dict().items()}
-    size = sum(t.numel() for t in skeleton.state_dict().values())
-    if size > MAX_PARAMETERS:
-        raise CheckpointError(f"{name!r}: config.json describes {size:,} weights (limit {MAX_PARAMETERS:,}); "
-                              "refusing to build it.")
-    try:
-        found = safetensors_shapes(weights)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise CheckpointError(f"{name!r}: model.safetensors is corrupt or truncated ({e}).") from None
-    wrong = [f"{k}: {found.get(k)} in the file, {v} in config.json" for k, v in expected.items() if found.get(k) != v]
-    extra = sorted(set(found) - set(expected))
-    if wrong or extra:
-        detail = "; ".join(wrong[:3] + [f"unexpected {k}" for k in extra[:3]])
-        raise CheckpointError(f"{name!r}: the weights do not match config.json ({detail}).")
 
 
 def load(name: str, *, model_type: str | None = None, device: str | torch.device | None = "auto",

@@ -24,7 +24,6 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
-from ..models.base import meta_skeleton
 
 ARCHS = ("stylegan2", "stylegan3", "dcgan", "huggan-dcgan")  # what --arch may name
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -40,7 +39,6 @@ class Imported:
 
     folder: Path
     arch: str
-    model_type: str
     notes: list[str] = field(default_factory=list)
     card: str = ""
 
@@ -150,23 +148,14 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def build(model_type: str, config: dict, state: dict[str, torch.Tensor]):
     """The genlab model for a converted config and state dict, shapes checked on the meta device first."""
-    from ..hub import MAX_PARAMETERS, MODEL_TYPES
+    from ..models.bounds import expected_shapes, shape_mismatch
+    from ..hub import MODEL_TYPES
 
     cls = MODEL_TYPES[model_type]
-    try:
-        skeleton = meta_skeleton(cls, config)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"the file's architecture cannot be built: {e}") from None
-    expected = {k: tuple(t.shape) for k, t in skeleton.state_dict().items()}
-    if sum(map(lambda s: int(torch.Size(s).numel()), expected.values())) > MAX_PARAMETERS:
-        raise CheckpointError(f"the file describes more than {MAX_PARAMETERS:,} weights; refusing to build it")
+    expected = expected_shapes("the file's architecture", cls, config)
     state = {k: v for k, v in state.items() if k in expected or k.rsplit(".", 1)[-1] not in IGNORED_KEYS}
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    wrong = [f"{k}: {tuple(state[k].shape)} in the file, {v} expected" for k, v in expected.items()
-             if k in state and tuple(state[k].shape) != v]
-    if missing or extra or wrong:
-        detail = "; ".join([*(f"missing {k}" for k in missing[:3]), *(f"unexpected {k}" for k in extra[:3]), *wrong[:3]])
+    detail = shape_mismatch(expected, {k: list(v.shape) for k, v in state.items()}, "the architecture")
+    if detail:
         raise CheckpointError(f"the weights do not match the architecture the file describes ({detail})")
     model = cls(**config)
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
@@ -226,7 +215,7 @@ def import_checkpoint(source: str | Path, name: str, out: str | Path | None = No
     command = command or f"genlab import {shlex.quote(str(source))} --name {shlex.quote(name)}"
     card = _card(name, found, model, facts, digest, command, license, notes)
     (folder / "README.md").write_text(card)
-    return Imported(folder=folder, arch=found, model_type=model_type, notes=notes, card=card)
+    return Imported(folder=folder, arch=found, notes=notes, card=card)
 
 
 def _card(name, arch, model, facts, digest, command, license, notes) -> str:

@@ -36,13 +36,11 @@ class UnsafePickleError(CheckpointError):
 
 @dataclass
 class Record:
-    """An object the pickle describes, recorded instead of built: its class's name (as the file says), the source
-    module's name if it gave one, and its state (a dict: for a torch module ``_parameters``, ``_buffers``,
-    ``_modules``, and the reference code's ``_init_kwargs``)."""
+    """An object the pickle describes, recorded instead of built: its class's name (as the file says) and its state
+    (a dict: for a torch module ``_parameters``, ``_buffers``, ``_modules``, and the reference code's
+    ``_init_kwargs``)."""
 
     class_name: str
-    module: str = ""
-    args: tuple = ()
     state: dict = field(default_factory=dict)
 
     def __setstate__(self, state):  # BUILD on a record: keep the state, run nothing
@@ -173,7 +171,7 @@ def _persistent_record(meta):
     if not isinstance(meta, dict):
         raise UnsafePickleError("a persistent object in the pickle has no description")
     name = meta.get("class_name")
-    record = Record(class_name=str(name)[:200], module="<persistent source>")
+    record = Record(class_name=str(name)[:200])
     record.__setstate__(meta.get("state") or {})
     return record
 
@@ -182,10 +180,11 @@ def _ordered_dict(*args):
     return dict(*args[:1]) if args else {}
 
 
-def _reduce_record(cls_name):
-    def make(*args):
-        return Record(class_name=cls_name, args=args)
-    return make
+def _reconstructor(cls, base, state=None):
+    """copyreg._reconstructor(cls, object, None) (protocol 0/1 objects): only the stand-ins above."""
+    if cls in (_Dict,) and base in (dict, object, None):
+        return _Dict()
+    raise UnsafePickleError(f"the file asks to build {getattr(cls, '__name__', cls)!r} through copyreg; refused")
 
 
 # What the reader answers for each name a pickle may ask for. Everything else is refused.
@@ -206,15 +205,13 @@ SAFE_NAMES = {
     ("numpy._core.multiarray", "_reconstruct"): lambda cls, *a: _NumpyArray(),
     ("numpy.core.multiarray", "scalar"): _numpy_scalar,
     ("numpy._core.multiarray", "scalar"): _numpy_scalar,
-    ("copyreg", "_reconstructor"): None,  # handled in find_class: only for the classes above
+    ("copyreg", "_reconstructor"): _reconstructor,  # protocol 0/1 objects: only the stand-ins above
 }
 
 
 class _Reader(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         key = (module, name)
-        if key == ("copyreg", "_reconstructor"):
-            return _reconstructor
         if key in SAFE_NAMES:
             return SAFE_NAMES[key]
         raise UnsafePickleError(
@@ -224,13 +221,6 @@ class _Reader(pickle.Unpickler):
     def persistent_load(self, pid):
         raise UnsafePickleError(f"the pickle refers to external data ({str(pid)[:80]}); this is not a plain "
                                 "network pickle (a torch.save file? import it as .pth)")
-
-
-def _reconstructor(cls, base, state=None):
-    """copyreg._reconstructor(cls, object, None) (protocol 0/1 objects): only the stand-ins above."""
-    if cls in (_Dict,) and base in (dict, object, None):
-        return _Dict()
-    raise UnsafePickleError(f"the file asks to build {getattr(cls, '__name__', cls)!r} through copyreg; refused")
 
 
 def unwrap(value):
@@ -243,7 +233,6 @@ def unwrap(value):
         return type(value)(unwrap(v) for v in value)
     if isinstance(value, Record):
         value.state = unwrap(value.state)
-        value.args = unwrap(value.args)
     return value
 
 

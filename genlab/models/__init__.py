@@ -11,7 +11,8 @@ from .dcgan import DCGANGenerator
 from .dip import SkipHourglass
 from .gan import Discriminator, Generator
 from .pix2pix import PatchDiscriminator, UNetGenerator
-from .stylegan import StyleGAN2Generator, StyleGAN3Generator
+from .stylegan import StyleGAN2Generator
+from .stylegan3 import StyleGAN3Generator
 from .vae import ConvVAE
 
 __all__ = [

@@ -35,6 +35,50 @@ class HubModel(
         (Path(save_directory) / "config.json").write_text(json.dumps(config, sort_keys=True, indent=2))
 
 
+class GANInterface:
+    """What every GAN tool (genlab.tasks: sampling, directions, attributes, projection, augmentation, latent
+    inpainting; genlab.web) asks of a generator, with the defaults of one whose sliders move in z itself (genlab's
+    ``Generator``, the imported DCGAN). StyleGAN overrides the code-space methods: its sliders move in W.
+
+    code(z, labels, shift): the space the sliders move in (z here); truncate(code, psi): towards code_center();
+    code_center() / code_scale(): the code space's centre and spread (a projection's steps and a search's prior are
+    in these units); code_start: where a projection starts; code_prior: its penalty per row."""
+
+    @property
+    def any_class(self) -> int:
+        """The label past the last class: "no particular class" (the only label of an unconditional model)."""
+        return self.num_classes
+
+    @property
+    def labels(self) -> list[str]:
+        """Display names of the classes, index = label."""
+        return self.class_names or [str(i) for i in range(self.num_classes)]
+
+    @property
+    def code_dim(self) -> int:
+        return self.latent_dim
+
+    def code(self, z: torch.Tensor, labels: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+        return z
+
+    def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor:
+        return z * psi
+
+    def code_center(self) -> torch.Tensor:
+        return torch.zeros(self.code_dim, device=next(self.parameters()).device)
+
+    def code_scale(self) -> float:
+        return 1.0
+
+    def code_start(self, n: int, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """n random latents (n, latent_dim)."""
+        return torch.randn(n, self.latent_dim, generator=generator).to(next(self.parameters()).device)
+
+    def code_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """(|z|²/d - 1)² per row: keeps a projected z where the generator was trained."""
+        return ((z**2).mean(1) - 1) ** 2
+
+
 # --- Shared shape rules -----------------------------------------------------------------------
 
 MAX_RESOLUTION = 512  # largest side a config may ask for (bounds allocation from untrusted configs)

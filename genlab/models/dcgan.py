@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import HubModel
+from .base import GANInterface, HubModel
 
 
-class DCGANGenerator(HubModel, tags=["gan", "dcgan", "image-generation"]):
+class DCGANGenerator(GANInterface, HubModel, tags=["gan", "dcgan", "image-generation"]):
     """z (B, latent_dim) -> image (B, image_channels, 64, 64) in [-1, 1]; unconditional.
 
     >>> DCGANGenerator(latent_dim=8, channels=4)(torch.randn(2, 8)).shape
@@ -23,7 +23,7 @@ class DCGANGenerator(HubModel, tags=["gan", "dcgan", "image-generation"]):
 
     model_type = "dcgan"
     digest_ignores = ("psi",)
-    num_classes = 0  # unconditional: one "any class" label, 0
+    num_classes = 0  # unconditional: one "any class" label, 0 (GANInterface: the sliders move in z itself)
     no_class_mode = False
     any_class_token = False
     class_names = None
@@ -45,7 +45,7 @@ class DCGANGenerator(HubModel, tags=["gan", "dcgan", "image-generation"]):
             raise ValueError(f"image_channels must be 1 (grey) or 3 (RGB), got {image_channels!r}")
         if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not 0.3 <= psi <= 1.0:
             raise ValueError(f"psi must be a number from 0.3 to 1, got {psi!r}")
-        self.latent_dim = self.code_dim = latent_dim
+        self.latent_dim = latent_dim
         self.channels, self.image_channels, self.psi = channels, image_channels, float(psi)
         c = channels
         layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, c * 8, 4, 1, 0, bias=False)]  # (B, 8c, 4, 4)
@@ -55,29 +55,8 @@ class DCGANGenerator(HubModel, tags=["gan", "dcgan", "image-generation"]):
                    nn.Tanh()]  # (B, C, 64, 64)
         self.main = nn.Sequential(*layers)  # the example's own indices: main.0, main.1, ... main.12
 
-    @property
-    def any_class(self) -> int:
-        return 0
-
-    @property
-    def labels(self) -> list[str]:
-        return []
-
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, shift=None) -> torch.Tensor:
         return self.main(z[:, :, None, None])
-
-    # The GAN tools' interface (see genlab.tasks.sampling): the sliders move in z itself.
-    def code(self, z: torch.Tensor, labels: torch.Tensor, shift=None) -> torch.Tensor:
-        return z
-
-    def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor:
-        return z * psi
-
-    def code_start(self, n: int, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.main[0].weight.device)
-
-    def code_prior(self, z: torch.Tensor) -> torch.Tensor:
-        return ((z**2).mean(1) - 1) ** 2
 
     def latent_weight(self) -> torch.Tensor:
         """The first layer as a linear map of z: (8c*4*4, latent_dim), what SeFa factorises."""

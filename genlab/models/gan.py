@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel, check_shape_config, octaves
+from .base import GANInterface, HubModel, check_shape_config, octaves
 
 
 UPSAMPLES = ("transposed", "nearest")
@@ -79,7 +79,7 @@ class DBlock(nn.Module):
         return self._pool(h) + skip
 
 
-class Generator(HubModel, tags=["gan", "image-generation"]):
+class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
     """Conditional DCGAN generator: (z, label) -> image (B, image_channels, resolution, resolution) in [-1, 1].
 
     A linear map from [z, class embedding] to a base x base map (7x7 at 28 px, 4x4 at 32-256 px),
@@ -160,16 +160,6 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         layers += [nn.Conv2d(c, image_channels, 3, 1, 1), nn.Tanh()]  # (B, image_channels, res, res)
         self.net = nn.Sequential(*layers)
 
-    @property
-    def any_class(self) -> int:
-        """The label that means "no particular class" (the only label of an unconditional model)."""
-        return self.num_classes
-
-    @property
-    def labels(self) -> list[str]:
-        """Display names of the classes, index = label."""
-        return self.class_names or [str(i) for i in range(self.num_classes)]
-
     def forward(self, z: torch.Tensor, labels: torch.Tensor, embed_shift: torch.Tensor | None = None) -> torch.Tensor:
         """embed_shift: optional (B, embed_dim) added to the class embedding (the class sliders blend one
         class's embedding towards another's: ``class_shift``)."""
@@ -196,24 +186,6 @@ class Generator(HubModel, tags=["gan", "image-generation"]):
         """The first layer's weight restricted to z: (C*base*base, latent_dim)."""
         return self.fc.weight[:, : self.latent_dim]
 
-    # The GAN tools' interface (genlab.tasks.sampling; StyleGAN's moves in W): here the sliders move in z itself.
-    @property
-    def code_dim(self) -> int:
-        return self.latent_dim
-
-    def code(self, z: torch.Tensor, labels: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
-        return z
-
-    def truncate(self, z: torch.Tensor, psi: float) -> torch.Tensor:
-        return z * psi
-
-    def code_start(self, n: int, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Where a projection starts: n random latents (n, latent_dim)."""
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.fc.weight.device)
-
-    def code_prior(self, z: torch.Tensor) -> torch.Tensor:
-        """(|z|²/d - 1)² per row: keeps a projected z where the generator was trained."""
-        return ((z**2).mean(1) - 1) ** 2
 
 
 class Discriminator(HubModel, tags=["gan"]):

@@ -109,13 +109,10 @@ def latent_inpaint(model, x: torch.Tensor, known: torch.Tensor, kind: str, steps
         per = len(classes) * restarts
         labels = torch.tensor(classes).repeat_interleave(restarts).repeat(n).to(device)
         # the search moves in the model's code space: z (genlab's GANs, DCGAN), or W (StyleGAN, from mapped z, its
-        # prior centred on w_avg with W's own spread)
+        # prior centred on w_avg with W's own spread: GANInterface.code_center, code_scale)
         with torch.no_grad():
             z0 = model.code_start(n * per, labels, g).float().cpu()
-        mapping = getattr(model, "mapping", None)
-        if mapping is not None:
-            # code_start pulled the starts halfway to w_avg: twice their spread is the mapped latents' own
-            prior = {"center": mapping.w_avg, "scale": float((z0.to(device) - mapping.w_avg).std()) * 2}
+        prior = {"center": model.code_center(), "scale": model.code_scale()}  # z: N(0, I); W: about w_avg
 
         def decode(z):
             return model(z, labels)

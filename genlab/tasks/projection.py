@@ -83,7 +83,7 @@ def project(g: Generator, target: torch.Tensor, *, steps: int = 200, seed: int =
     labels = torch.tensor(classes, device=device).repeat_interleave(per)  # (K * per,)
     with torch.no_grad():  # the start codes: random z (genlab's GANs, DCGAN), or mapped ones in W (StyleGAN)
         z = g.code_start(len(labels), labels, torch.Generator().manual_seed(seed)).to(device).float()
-    lr = lr * float(z.std()) if g.code_dim != g.latent_dim else lr  # steps in W's own units (z: unit variance)
+    lr = lr * g.code_scale()  # steps in the code space's own units (z: 1; W: the spread of mapped latents)
     search = max(4, steps // 4)
     want = None
     if feature_net is not None:

@@ -13,12 +13,14 @@ most maximise |A d|^2 = d^T A^T A d: the top eigenvectors of A^T A. No sampling 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import torch
 from PIL import Image
 
 from ..images import to_pil_grid
 from ..models import Generator
+from ..models.stylegan import NOISE_MODES
 
 MAX_SEED = 2**31 - 1  # seeds are 0..MAX_SEED, as in the UI
 MAX_SAMPLES = 64  # largest grid
@@ -128,9 +130,6 @@ def sample(
     return g(codes, labels.to(device), shift, **noise_options(g, noise_mode, seed)).float().cpu()
 
 
-NOISE_MODES = ("const", "random", "none")
-
-
 def noise_options(g, noise_mode: str, seed: int) -> dict:
     """The forward() options for a noise mode: none for "const" (every generator's default)."""
     if noise_mode not in NOISE_MODES:
@@ -142,8 +141,10 @@ def noise_options(g, noise_mode: str, seed: int) -> dict:
     return {"noise_mode": noise_mode, "noise_seed": seed}
 
 
+@lru_cache(maxsize=16)
 def has_noise(g) -> bool:
-    """Whether the generator has per-pixel noise inputs a caller can switch (StyleGAN2)."""
+    """Whether the generator has per-pixel noise inputs a caller can switch (StyleGAN2); once per model (every
+    /sample and slider spec asks)."""
     return any(name.endswith("noise_strength") for name, _ in g.named_parameters())
 
 
@@ -159,7 +160,7 @@ def check_start(g: Generator, start) -> tuple[torch.Tensor, int]:
     return code0, label0
 
 
-START_BOUND = 1000.0  # |code| bound of a projected start: z stays within ±20 in practice, StyleGAN's W within ±100s
+START_BOUND = 1000.0  # a bound on a projected start, not a prior: wide enough for a StyleGAN's W (its w_avg is not 0)
 
 
 @torch.no_grad()
@@ -169,8 +170,8 @@ def draw(g: Generator, z: torch.Tensor, labels: torch.Tensor, psi: float = 1.0,
     return g(g.truncate(g.code(z, labels, shift), psi), labels, shift)
 
 
-def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES,
-            start: tuple[torch.Tensor, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = MAX_SAMPLES
+            ) -> tuple[torch.Tensor, torch.Tensor]:
     """The seed's latents before truncation and its labels: ((n, latent_dim) float32, (n,) int64).
 
     Row i does not depend on n (MAX_SAMPLES rows are drawn and sliced). ``sample`` scales z by psi
@@ -184,17 +185,6 @@ def latents(g: Generator, *, seed: int = 0, label: int | None = None, n: int = M
         labels = torch.full((n,), g.any_class, dtype=torch.long)
     else:
         labels = torch.full((n,), label, dtype=torch.long)
-    if start is not None:  # the in-page generator's rows (genlab's GANs, whose code is z)
-        if g.code_dim != g.latent_dim:
-            raise SamplingError("a start latent replaces z only where the model's sliders move in z")
-        z0, label0 = start
-        z0 = torch.as_tensor(z0, dtype=torch.float32).reshape(-1)
-        if z0.shape != (g.latent_dim,) or not torch.isfinite(z0).all() or z0.abs().max() > 20:
-            raise SamplingError(f"a start latent must be {g.latent_dim} finite numbers within ±20")
-        if not (isinstance(label0, int) and 0 <= label0 <= g.any_class):
-            raise SamplingError(f"a start label must be 0-{g.any_class}, got {label0!r}")
-        z, labels = z.clone(), labels.clone()
-        z[0], labels[0] = z0, label0
     return z, labels
 
 

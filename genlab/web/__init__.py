@@ -35,9 +35,9 @@ from ..tasks.sampling import DIRECTION_RANGE, MAX_SAMPLES, check_start, latents
 WEB_DIR = Path(__file__).resolve().parent  # the page's own code and the vendored runtime
 OPSET = 17  # ONNX opset; ONNX Runtime Web 1.30 runs 7-21
 MAX_PAGE_PARAMETERS = int(os.environ.get("GENLAB_WEB_MAX_PARAMETERS", 25_000_000))  # 100 MB of float32 to download
-# compute per image the page takes on: emoji-cgan needs 0.053 GFLOP (a 16-image grid in 100-170 ms in this machine's
-# headless Chromium), a 64-px DCGAN 0.21; a 64-px config-f StyleGAN2 needs 32 and a 256-px StyleGAN3-T 477, which
-# would take seconds to minutes per slider move in WebAssembly: the server draws those
+# compute per image the page takes on (counted by gflop_per_image): emoji-cgan needs 0.053 GFLOP, a 64-px DCGAN of
+# PyTorch's example 0.21; a 64-px config-f StyleGAN2 needs 32 and a 256-px StyleGAN3-T 477, 150 to 9,000 times
+# emoji-cgan's: the server draws those
 MAX_PAGE_GFLOP = float(os.environ.get("GENLAB_WEB_MAX_GFLOP", 0.25))
 IMPORTED_GANS = (DCGANGenerator, StyleGAN2Generator, StyleGAN3Generator)
 MAX_FILES = 32  # exported graphs kept on disk; the oldest are removed first
@@ -97,9 +97,7 @@ class _Coded(nn.Module):
     def __init__(self, g):
         super().__init__()
         self.g = g
-        mapping = getattr(g, "mapping", None)
-        self.register_buffer("center", mapping.w_avg.detach().clone() if mapping is not None
-                             else torch.zeros(g.code_dim))
+        self.register_buffer("center", g.code_center().detach().clone())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor, embed_shift: torch.Tensor) -> torch.Tensor:
         return self.g(z + self.center, labels)
@@ -208,21 +206,19 @@ def gan_spec(g: Generator, *, seed: int, label: int | None, directions: torch.Te
     directions the sliders move along, and the class embeddings the class sliders blend (slider
     first_class_slider + j moves towards class class_sliders[j]); ``start`` puts a projected upload in row 0.
     The graph itself comes from ``export_onnx``."""
+    z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES)  # (64, latent), (64,)
+    with torch.no_grad():  # the codes the sliders move (z, or W), relative to the centre the graph adds back
+        device = next(g.parameters()).device
+        codes = g.code(z.to(device), labels.to(device)).float().cpu()  # (64, code_dim)
+        if start is not None:  # a projected upload in row 0, checked as sample() checks it
+            code0, label0 = check_start(g, start)
+            codes[0], labels[0] = code0, label0
+        z = codes - g.code_center().float().cpu()
     if isinstance(g, Generator):
-        z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES, start=start)  # (64, latent), (64,)
         embed = g.embed.weight[: g.num_classes].detach()  # (K, embed_dim)
         label_embed = g.embed(labels).detach()  # (64, embed_dim): each image's own class embedding
-    else:  # an imported generator: its codes relative to the centre the exported graph adds back (_Coded)
-        z, labels = latents(g, seed=seed, label=label, n=MAX_SAMPLES)
-        with torch.no_grad():
-            device = next(g.parameters()).device
-            codes = g.code(z.to(device), labels.to(device)).float().cpu()  # (64, code_dim)
-            if start is not None:
-                code0, label0 = check_start(g, start)
-                codes[0], labels[0] = code0, label0
-            mapping = getattr(g, "mapping", None)
-            z = codes - (mapping.w_avg.float().cpu() if mapping is not None else 0)
-        embed, label_embed = torch.zeros(0, 1), torch.zeros(MAX_SAMPLES, 1)  # no class sliders: one zero column
+    else:  # an imported generator: no class sliders, one zero column (_Coded ignores it)
+        embed, label_embed = torch.zeros(0, 1), torch.zeros(MAX_SAMPLES, 1)
     directions = torch.zeros(0, g.code_dim) if directions is None else directions
     return {
         "kind": "gan",
