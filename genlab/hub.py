@@ -26,8 +26,9 @@ from safetensors import SafetensorError
 
 from .errors import CheckpointError, GenlabError, HubNotCachedError, UnknownModelError  # noqa: F401 (re-exported)
 from .models import (ConvVAE, CycleDiscriminator, CycleGAN, DCGANGenerator, Discriminator, Generator, ImageClassifier,
-                     PatchDiscriminator, StyleGAN2Generator, StyleGAN3Generator, UNetGenerator)
-from .models.bounds import (CONFIG_BOUNDS, IMPORTED_TYPES, MAX_PARAMETERS, check_config, check_weights,  # noqa: F401
+                     PatchDiscriminator, StyleGAN2Generator, StyleGAN3Generator, UNetGenerator, ZooCycleGAN,
+                     ZooTranslator)
+from .models.bounds import (CONFIG_BOUNDS, IMPORTED_TRANSLATORS, IMPORTED_TYPES, MAX_PARAMETERS, check_config, check_weights,  # noqa: F401
                      safetensors_shapes)
 from .models.base import HubModel
 
@@ -44,14 +45,21 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
     "stylegan2": StyleGAN2Generator,  # imported (genlab import): NVIDIA's StyleGAN2-ADA pickles
     "stylegan3": StyleGAN3Generator,  # imported: NVIDIA's StyleGAN3 pickles
     "dcgan": DCGANGenerator,  # imported: PyTorch's DCGAN example, HugGAN
+    "zoo-translator": ZooTranslator,  # imported: one pytorch-CycleGAN-and-pix2pix generator (pix2pix, a CycleGAN side)
+    "zoo-cyclegan": ZooCycleGAN,  # imported: a CycleGAN's G_A and G_B
 }
 # Families every GAN tool takes (the GAN tab, /sample, projection, augmentation): genlab's own and the imported ones.
 GAN_TYPES = ("gan", *IMPORTED_TYPES)
 
 
+# Where an imported translator serves: one direction beside genlab's pix2pix models, a pair beside its CycleGANs.
+FAMILY_OF = {"zoo-translator": "pix2pix", "zoo-cyclegan": "cyclegan"}
+
+
 def family_matches(kind: str, wanted: str | None) -> bool:
-    """Whether a checkpoint of family ``kind`` serves where ``wanted`` is asked for ("gan": any GAN_TYPES)."""
-    return wanted is None or kind == wanted or (wanted == "gan" and kind in GAN_TYPES)
+    """Whether a checkpoint of family ``kind`` serves where ``wanted`` is asked for ("gan": any GAN_TYPES;
+    "pix2pix" and "cyclegan": the imported translators too)."""
+    return wanted is None or kind == wanted or (wanted == "gan" and kind in GAN_TYPES) or FAMILY_OF.get(kind) == wanted
 
 
 def _checkpoints_dir() -> Path:
@@ -141,6 +149,28 @@ def unregister_trained(name: str) -> None:
 def trained_folder(name: str) -> Path | None:
     """The folder of a model registered by ``register_trained``, or None."""
     return _TRAINED.get(str(name).strip())
+
+
+def served_config(name: str) -> dict:
+    """The config.json of a model this server serves by name (checkpoints folder, or ``register_trained``), {} for
+    any other name or an unreadable file. For labels and families in model boxes; loading checks it properly."""
+    name = str(name).strip()
+    folder = trained_folder(name)
+    if folder is None and (name in SHIPPED or _LOCAL_NAME.fullmatch(name)) and name in available():
+        folder = CHECKPOINTS_DIR / name
+    if folder is None:
+        return {}
+    try:
+        config = json.loads((folder / "config.json").read_text()[:1_000_000])
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def cached_config_type(name: str) -> str | None:
+    """The model_type of a served name (``served_config``), or None."""
+    kind = served_config(name).get("model_type")
+    return kind if isinstance(kind, str) else None
 
 
 def shipped_names(model_type: str | None = None) -> list[str]:

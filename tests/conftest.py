@@ -51,6 +51,14 @@ def foreign(tmp_path_factory):
     return write_all(tmp_path_factory.mktemp("foreign"))
 
 
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    """pytorch-CycleGAN-and-pix2pix generator files as users have them (tests/zoo_fixtures.py)."""
+    from zoo_fixtures import write_all
+
+    return write_all(tmp_path_factory.mktemp("zoo"))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

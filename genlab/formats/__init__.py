@@ -25,7 +25,7 @@ import torch
 
 from ..errors import CheckpointError
 
-ARCHS = ("stylegan2", "stylegan3", "dcgan", "huggan-dcgan")  # what --arch may name
+ARCHS = ("stylegan2", "stylegan3", "dcgan", "huggan-dcgan", "cyclegan-pix2pix")  # what --arch may name
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 MAX_TORCH_BYTES = 2**30  # a .pth state dict read with torch.load(weights_only=True)
@@ -59,9 +59,11 @@ def _weights_file(source: Path) -> Path:
     raise CheckpointError(f"{source.name}/ has neither model.safetensors nor pytorch_model.bin to import")
 
 
-def read_source(source: Path, arch: str | None) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
-    """(arch, config, state dict, facts) from a file or folder; arch None: detected."""
-    from . import dcgan, nvlabs_pickle
+def read_source(source: Path, arch: str | None, dropout: bool | None = None
+                ) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
+    """(arch, config, state dict, facts) from a file or folder; arch None: detected. dropout: a U-Net translator's
+    (pix2pix's default when None; genlab.formats.zoo)."""
+    from . import dcgan, nvlabs_pickle, zoo
     from .safe_pickle import read_pickle
 
     if arch is not None and arch not in ARCHS:
@@ -93,18 +95,22 @@ def read_source(source: Path, arch: str | None) -> tuple[str, dict, dict[str, to
         return found, cfg, sd, {**facts, "file": source, "license_note": nvlabs_pickle.NVIDIA_LICENSE_NOTE}
     if suffix in TORCH_SUFFIXES or suffix == ".safetensors":
         state = _read_tensors(source)
+        if arch == "cyclegan-pix2pix" or (arch is None and zoo.detect(state)):
+            cfg, sd, notes = zoo.convert(state, dropout)
+            return "cyclegan-pix2pix", cfg, sd, {"file": source, "notes": notes}
         config = _json(source.parent / "config.json") if (source.parent / "config.json").is_file() else {}
         found = arch or dcgan.detect(state, config)
         if found not in ("dcgan", "huggan-dcgan"):
             keys = ", ".join(list(state)[:4])
             raise CheckpointError(f"{source.name}: a state dict genlab does not recognise (keys {keys}, ...); known: "
-                                  "PyTorch's DCGAN example (main.0 ... main.12), HugGAN's DCGAN (model.0 ...). Say "
+                                  "PyTorch's DCGAN example (main.0 ... main.12), HugGAN's DCGAN (model.0 ...), "
+                                  "pytorch-CycleGAN-and-pix2pix generators (model.1 ... / model.model.0 ...). Say "
                                   "which with --arch if it is one of those")
         cfg, sd = dcgan.convert(state, config, layout="huggan" if found == "huggan-dcgan" else "example")
         return found, cfg, sd, {"file": source}
     raise CheckpointError(f"{source.name}: genlab imports .pkl (StyleGAN2-ADA/StyleGAN3 network pickles), .pth/.pt/"
-                          ".bin/.safetensors state dicts and HugGAN folders; say the format with --arch if the name "
-                          "hides it")
+                          ".bin/.safetensors state dicts (DCGAN, CycleGAN/pix2pix) and HugGAN folders; say the format "
+                          "with --arch if the name hides it")
 
 
 def _json(path: Path) -> dict:
@@ -169,41 +175,74 @@ MODEL_TYPE = {"stylegan2": "stylegan2", "stylegan3": "stylegan3", "dcgan": "dcga
 ARCH_NAMES = {"stylegan2": "StyleGAN2 / StyleGAN2-ADA (NVlabs stylegan2-ada-pytorch network pickle)",
               "stylegan3": "StyleGAN3 (NVlabs stylegan3 network pickle)",
               "dcgan": "DCGAN 64 px (pytorch/examples dcgan state dict)",
-              "huggan-dcgan": "DCGAN 64 px (Hugging Face HugGAN layout)"}
+              "huggan-dcgan": "DCGAN 64 px (Hugging Face HugGAN layout)",
+              "cyclegan-pix2pix": "pytorch-CycleGAN-and-pix2pix generator (state dict)"}
+TRANSLATOR_TYPES = ("zoo-translator", "zoo-cyclegan")
+ZOO_LICENSE_NOTE = ("pytorch-CycleGAN-and-pix2pix's code is BSD-licensed; its published weights carry no stated "
+                    "licence: check the terms of the data they were trained on before you share outputs")
 
 
-def import_checkpoint(source: str | Path, name: str, out: str | Path | None = None, *, arch: str | None = None,
+def import_checkpoint(source: str | Path | list, name: str, out: str | Path | None = None, *, arch: str | None = None,
                       license: str | None = None, class_names: list[str] | None = None, overwrite: bool = False,
-                      command: str | None = None) -> Imported:
-    """Convert ``source`` (a file, or a HugGAN folder) into ``out/name`` (default: genlab's checkpoints folder).
+                      command: str | None = None, domains: tuple[str, str] | None = None,
+                      dropout: bool | None = None, accept: tuple[str, ...] | None = None) -> Imported:
+    """Convert ``source`` (a file, or a HugGAN folder; or two CycleGAN generator files, G_A then G_B, imported as a
+    pair) into ``out/name`` (default: genlab's checkpoints folder).
 
     arch: the format, if detection should be overridden (one of ARCHS). license: the licence the user states for
-    the weights (recorded in the card). class_names: names for a conditional model's classes. Raises
-    CheckpointError with a readable message for anything it cannot import safely."""
+    the weights (recorded in the card). class_names: names for a conditional model's classes. domains: a
+    translator's (input, output) names, else read from the name (horse2zebra) or "A", "B". dropout: a U-Net
+    translator's dropout (pix2pix's default, on, when None). accept: the model types the caller takes (the app's
+    GAN tab: generators; its Translation tab: translators). Raises CheckpointError with a readable message for
+    anything it cannot import safely."""
     from ..hub import output_dir
 
-    source = Path(source).expanduser()
+    sources = [Path(p).expanduser() for p in ([source] if isinstance(source, (str, Path)) else source)]
+    if not 1 <= len(sources) <= 2:
+        raise CheckpointError(f"give one checkpoint file, or two (a CycleGAN's G_A and G_B); got {len(sources)}")
     if not NAME.fullmatch(str(name)) or ".." in str(name):
         raise CheckpointError(f"--name must be 1-64 letters, digits, '.', '_' or '-' (a folder name), got {name!r}")
-    if not source.exists():
-        raise CheckpointError(f"{source} does not exist")
-    found, config, state, facts = read_source(source, arch)
-    model_type = MODEL_TYPE[found]
-    if class_names is not None:
-        config["class_names"] = list(class_names)
-    model = build(model_type, config, state)
-    with torch.no_grad():  # one picture, to refuse weights that draw NaN
-        labels = torch.zeros(2, dtype=torch.long)
-        z = torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(0))
-        out_images = model(model.code(z, labels), labels)
-    if not torch.isfinite(out_images).all():
-        raise CheckpointError("the imported generator draws NaN/Inf; the weights are broken")
+    for path in sources:
+        if not path.exists():
+            raise CheckpointError(f"{path} does not exist")
+    read = [read_source(path, arch, dropout) for path in sources]
+    found = read[0][0]
+    if len(sources) == 2 and any(r[0] != "cyclegan-pix2pix" for r in read):
+        raise CheckpointError("two files import as a CycleGAN pair (latest_net_G_A.pth latest_net_G_B.pth); "
+                              f"{', '.join(p.name for p, r in zip(sources, read) if r[0] != 'cyclegan-pix2pix')} is not "
+                              "a pytorch-CycleGAN-and-pix2pix generator")
+    if found == "cyclegan-pix2pix":
+        model, facts = _translator(sources, read, name, domains)
+        model_type = model.model_type
+    else:
+        _, config, state, facts = read[0]
+        model_type = MODEL_TYPE[found]
+    if accept is not None and model_type not in accept:
+        what = "an image translator" if model_type in TRANSLATOR_TYPES else "an image generator"
+        raise CheckpointError(f"{sources[0].name} holds a {ARCH_NAMES[found]}: {what}, which is not imported here")
+    if found != "cyclegan-pix2pix":
+        if class_names is not None:
+            config["class_names"] = list(class_names)
+        model = build(model_type, config, state)
+        with torch.no_grad():  # one picture, to refuse weights that draw NaN
+            labels = torch.zeros(2, dtype=torch.long)
+            z = torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(0))
+            out_images = model(model.code(z, labels), labels)
+        if not torch.isfinite(out_images).all():
+            raise CheckpointError("the imported generator draws NaN/Inf; the weights are broken")
     folder = Path(out).expanduser() if out is not None else output_dir()
     folder = folder / name
     if folder.exists() and any(folder.iterdir()) and not overwrite:
         raise CheckpointError(f"{folder} exists already; pick another --name or pass --overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
+    if found == "cyclegan-pix2pix":
+        command = command or " ".join(["genlab import", *(shlex.quote(str(p)) for p in sources), "--name",
+                                       shlex.quote(name)])
+        notes = [f"detected: {ARCH_NAMES[found]}, {_describe(model)}", *facts["notes"], ZOO_LICENSE_NOTE]
+        card = _translator_card(name, model, sources, command, license, notes, facts)
+        (folder / "README.md").write_text(card)
+        return Imported(folder=folder, arch=found, notes=notes, card=card)
     digest = sha256(facts["file"])
     notes = [f"detected: {ARCH_NAMES[found]}"]
     if facts.get("license_note"):
@@ -249,6 +288,111 @@ tags:
 A generator imported into genlab from a checkpoint trained elsewhere. genlab read the file without running anything
 from it, converted the weights to safetensors, and draws the same pictures as the reference code on them (float32,
 CPU; see docs/pretrained.md).
+
+| | |
+|---|---|
+{table}
+
+Imported with:
+
+```
+{command}
+```
+
+{note_lines}
+"""
+
+
+def _translator(sources: list[Path], read: list, name: str, domains) -> tuple:
+    """The zoo-translator (one file) or zoo-cyclegan (two) for upstream state dicts already converted by
+    genlab.formats.zoo: names, shapes checked, loaded, one translation run to refuse NaN."""
+    from . import zoo
+
+    configs = [r[1] for r in read]
+    notes = [n for r in read for n in r[3]["notes"]]
+    if len(sources) == 2 and "G_B" in sources[0].stem and "G_A" in sources[1].stem:
+        sources, read, configs = sources[::-1], read[::-1], configs[::-1]  # upstream: G_A is A -> B
+        notes.append(f"{sources[0].name} is G_A (A -> B), {sources[1].name} G_B (B -> A), as upstream names them")
+    if domains is not None:
+        if len(domains) != 2 or not all(isinstance(d, str) and d.strip() for d in domains):
+            raise CheckpointError("--domains takes two names: what goes in, what comes out (e.g. --domains horse zebra)")
+        src, dst, expects = domains[0].strip(), domains[1].strip(), ""
+    else:
+        known = zoo.names_for(name, sources[0].stem, sources[0].parent.name)
+        src, dst, expects = known or ("A", "B", "")
+        if known is None:
+            notes.append("the direction is called A -> B: name its sides with --domains INPUT OUTPUT "
+                         "(e.g. --domains horse zebra)")
+    first = configs[0]
+    if len(sources) == 1:
+        model_type = "zoo-translator"
+        config = {**first, "source": src, "target": dst}
+        state = {f"net.{k}": v for k, v in read[0][2].items()}
+    else:
+        second = configs[1]
+        same = {k: first[k] for k in ("arch", "ngf", "norm", "dropout")}
+        if {k: second[k] for k in same} != same or (second["in_channels"], second["out_channels"]) != (
+                first["out_channels"], first["in_channels"]):
+            raise CheckpointError(f"{sources[0].name} ({_describe_config(first)}) and {sources[1].name} "
+                                  f"({_describe_config(second)}) are not the two generators of one CycleGAN")
+        model_type = "zoo-cyclegan"
+        config = {**first, "domain_a": src, "domain_b": dst}
+        state = {**{f"g_ab.{k}": v for k, v in read[0][2].items()}, **{f"g_ba.{k}": v for k, v in read[1][2].items()}}
+    model = build(model_type, config, state)
+    with torch.no_grad():
+        side = max(64, model.multiple)
+        x = torch.rand(1, model.in_channels, side, side, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        y = model(x)
+    if not torch.isfinite(y).all():
+        raise CheckpointError("the imported translator outputs NaN/Inf; the weights are broken")
+    return model, {"notes": notes, "expects": expects}
+
+
+def _describe_config(c: dict) -> str:
+    return (f"{c['arch']}, {c['norm']} norm, {'dropout' if c['dropout'] else 'no dropout'}, ngf {c['ngf']}, "
+            f"{c['in_channels']} -> {c['out_channels']} channels")
+
+
+def _describe(model) -> str:
+    return _describe_config({"arch": model.arch, "norm": model.norm, "dropout": model.dropout, "ngf": model.ngf,
+                             "in_channels": model.in_channels, "out_channels": model.image_channels})
+
+
+def _translator_card(name, model, sources, command, license, notes, facts) -> str:
+    size = sum(p.numel() for p in model.parameters())
+    lic = license or "not stated (pass --license when you import)"
+    license_id = re.sub(r"[^a-z0-9.-]+", "-", license.lower()).strip("-") if license else "other"
+    if model.model_type == "zoo-cyclegan":
+        a, b = model.domains["A"], model.domains["B"]
+        directions = f"{a} → {b} (G_A), {b} → {a} (G_B), with the cycle back"
+    else:
+        directions = model.direction_name
+    rows = [*((f"source file{'s' if len(sources) > 1 else ''}", ", ".join(f"`{p.name}`" for p in sources)),),
+            *((f"SHA-256 of {p.name}", f"`{sha256(p)}`") for p in sources),
+            ("architecture", f"pytorch-CycleGAN-and-pix2pix {_describe(model)}"), ("translates", directions),
+            ("input", facts["expects"] or "an image like its training set's inputs"),
+            ("size", f"any: a ResNet at the upload's size (sides rounded to multiples of 4), a U-Net padded to "
+                     f"multiples of {model.multiple}; the long side capped as docs/pretrained.md says"),
+            ("variety", "dropout and batch statistics (upstream test.py without --eval)" if model.has_variety
+             else "none: one answer per input (instance norm, no dropout)"),
+            ("weights", f"{size:,}"), ("licence", lic)]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    note_lines = "\n".join(f"- {n}" for n in notes)
+    return f"""---
+license: {license_id}
+library_name: genlab
+tags:
+- genlab
+- image-to-image
+- {'cyclegan' if model.model_type == 'zoo-cyclegan' else 'pix2pix'}
+- imported
+---
+
+# {name}
+
+An image translator imported into genlab from pytorch-CycleGAN-and-pix2pix. genlab read the file with
+torch.load(weights_only=True) (plain tensors only), converted the weights to safetensors, and translates as the
+reference network does on them in eval mode (float32, CPU; see docs/pretrained.md).
 
 | | |
 |---|---|

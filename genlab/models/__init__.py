@@ -14,8 +14,9 @@ from .pix2pix import PatchDiscriminator, UNetGenerator
 from .stylegan import StyleGAN2Generator
 from .stylegan3 import StyleGAN3Generator
 from .vae import ConvVAE
+from .zoo import ZooCycleGAN, ZooTranslator
 
 __all__ = [
     "ConvVAE", "CycleDiscriminator", "CycleGAN", "DCGANGenerator", "Discriminator", "Generator", "ImageClassifier", "PatchDiscriminator", "SkipHourglass",
-    "StyleGAN2Generator", "StyleGAN3Generator", "UNetGenerator", "weights_digest",
+    "StyleGAN2Generator", "StyleGAN3Generator", "UNetGenerator", "ZooCycleGAN", "ZooTranslator", "weights_digest",
 ]

@@ -13,6 +13,7 @@ from .gan import MIN_PSI
 
 # Imported families (genlab import): no genlab training recipe; their constructors bound every field themselves.
 IMPORTED_TYPES = ("stylegan2", "stylegan3", "dcgan")
+IMPORTED_TRANSLATORS = ("zoo-translator", "zoo-cyclegan")  # pytorch-CycleGAN-and-pix2pix generators (models/zoo.py)
 
 # Bounds on what a config.json may ask for, checked before any layer is allocated: a hostile
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
@@ -26,6 +27,8 @@ def check_config(name: str, config: dict) -> None:
     """Refuse config values outside CONFIG_BOUNDS, or a bad resolution/channels/class list, readably."""
     from .base import check_shape_config
 
+    if config.get("model_type") in IMPORTED_TRANSLATORS:  # their constructors bound every field (meta device)
+        return
     if config.get("model_type") in IMPORTED_TYPES:  # their constructors bound every field (on the meta device)
         psi = config.get("psi", 1.0)
         if not isinstance(psi, (int, float)) or isinstance(psi, bool) or not MIN_PSI <= psi <= 1.0:

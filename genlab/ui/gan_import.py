@@ -31,25 +31,25 @@ def import_allowed() -> bool:
     return local_models_allowed()
 
 
-def import_upload(file, name: str, license: str):
-    """The /import_checkpoint endpoint: convert an uploaded checkpoint. Returns (the card as Markdown, the GAN
-    tab's model box updated to the new model, a status line)."""
+def import_files(paths: list[str], name: str, license: str, accept: tuple[str, ...], what: str, **options):
+    """Convert uploaded checkpoint files with ``genlab.formats.import_checkpoint`` under the server's rules (off on a
+    public Space unless allowed; there under a name with a random part, in a temporary folder). Returns (the result,
+    the name it is served under, a status line). ``what`` names the expected files in refusals."""
     from ..formats import import_checkpoint
 
     if not import_allowed():
         raise gr.Error("Importing checkpoints is off on this server (a public Space imports only where its owner "
                        "sets GENLAB_ALLOW_IMPORT=1). Run genlab locally and use `genlab import`.")
-    path = file if isinstance(file, str) else getattr(file, "name", None)
-    if not path or not Path(path).is_file():
-        raise gr.Error("Upload a checkpoint file: a StyleGAN2-ADA/StyleGAN3 network pickle (.pkl) or a DCGAN "
-                       ".pth/.bin/.safetensors.")
-    if Path(path).suffix.lower() not in FILE_TYPES:
-        raise gr.Error(f"Checkpoint: {Path(path).name} is not one of {', '.join(FILE_TYPES)}.")
+    if not paths or not all(p and Path(p).is_file() for p in paths):
+        raise gr.Error(f"Upload a checkpoint file: {what}.")
+    for p in paths:
+        if Path(p).suffix.lower() not in FILE_TYPES:
+            raise gr.Error(f"Checkpoint: {Path(p).name} is not one of {', '.join(FILE_TYPES)}.")
     if not isinstance(name, str) or not name.strip():
         raise gr.Error("Give the model a name (letters, digits, '.', '_' or '-'): the model box will list it so.")
     if not isinstance(license, str) or len(license) > 100:
         raise gr.Error("Licence: at most 100 characters of text.")
-    name, shown = name.strip(), Path(path).name
+    name, shown = name.strip(), " ".join(Path(p).name for p in paths)
     local = local_models_allowed()
     elsewhere = os.environ.get("GENLAB_IMPORT_OUT", "").strip()  # a folder for the app's imports (tests use one)
     if local:
@@ -59,7 +59,8 @@ def import_upload(file, name: str, license: str):
         out = Path(tempfile.mkdtemp(prefix="genlab-import-"))
     command = f"genlab import {shown} --name {name}" + (f" --license '{license.strip()}'" if license.strip() else "")
     try:
-        result = import_checkpoint(path, served, out, license=license.strip() or None, command=command)
+        result = import_checkpoint(paths if len(paths) > 1 else paths[0], served, out,
+                                   license=license.strip() or None, command=command, accept=accept, **options)
     except GenlabError as e:
         raise gr.Error(f"Checkpoint {shown}: {e}") from None
     except OSError as e:
@@ -67,16 +68,34 @@ def import_upload(file, name: str, license: str):
     if not local or elsewhere:  # not in the checkpoints folder: served by name while this server runs
         register_trained(served, result.folder)
         _IMPORTED.append(served)
-    choices = gan_choices()
-    status = (f"Imported {shown} as **{served}** ({result.notes[0]}); it is selected in the model box above. "
+    status = (f"Imported {shown} as **{served}** ({result.notes[0]}); it is selected in the model box. "
               + (f"It is saved in {out.name}/ and stays there." if local else
                  "It lives while this server runs; keep its name to load it again."))
-    return result.card.split("---\n", 2)[-1], gr.update(choices=choices, value=served), status
+    return result, served, status
+
+
+def import_upload(file, name: str, license: str):
+    """The /import_checkpoint endpoint: convert an uploaded generator checkpoint. Returns (the card as Markdown, the
+    GAN tab's model box updated to the new model, a status line)."""
+    from ..hub import GAN_TYPES
+
+    path = file if isinstance(file, str) else getattr(file, "name", None)
+    result, served, status = import_files([path] if path else [], name, license, GAN_TYPES,
+                                          "a StyleGAN2-ADA/StyleGAN3 network pickle (.pkl) or a DCGAN "
+                                          ".pth/.bin/.safetensors")
+    return result.card.split("---\n", 2)[-1], gr.update(choices=gan_choices(), value=served), status
+
+
+def imported_names(family: str) -> list[str]:
+    """This server's temporary imports (a Space's) of one family, oldest first."""
+    from ..hub import cached_config_type, family_matches
+
+    return [n for n in _IMPORTED if trained_folder(n) is not None and family_matches(cached_config_type(n), family)]
 
 
 def gan_choices() -> list[str]:
     """The GAN model box's names: the served GANs, then this server's temporary imports."""
-    return shipped_names("gan") + [n for n in _IMPORTED if trained_folder(n) is not None]
+    return shipped_names("gan") + imported_names("gan")
 
 
 def render(model_box):
