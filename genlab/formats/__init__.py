@@ -309,7 +309,7 @@ def _translator(sources: list[Path], read: list, name: str, domains) -> tuple:
     from . import zoo
 
     configs = [r[1] for r in read]
-    notes = [n for r in read for n in r[3]["notes"]]
+    notes = list(dict.fromkeys(n for r in read for n in r[3]["notes"]))  # a pair's two files say the same
     if len(sources) == 2 and "G_B" in sources[0].stem and "G_A" in sources[1].stem:
         sources, read, configs = sources[::-1], read[::-1], configs[::-1]  # upstream: G_A is A -> B
         notes.append(f"{sources[0].name} is G_A (A -> B), {sources[1].name} G_B (B -> A), as upstream names them")
@@ -371,8 +371,10 @@ def _translator_card(name, model, sources, command, license, notes, facts) -> st
             *((f"SHA-256 of {p.name}", f"`{sha256(p)}`") for p in sources),
             ("architecture", f"pytorch-CycleGAN-and-pix2pix {_describe(model)}"), ("translates", directions),
             ("input", facts["expects"] or "an image like its training set's inputs"),
-            ("size", f"any: a ResNet at the upload's size (sides rounded to multiples of 4), a U-Net padded to "
-                     f"multiples of {model.multiple}; the long side capped as docs/pretrained.md says"),
+            ("size", "any: the upload at its own size, long side capped (GENLAB_TRANSLATE_MAX_SIDE, default 1024), "
+                     + ("sides rounded to multiples of 4" if model.multiple == 4 else
+                        f"padded to multiples of {model.multiple} and cropped back")
+                     + f"; trained at {model.trained_size} px"),
             ("variety", "dropout and batch statistics (upstream test.py without --eval)" if model.has_variety
              else "none: one answer per input (instance norm, no dropout)"),
             ("weights", f"{size:,}"), ("licence", lic)]

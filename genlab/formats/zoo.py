@@ -53,7 +53,7 @@ KNOWN = {
     "edges2shoes": ("edges", "shoe", "a black-on-white edge drawing of a shoe"),
     "day2night": ("day", "night", "a daytime outdoor photo"),
 }
-DIRECTION = re.compile(r"([A-Za-z][A-Za-z-]{0,30})2([A-Za-z][A-Za-z-]{0,30})")
+DIRECTION = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2,30})2([A-Za-z]{2,30})(?![A-Za-z])")  # grey2colour, not e2e-h2z
 
 
 def detect(state: dict[str, torch.Tensor]) -> str | None:
@@ -175,6 +175,6 @@ def names_for(*texts: str) -> tuple[str, str, str] | None:
                 return value
     for text in texts:
         m = DIRECTION.search(text)
-        if m and m.group(1).lower() not in ("latest_net_g", "net_g"):
+        if m:
             return m.group(1), m.group(2), f"a {m.group(1)} image"
     return None

@@ -346,4 +346,5 @@ def render_import(task_box, cyclegan_box):
         status = gr.Markdown(elem_id="tr-import-status")
         card = gr.Markdown(elem_id="tr-import-card")
     button.click(import_translator, inputs=[files, name, domains, license], outputs=[card, task_box, cyclegan_box, status],
-                 api_name="import_translator", show_progress="minimal", **HEAVY)
+                 api_name="import_translator", show_progress="minimal", **HEAVY).success(
+        lambda: None, outputs=files, api_visibility="private", queue=False)  # the next import starts from an empty box
