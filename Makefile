@@ -25,13 +25,14 @@ N ?= 3
 test-repeat: $(VENV)/.dev ## the suite N times in a row (make test-repeat N=5): each run's result and time, red if any run was
 	bash scripts/repeat_tests.sh $(N)
 
-bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load and in-page slider figures (run alone)
+bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load, in-page slider and imported-translator figures (run alone)
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/inpaint.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/browser_sliders.py
 	$(BIN)/python benchmarks/train_tab.py
+	$(BIN)/python benchmarks/translate_speed.py
 
 train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see README "Shipped models")
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier

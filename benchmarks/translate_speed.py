@@ -6,9 +6,10 @@ scripts/zoo_reference.py transcribes them, and genlab's imported copy (genlab im
 dict), each in eval mode on one image, float32, torch.inference_mode, --threads threads (default 2), alternating,
 after one warm-up each: median seconds per image, seconds per megapixel, the ratio, and the largest difference.
 
-Memory: a fresh Python process imports a resnet_9blocks translator, then sends a 4000x3000 JPEG through what
+Memory: a fresh Python process builds a resnet_9blocks translator, then sends a 4000x3000 JPEG through what
 /translate runs (photo_input: decoded at reduced size, long side capped at GENLAB_TRANSLATE_MAX_SIDE; translate_photo;
-the PNG the app returns); peak RSS (ru_maxrss) before and after.
+the PNG the app returns): RSS before, and the peak during it (VmHWM, reset just before through /proc/self/clear_refs;
+Linux).
 
     python benchmarks/translate_speed.py            # all (about 2 minutes on a 2-core CPU)
     python benchmarks/translate_speed.py --only latency
@@ -72,7 +73,7 @@ def latency(repeats: int) -> None:
 
 
 MEMORY = textwrap.dedent("""
-    import resource, sys, time, torch
+    import sys, time, torch
     sys.path[:0] = [{root!r}, {scripts!r}]
     torch.set_num_threads({threads})
     from zoo_reference import define_G
@@ -83,13 +84,16 @@ MEMORY = textwrap.dedent("""
     torch.manual_seed(0)
     config, state, _ = zoo.convert(define_G(3, 3, 64, "resnet_9blocks", "instance").state_dict())
     g = ZooTranslator(**config); g.net.load_state_dict(state); g.eval()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def rss(field):
+        return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) / 1024
+    before = rss("VmRSS:")
+    open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to the current RSS
     t = time.perf_counter()
     x = photo_input({photo!r}, 3)
     y = translate_photo(g, x)
     to_pil_grid(y).save({out!r})
     took = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = rss("VmHWM:")
     print(f"{{tuple(x.shape[-2:])}} {{before:.0f}} {{after:.0f}} {{took:.1f}}")
 """)
 
@@ -108,7 +112,7 @@ def memory(threads: int) -> None:
         shape, before, after, took = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                                     check=True).stdout.strip().rsplit(" ", 3)
         print(f"4000x3000 JPEG ({photo.stat().st_size / 1e6:.1f} MB) through resnet_9blocks (ngf 64): translated at "
-              f"{shape} in {took} s; peak RSS {before} MB after loading the model, {after} MB after the translation "
+              f"{shape} in {took} s; RSS {before} MB with the model loaded, peak {after} MB during the translation "
               f"(+{float(after) - float(before):.0f} MB)")
 
 

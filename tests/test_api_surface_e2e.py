@@ -138,6 +138,7 @@ def _cases(files: dict[str, Path]) -> list[tuple[str, tuple, dict, str]]:
         ("/sample", (*sample, *[0] * 26, ["auto"], "garbage"), {}, r"(?i)project"),
         ("/sample", (*sample, *[0] * 26, ["auto"], {}, "loud"), {}, r"(?i)noise"),
         ("/import_checkpoint", (handle_file(str(files["not.zip"])), "x", ""), {}, r"(?i)import|checkpoint"),  # off here
+        ("/import_translator", ([handle_file(str(files["not.zip"]))], "x", "", ""), {}, r"(?i)import|checkpoint|file"),
         ("/project", ("mnist-cgan", "", text, 100), {}, r"Image to project"),
         ("/project", ("mnist-cgan", "", bomb, 100), {}, r"Image to project"),
         ("/project", ("mnist-cgan", "", digit, 10**9), {}, r"(?i)steps"),

@@ -19,7 +19,7 @@ from ..zerogpu import gpu
 from ..hub import local_models_allowed
 from .common import HEAVY, LIGHT, check_int, get_model, register_picker, sketch_to_image
 from .first_visit import EXAMPLES
-from .gan_import import FILE_TYPES, import_allowed, import_files, imported_names
+from .gan_import import import_allowed, import_files, imported_names
 from .uploads import upload_image
 
 DIGIT_TASKS = [("Sketch -> digit", "sketch2digit"), ("4x super-resolution (7x7 -> 28x28)", "superres")]
@@ -333,7 +333,8 @@ def render_import(task_box, cyclegan_box):
             "`genlab import FILE [FILE_B] --name NAME` (docs/pretrained.md)."
             + ("" if allowed else "\n\n**Off on this server** (a public Space; its owner can turn it on)."))
         with gr.Row():
-            files = gr.File(label="Generator file(s)", file_types=list(FILE_TYPES), file_count="multiple",
+            files = gr.File(label="Generator file(s)", file_types=[".pth", ".pt", ".bin", ".safetensors"],
+                            file_count="multiple",
                             type="filepath", elem_id="tr-import-files", interactive=allowed)
             with gr.Column():
                 name = gr.Textbox(label="Name", placeholder="e.g. horse2zebra", elem_id="tr-import-name",
