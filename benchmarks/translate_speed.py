@@ -41,7 +41,7 @@ CASES = [("resnet_9blocks", "instance", 256, 256), ("resnet_9blocks", "instance"
 def _pair(net_g: str, norm: str):
     from zoo_reference import define_G
 
-    from genlab.formats import zoo
+    from genlab.formats import cyclegan_pix2pix as zoo
     from genlab.models.zoo import ZooTranslator
 
     torch.manual_seed(0)
@@ -77,7 +77,7 @@ MEMORY = textwrap.dedent("""
     sys.path[:0] = [{root!r}, {scripts!r}]
     torch.set_num_threads({threads})
     from zoo_reference import define_G
-    from genlab.formats import zoo
+    from genlab.formats import cyclegan_pix2pix as zoo
     from genlab.models.zoo import ZooTranslator
     from genlab.images import to_pil_grid
     from genlab.tasks.translation import photo_input, translate_photo

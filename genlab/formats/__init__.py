@@ -62,8 +62,8 @@ def _weights_file(source: Path) -> Path:
 def read_source(source: Path, arch: str | None, dropout: bool | None = None
                 ) -> tuple[str, dict, dict[str, torch.Tensor], dict]:
     """(arch, config, state dict, facts) from a file or folder; arch None: detected. dropout: a U-Net translator's
-    (pix2pix's default when None; genlab.formats.zoo)."""
-    from . import dcgan, nvlabs_pickle, zoo
+    (pix2pix's default when None; genlab.formats.cyclegan_pix2pix)."""
+    from . import cyclegan_pix2pix as zoo, dcgan, nvlabs_pickle
     from .safe_pickle import read_pickle
 
     if arch is not None and arch not in ARCHS:
@@ -305,8 +305,8 @@ Imported with:
 
 def _translator(sources: list[Path], read: list, name: str, domains) -> tuple:
     """The zoo-translator (one file) or zoo-cyclegan (two) for upstream state dicts already converted by
-    genlab.formats.zoo: names, shapes checked, loaded, one translation run to refuse NaN."""
-    from . import zoo
+    genlab.formats.cyclegan_pix2pix: names, shapes checked, loaded, one translation run to refuse NaN."""
+    from . import cyclegan_pix2pix as zoo
 
     configs = [r[1] for r in read]
     notes = list(dict.fromkeys(n for r in read for n in r[3]["notes"]))  # a pair's two files say the same

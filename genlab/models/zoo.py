@@ -1,7 +1,7 @@
 """The generators of pytorch-CycleGAN-and-pix2pix's model zoo, for translators imported with ``genlab import``.
 
 Two families, each in upstream's variants (``--netG``, ``--norm``, ``--no_dropout``, ``--input_nc``/``--output_nc``,
-``--ngf``), written here from their published structure (genlab.formats.zoo maps upstream's state-dict keys onto
+``--ngf``), written here from their published structure (genlab.formats.cyclegan_pix2pix maps upstream's state-dict keys onto
 these names):
 
 - ``resnet_<n>blocks`` (CycleGAN's): reflection-padded 7x7 conv, two stride-2 3x3 convs, n residual blocks, two
@@ -165,14 +165,14 @@ class UNetNet(nn.Module):
         h = self.down[0](x)  # (B, ngf, H/2, W/2)
         skips = []
         for i in range(1, self.depth):
-            a = F.leaky_relu(h, 0.2)  # what level i's skip connection carries
+            a = F.leaky_relu(h, 0.2, inplace=True)  # what level i's skip connection carries (upstream: in place too)
             skips.append(a)
             h = self.down_norm[i](self.down[i](a), variety)  # (B, w_i, H/2^(i+1), ...)
-        for i in range(self.depth - 1, 0, -1):
-            h = self.up_norm[i](self.up[i](F.relu(h)), variety)
+        for i in range(self.depth - 1, 0, -1):  # h is a fresh tensor each time (a conv's output, a cat): ReLU in place
+            h = self.up_norm[i](self.up[i](F.relu(h, inplace=True)), variety)
             h = dropout(h, variety and i in self.dropout_levels, generator)
             h = torch.cat([skips[i - 1], h], 1)  # (B, 2 w_(i-1)... , H/2^i, ...)
-        return torch.tanh(self.up[0](F.relu(h)))
+        return torch.tanh(self.up[0](F.relu(h, inplace=True)))
 
 
 def build_net(arch: str, in_channels: int, out_channels: int, ngf: int, norm: str, dropout: bool) -> nn.Module:
