@@ -5,9 +5,6 @@ plain tensors are refused without running anything."""
 
 from __future__ import annotations
 
-import collections
-import os
-import pickle
 import subprocess
 import sys
 
@@ -20,7 +17,7 @@ import genlab
 from genlab.errors import CheckpointError
 from genlab.formats import import_checkpoint
 from genlab.tasks.translation import photo_input, translate_photo, translate_photo_pair
-from zoo_fixtures import CASES, reference, state
+from zoo_fixtures import CASES, hostile_pth, reference, state
 
 SINGLE = {"grey2colour_resnet6": "grey2colour_resnet6.pth", "facades_label2photo": "facades_label2photo.pth",
           "sketch_unet128": "sketch_unet128.pth", "horse2zebra_G_A": "horse2zebra.pth"}
@@ -175,14 +172,7 @@ def test_families_and_model_boxes(imported, zoo, tmp_path):
 def test_a_pth_that_would_run_a_command_is_refused(tmp_path):
     """torch.load(weights_only=True) refuses a reduce to os.system; the marker file never appears."""
     marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self):
-            return os.system, (f"touch {marker}",)
-
-    evil = tmp_path / "latest_net_G.pth"
-    with open(evil, "wb") as f:
-        pickle.dump(collections.OrderedDict(model=Payload()), f)
+    evil = hostile_pth(tmp_path / "latest_net_G.pth", marker)
     with pytest.raises(CheckpointError, match="weights_only"):
         import_checkpoint(evil, "evil", tmp_path / "out")
     assert not marker.exists()

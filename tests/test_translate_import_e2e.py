@@ -5,9 +5,6 @@ wrong files are refused, run nothing, and the server keeps serving."""
 
 from __future__ import annotations
 
-import collections
-import os
-import pickle
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from PIL import Image
 import genlab
 from genlab.tasks.translation import MAX_SIDE, photo_input, translate_photo, translate_photo_pair
 from genlab.ui.translate_tab import PHOTO_EXAMPLES
+from zoo_fixtures import hostile_pth
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +87,7 @@ def test_pix2pix_variety_and_the_cycle_view(client, imported, zoo, tmp_path):
 
 def test_wrong_and_hostile_uploads_are_refused(client, imported, zoo, foreign, tmp_path):
     marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self):
-            return os.system, (f"touch {marker}",)
-
-    evil = tmp_path / "latest_net_G.pth"
-    with open(evil, "wb") as f:
-        pickle.dump(collections.OrderedDict(model=Payload()), f)
+    evil = hostile_pth(tmp_path / "latest_net_G.pth", marker)
     with pytest.raises(AppError, match="weights_only"):
         client.predict([handle_file(str(evil))], "evil", "", "", api_name="/import_translator")
     assert not marker.exists()

@@ -6,6 +6,8 @@ outputs)."""
 from __future__ import annotations
 
 import collections
+import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -49,3 +51,20 @@ def write_all(out: Path) -> Path:
     for case in ("grey2colour_resnet6", "facades_label2photo", "sketch_unet128"):
         torch.save(state(case), out / f"{case}.pth")
     return out
+
+
+class _Touch:
+    """Unpickled, this would run ``touch <marker>``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def hostile_pth(path: Path, marker: Path) -> Path:
+    """A ``latest_net_G.pth``-like file whose pickle would run ``touch marker``: the marker must never appear."""
+    with open(path, "wb") as f:
+        pickle.dump(collections.OrderedDict(model=_Touch(marker)), f)
+    return path

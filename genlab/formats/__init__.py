@@ -258,36 +258,41 @@ def import_checkpoint(source: str | Path | list, name: str, out: str | Path | No
 
 
 def _card(name, arch, model, facts, digest, command, license, notes) -> str:
-    size = sum(p.numel() for p in model.parameters())
     classes = f"{model.num_classes} ({', '.join(model.labels[:10])}{' ...' if model.num_classes > 10 else ''})" \
         if model.num_classes else "none (unconditional)"
-    lic = license or "not stated (pass --license when you import)"
-    license_id = re.sub(r"[^a-z0-9.-]+", "-", license.lower()).strip("-") if license else "other"
     rows = [("source file", f"`{Path(facts['file']).name}`"), ("SHA-256", f"`{digest}`"),
             ("architecture", ARCH_NAMES[arch]), ("resolution", f"{model.resolution} px, "
                                                  f"{'RGB' if model.image_channels == 3 else 'grey'}"),
-            ("classes", classes), ("weights", f"{size:,}"), ("licence", lic)]
+            ("classes", classes)]
     if facts.get("generator"):
         rows.append(("generator", f"`{facts['generator']}` of the pickle"))
     if facts.get("training_set"):
         rows.append(("training set (as the file records it)", f"`{facts['training_set']}`"))
+    intro = ("A generator imported into genlab from a checkpoint trained elsewhere. genlab read the file without running "
+             "anything\nfrom it, converted the weights to safetensors, and draws the same pictures as the reference "
+             "code on them (float32,\nCPU; see docs/pretrained.md).")
+    return _card_text(name, ["gan", arch], intro, rows, model, command, license, notes)
+
+
+def _card_text(name: str, tags: list[str], intro: str, rows: list, model, command: str, license, notes) -> str:
+    """A model card: front matter (licence id, tags), the intro, the facts table (+ weights and licence), the
+    command and the notes."""
+    lic = license or "not stated (pass --license when you import)"
+    license_id = re.sub(r"[^a-z0-9.-]+", "-", license.lower()).strip("-") if license else "other"
+    rows = [*rows, ("weights", f"{sum(p.numel() for p in model.parameters()):,}"), ("licence", lic)]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     note_lines = "\n".join(f"- {n}" for n in notes)
+    tag_lines = "\n".join(f"- {t}" for t in ["genlab", *tags, "imported"])
     return f"""---
 license: {license_id}
 library_name: genlab
 tags:
-- genlab
-- gan
-- {arch}
-- imported
+{tag_lines}
 ---
 
 # {name}
 
-A generator imported into genlab from a checkpoint trained elsewhere. genlab read the file without running anything
-from it, converted the weights to safetensors, and draws the same pictures as the reference code on them (float32,
-CPU; see docs/pretrained.md).
+{intro}
 
 | | |
 |---|---|
@@ -359,9 +364,6 @@ def _describe(model) -> str:
 
 
 def _translator_card(name, model, sources, command, license, notes, facts) -> str:
-    size = sum(p.numel() for p in model.parameters())
-    lic = license or "not stated (pass --license when you import)"
-    license_id = re.sub(r"[^a-z0-9.-]+", "-", license.lower()).strip("-") if license else "other"
     if model.model_type == "zoo-cyclegan":
         a, b = model.domains["A"], model.domains["B"]
         directions = f"{a} → {b} (G_A), {b} → {a} (G_B), with the cycle back"
@@ -376,35 +378,9 @@ def _translator_card(name, model, sources, command, license, notes, facts) -> st
                         f"padded to multiples of {model.multiple} and cropped back")
                      + f"; trained at {model.trained_size} px"),
             ("variety", "dropout and batch statistics (upstream test.py without --eval)" if model.has_variety
-             else "none: one answer per input (instance norm, no dropout)"),
-            ("weights", f"{size:,}"), ("licence", lic)]
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    note_lines = "\n".join(f"- {n}" for n in notes)
-    return f"""---
-license: {license_id}
-library_name: genlab
-tags:
-- genlab
-- image-to-image
-- {'cyclegan' if model.model_type == 'zoo-cyclegan' else 'pix2pix'}
-- imported
----
-
-# {name}
-
-An image translator imported into genlab from pytorch-CycleGAN-and-pix2pix. genlab read the file with
-torch.load(weights_only=True) (plain tensors only), converted the weights to safetensors, and translates as the
-reference network does on them in eval mode (float32, CPU; see docs/pretrained.md).
-
-| | |
-|---|---|
-{table}
-
-Imported with:
-
-```
-{command}
-```
-
-{note_lines}
-"""
+             else "none: one answer per input (instance norm, no dropout)")]
+    intro = ("An image translator imported into genlab from pytorch-CycleGAN-and-pix2pix. genlab read the file with\n"
+             "torch.load(weights_only=True) (plain tensors only), converted the weights to safetensors, and translates "
+             "as the\nreference network does on them in eval mode (float32, CPU; see docs/pretrained.md).")
+    tags = ["image-to-image", "cyclegan" if model.model_type == "zoo-cyclegan" else "pix2pix"]
+    return _card_text(name, tags, intro, rows, model, command, license, notes)
