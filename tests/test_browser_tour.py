@@ -170,7 +170,7 @@ def test_tour_with_the_emoji_models(app_url, shots):
         # ... and unpaired: a Noto emoji (an example) back to OpenMoji with the CycleGAN, beside its cycle
         before = image_src(page, "#cy-output", timeout=120_000)  # the worked example: an OpenMoji emoji, A -> B
         page.locator("#cy-examples .gallery-item").nth(1).click()  # noto_emoji_0_smileys-emotion.png
-        page.get_by_label("B -> A (e.g. Noto -> OpenMoji)").check()
+        page.get_by_label("B → A: Noto Color Emoji → OpenMoji").check()  # the directions in the domains' names
         wait_for_new_src(page, "#cy-output", before)
         expect(page.locator("#cy-cycle img")).to_be_visible(timeout=60_000)
         expect(page.locator("#cy-domains")).to_contain_text("Noto Color Emoji")

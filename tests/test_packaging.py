@@ -3,6 +3,7 @@ its data and the shipped checkpoints, and an installed genlab (outside this chec
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -56,6 +57,10 @@ def installed(tmp_path_factory):
     """The wheel built from this checkout, installed into a fresh virtual environment whose dependencies come
     from the test environment (a .pth file: no download, no second torch)."""
     tmp = tmp_path_factory.mktemp("pkg")
+    # setuptools builds in the checkout's build/ and never deletes from it: a module renamed or removed since the last
+    # build stays in build/lib and lands in the wheel (a renamed genlab/formats module did, 2026-12-07). A clean clone
+    # has no build/; a developer's checkout gets one from every run of this fixture.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp / "dist"), str(ROOT)], check=True, capture_output=True, cwd=tmp, timeout=600)
     wheel = next((tmp / "dist").glob("genlab-*.whl"))

@@ -10,13 +10,12 @@ from pathlib import Path
 import gradio as gr
 
 from ..errors import GenlabError
-from ..hub import IMPORTED_TRANSLATORS, served_config, shipped_names
+from ..hub import IMPORTED_TRANSLATORS, local_models_allowed, served_config, shipped_names
 from ..images import open_header, prepare, to_pil_grid
 from ..tasks.sampling import MAX_SEED
 from ..tasks.translation import (MAX_SIDE, TASKS, input_for, photo_input, translate, translate_photo,
                                  translate_unpaired)
 from ..zerogpu import gpu
-from ..hub import local_models_allowed
 from .common import HEAVY, LIGHT, check_int, get_model, register_picker, sketch_to_image
 from .first_visit import EXAMPLES
 from .gan_import import import_allowed, import_files, imported_names
@@ -46,23 +45,18 @@ def cyclegan_choices() -> list[tuple[str, str]]:
     return [_label(n) for n in dict.fromkeys(shipped_names("cyclegan") + imported_names("cyclegan"))]
 
 
-TASK_LABELS = task_choices()
-
-
 def _photo_examples() -> list[Path]:
     """scikit-image's bundled colour photos (in its package: no download): inputs for imported photo translators."""
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
         return []
     data = Path(list(spec.submodule_search_locations)[0]) / "data"
-    return [data / n for n in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
-            if (data / n).is_file()]
+    return [data / n for n in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg") if (data / n).is_file()]
 
 
 PHOTO_EXAMPLES = _photo_examples()
-PHOTO_EXAMPLES_LABEL = ("Photos from scikit-image (astronaut, cat, coffee, rocket, motorcycle; public domain / "
-                        "CC0 per scikit-image's data README): for imported photo translators (horse2zebra, style_monet, "
-                        "...)")
+PHOTO_EXAMPLES_LABEL = ("Photos from scikit-image: astronaut (NASA) and rocket (SpaceX), public domain; cat and coffee, "
+                        "CC0. For imported photo translators (horse2zebra, style_monet, ...)")
 
 
 # Held-out emoji's own outlines (python -m genlab data examples): inputs for emoji-sketch2color
