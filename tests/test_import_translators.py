@@ -187,3 +187,20 @@ def test_cli_imports_a_pair(zoo, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "genlab", "import", str(zoo / "horse2zebra.pth"), "--name", "x",
                           "--out", str(tmp_path), "--domains", "horse"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--domains" in bad.stderr  # argparse: two names
+
+
+@pytest.mark.parametrize("change", [{"arch": "resnet_99blocks"}, {"arch": "unet_1024"}, {"ngf": 100_000},
+                                    {"norm": "group"}, {"in_channels": 4}, {"dropout": "yes"}, {"trained_size": 10**6},
+                                    {"source": "x" * 500}, {"arch": "resnet_32blocks", "ngf": 256}])
+def test_a_hostile_config_is_refused_before_anything_is_allocated(imported, tmp_path, change):
+    """config.json is untrusted: every field is bounded (the last one: 604 M weights, over the 200 M limit)."""
+    import json
+    import shutil
+
+    _, results = imported
+    folder = tmp_path / "tampered"
+    shutil.copytree(results["horse2zebra_G_A"].folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **change}))
+    with pytest.raises(CheckpointError):
+        genlab.load(str(folder), device=None)

@@ -218,8 +218,9 @@ def import_checkpoint(source: str | Path | list, name: str, out: str | Path | No
         _, config, state, facts = read[0]
         model_type = MODEL_TYPE[found]
     if accept is not None and model_type not in accept:
-        what = "an image translator" if model_type in TRANSLATOR_TYPES else "an image generator"
-        raise CheckpointError(f"{sources[0].name} holds a {ARCH_NAMES[found]}: {what}, which is not imported here")
+        what = ("an image translator (in the app, the Translation tab imports those)" if model_type in TRANSLATOR_TYPES
+                else "an image generator (in the app, the GAN tab imports those)")
+        raise CheckpointError(f"{sources[0].name} holds a {ARCH_NAMES[found]}: {what}, not what is imported here")
     if found != "cyclegan-pix2pix":
         if class_names is not None:
             config["class_names"] = list(class_names)
