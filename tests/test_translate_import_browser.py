@@ -57,7 +57,11 @@ def test_a_visitor_imports_zoo_translators_and_translates_a_photo(app_url, shots
         expect(page.locator("#cy-direction")).to_contain_text("A → B: horse → zebra")
         page.locator("#cy-photo-examples").get_by_role("button").first.click()  # the astronaut, 512 x 512
         wait_for_new_src(page, "#cy-output", cycle_before, timeout=60_000)
-        image_src(page, "#cy-cycle")
+        # the new model first re-translates the emoji the box held; then the astronaut's own translation and cycle
+        explained(page, "the astronaut translated at 512 x 512, and its cycle", "#cy-output",
+                  lambda: page.wait_for_function(
+                      "() => ['#cy-output', '#cy-cycle'].every(s => { const i = document.querySelector(s + ' img');"
+                      " return i && i.complete && i.naturalWidth === 512; })", timeout=60_000))
         expect(page.locator("#cy-domains")).to_contain_text("translates photos at their own size")
         page.locator("#cy-photo-examples").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "translate_imported_cyclegan_pair.png"), full_page=True)

@@ -234,7 +234,7 @@ def render_unpaired():
                 "(e.g. OpenMoji emoji and Noto emoji of *other* emoji). Upload, pick or draw an image, pick the "
                 "direction, and see the translation beside the cycle reconstruction (A -> B -> A): how much of the "
                 "input survives the round trip. Any size or mode is cropped to a square and resized to the model's "
-                "size.")
+                "size; an imported pair (pytorch-CycleGAN-and-pix2pix) takes photos at their own size.")
     with gr.Row():
         with gr.Column(min_width=300):
             models = [n for _, n in cyclegan_choices()]
