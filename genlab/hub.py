@@ -52,14 +52,14 @@ MODEL_TYPES: dict[str, type[HubModel]] = {
 GAN_TYPES = ("gan", *IMPORTED_TYPES)
 
 
-# Where an imported translator serves: one direction beside genlab's pix2pix models, a pair beside its CycleGANs.
-FAMILY_OF = {"zoo-translator": "pix2pix", "zoo-cyclegan": "cyclegan"}
+# Imported families serve where genlab's own do: generators as GANs, one direction beside the pix2pix models, a
+# pair beside the CycleGANs.
+FAMILY_OF = {**{t: "gan" for t in IMPORTED_TYPES}, "zoo-translator": "pix2pix", "zoo-cyclegan": "cyclegan"}
 
 
 def family_matches(kind: str, wanted: str | None) -> bool:
-    """Whether a checkpoint of family ``kind`` serves where ``wanted`` is asked for ("gan": any GAN_TYPES;
-    "pix2pix" and "cyclegan": the imported translators too)."""
-    return wanted is None or kind == wanted or (wanted == "gan" and kind in GAN_TYPES) or FAMILY_OF.get(kind) == wanted
+    """Whether a checkpoint of family ``kind`` serves where ``wanted`` is asked for (itself, or FAMILY_OF's)."""
+    return wanted is None or kind == wanted or FAMILY_OF.get(kind) == wanted
 
 
 def _checkpoints_dir() -> Path:
@@ -167,7 +167,7 @@ def served_config(name: str) -> dict:
     return config if isinstance(config, dict) else {}
 
 
-def cached_config_type(name: str) -> str | None:
+def served_type(name: str) -> str | None:
     """The model_type of a served name (``served_config``), or None."""
     kind = served_config(name).get("model_type")
     return kind if isinstance(kind, str) else None

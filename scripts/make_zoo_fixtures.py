@@ -21,17 +21,9 @@ from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "data" / "zoo"
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT / "tests")]
+from zoo_fixtures import CASES  # noqa: E402  (the case table the tests read too)
 from zoo_reference import define_G, load_like_upstream  # noqa: E402
-
-# case: (netG, norm, dropout, input_nc, output_nc, ngf, input size (H, W), seed): 0.5-2 MB each.
-CASES = {
-    "horse2zebra_G_A": ("resnet_9blocks", "instance", False, 3, 3, 8, (60, 88), 1),  # CycleGAN's published layout
-    "horse2zebra_G_B": ("resnet_9blocks", "instance", False, 3, 3, 8, (60, 88), 2),  # its other direction (a pair)
-    "grey2colour_resnet6": ("resnet_6blocks", "batch", True, 1, 3, 8, (48, 64), 3),
-    "facades_label2photo": ("unet_256", "batch", True, 3, 3, 4, (256, 256), 4),  # pix2pix's published layout
-    "sketch_unet128": ("unet_128", "instance", False, 3, 1, 4, (128, 128), 5),
-}
 
 
 def randomise(net: torch.nn.Module, seed: int) -> None:

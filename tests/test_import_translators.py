@@ -75,7 +75,7 @@ def test_pair_equals_both_reference_networks(imported):
 
 def test_options_inferred_from_the_weights(imported):
     models, results = imported
-    for case, (arch, norm, dropout, cin, cout, ngf) in CASES.items():
+    for case, (arch, norm, dropout, cin, cout, ngf, _, _) in CASES.items():
         if case not in models:
             continue
         m = models[case]
@@ -189,11 +189,13 @@ def test_cli_imports_a_pair(zoo, tmp_path):
     assert bad.returncode == 2 and "--domains" in bad.stderr  # argparse: two names
 
 
-@pytest.mark.parametrize("change", [{"arch": "resnet_99blocks"}, {"arch": "unet_1024"}, {"ngf": 100_000},
-                                    {"norm": "group"}, {"in_channels": 4}, {"dropout": "yes"}, {"trained_size": 10**6},
-                                    {"source": "x" * 500}, {"arch": "resnet_32blocks", "ngf": 256}])
-def test_a_hostile_config_is_refused_before_anything_is_allocated(imported, tmp_path, change):
-    """config.json is untrusted: every field is bounded (the last one: 604 M weights, over the 200 M limit)."""
+@pytest.mark.parametrize("change, named", [({"arch": "resnet_99blocks"}, "arch"), ({"arch": "unet_1024"}, "arch"),
+                                           ({"ngf": 100_000}, "ngf"), ({"norm": "group"}, "norm"),
+                                           ({"in_channels": 4}, "in_channels"), ({"dropout": "yes"}, "dropout"),
+                                           ({"trained_size": 10**6}, "trained_size"), ({"source": "x" * 500}, "domain"),
+                                           ({"arch": "resnet_32blocks", "ngf": 256}, "615,919,619 weights")])
+def test_a_hostile_config_is_refused_before_anything_is_allocated(imported, tmp_path, change, named):
+    """config.json is untrusted: every field is bounded (the last one: 616 M weights, over the 200 M limit)."""
     import json
     import shutil
 
@@ -202,5 +204,5 @@ def test_a_hostile_config_is_refused_before_anything_is_allocated(imported, tmp_
     shutil.copytree(results["horse2zebra_G_A"].folder, folder)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, **change}))
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=named):  # refused for the field itself, not something after it
         genlab.load(str(folder), device=None)

@@ -14,13 +14,14 @@ import torch
 from safetensors.torch import load_file
 
 DATA = Path(__file__).parent / "data" / "zoo"
-# case -> (netG, norm, dropout, input_nc, output_nc, ngf), as scripts/make_zoo_fixtures.py built it
+# case -> (netG, norm, dropout, input_nc, output_nc, ngf, reference input (H, W), seed): what
+# scripts/make_zoo_fixtures.py builds (0.5-2 MB each), and what the tests expect genlab to read from the weights
 CASES = {
-    "horse2zebra_G_A": ("resnet_9blocks", "instance", False, 3, 3, 8),
-    "horse2zebra_G_B": ("resnet_9blocks", "instance", False, 3, 3, 8),
-    "grey2colour_resnet6": ("resnet_6blocks", "batch", True, 1, 3, 8),
-    "facades_label2photo": ("unet_256", "batch", True, 3, 3, 4),
-    "sketch_unet128": ("unet_128", "instance", False, 3, 1, 4),
+    "horse2zebra_G_A": ("resnet_9blocks", "instance", False, 3, 3, 8, (60, 88), 1),  # CycleGAN's published layout
+    "horse2zebra_G_B": ("resnet_9blocks", "instance", False, 3, 3, 8, (60, 88), 2),  # its other direction (a pair)
+    "grey2colour_resnet6": ("resnet_6blocks", "batch", True, 1, 3, 8, (48, 64), 3),
+    "facades_label2photo": ("unet_256", "batch", True, 3, 3, 4, (256, 256), 4),  # pix2pix's published layout
+    "sketch_unet128": ("unet_128", "instance", False, 3, 1, 4, (128, 128), 5),
 }
 
 

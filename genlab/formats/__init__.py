@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
+from ..models.bounds import IMPORTED_TRANSLATORS
 
 ARCHS = ("stylegan2", "stylegan3", "dcgan", "huggan-dcgan", "cyclegan-pix2pix")  # what --arch may name
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -177,7 +178,6 @@ ARCH_NAMES = {"stylegan2": "StyleGAN2 / StyleGAN2-ADA (NVlabs stylegan2-ada-pyto
               "dcgan": "DCGAN 64 px (pytorch/examples dcgan state dict)",
               "huggan-dcgan": "DCGAN 64 px (Hugging Face HugGAN layout)",
               "cyclegan-pix2pix": "pytorch-CycleGAN-and-pix2pix generator (state dict)"}
-TRANSLATOR_TYPES = ("zoo-translator", "zoo-cyclegan")
 ZOO_LICENSE_NOTE = ("pytorch-CycleGAN-and-pix2pix's code is BSD-licensed; its published weights carry no stated "
                     "licence: check the terms of the data they were trained on before you share outputs")
 
@@ -218,7 +218,7 @@ def import_checkpoint(source: str | Path | list, name: str, out: str | Path | No
         _, config, state, facts = read[0]
         model_type = MODEL_TYPE[found]
     if accept is not None and model_type not in accept:
-        what = ("an image translator (in the app, the Translation tab imports those)" if model_type in TRANSLATOR_TYPES
+        what = ("an image translator (in the app, the Translation tab imports those)" if model_type in IMPORTED_TRANSLATORS
                 else "an image generator (in the app, the GAN tab imports those)")
         raise CheckpointError(f"{sources[0].name} holds a {ARCH_NAMES[found]}: {what}, not what is imported here")
     if found != "cyclegan-pix2pix":

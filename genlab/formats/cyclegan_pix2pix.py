@@ -26,7 +26,6 @@ import torch
 from ..errors import CheckpointError
 from ..models.zoo import UNET_DEPTHS
 
-ZOO_ARCHS = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")  # upstream's names (others inferred too)
 STALE = ("running_mean", "running_var", "num_batches_tracked")
 BLOCK = re.compile(r"model\.(\d+)\.conv_block\.(\d+)\.(\w+)")
 

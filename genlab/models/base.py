@@ -126,6 +126,15 @@ def check_shape_config(resolution: int, image_channels: int, class_names=None, n
     return names
 
 
+def seeded_dropout(x: torch.Tensor, p: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Dropout at rate p that is always on (pix2pix's noise z, upstream's test-time dropout). With a generator (CPU)
+    the mask comes from it, so a seeded sample does not touch torch's global RNG (threaded servers)."""
+    if generator is None:
+        return torch.nn.functional.dropout(x, p, training=True)
+    keep = torch.rand(x.shape, generator=generator).to(x.device) >= p
+    return x * keep / (1 - p)
+
+
 def widths(channels: int, levels: int, cap: int) -> list[int]:
     """channels * 2**i for i < levels, each at most ``cap`` (the usual doubling per octave)."""
     return [min(channels * 2**i, cap) for i in range(levels)]

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel, check_shape_config, widths
+from .base import HubModel, check_shape_config, seeded_dropout, widths
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -74,14 +74,6 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
     def _up(cin: int, cout: int) -> nn.Sequential:
         return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
-    def _noise(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Dropout as the noise z: always sampled. With a generator (CPU), the mask comes from it, so a
-        seeded translation does not touch torch's global RNG (threaded servers)."""
-        if generator is None:
-            return F.dropout(h, self.dropout, training=True)
-        keep = torch.rand(h.shape, generator=generator).to(h.device) >= self.dropout
-        return h * keep / (1 - self.dropout)
-
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         pad = self.padded - self.resolution
         lo = pad // 2
@@ -94,7 +86,7 @@ class UNetGenerator(HubModel, tags=["pix2pix", "image-to-image"]):
         for i in range(1, self.levels):
             h = getattr(self, f"u{i}")(h if i == 1 else torch.cat([h, skips[1 - i]], 1))
             if i <= 3:  # noise on the three deepest decoder levels (pix2pix)
-                h = self._noise(h, generator)
+                h = seeded_dropout(h, self.dropout, generator)  # the noise z: always sampled
         y = self.out(torch.cat([h, skips[0]], 1))  # (B, C, P, P)
         return y[:, :, lo : lo + self.resolution, lo : lo + self.resolution]
 

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import HubModel
+from .base import HubModel, seeded_dropout
 
 NORMS = ("instance", "batch", "none")
 ARCH = re.compile(r"resnet_(\d{1,2})blocks|unet_(\d{2,4})")
@@ -81,14 +81,8 @@ class Norm(nn.Module):
 
 
 def dropout(x: torch.Tensor, on: bool, generator: torch.Generator | None) -> torch.Tensor:
-    """Dropout 0.5 when ``on``; its mask from ``generator`` (CPU) when given, so seeded samples do not touch torch's
-    global RNG (threaded servers)."""
-    if not on:
-        return x
-    if generator is None:
-        return F.dropout(x, 0.5, training=True)
-    keep = torch.rand(x.shape, generator=generator).to(x.device) >= 0.5
-    return x * keep * 2.0
+    """Upstream's Dropout(0.5) when ``on`` (variety), with genlab's seeded masks; else x."""
+    return seeded_dropout(x, 0.5, generator) if on else x
 
 
 class _Block(nn.Module):
@@ -205,19 +199,14 @@ class _ZooBase(HubModel):
     preprocess = "photo"
 
     def _common(self, arch, ngf, norm, dropout, in_channels, out_channels, trained_size):
-        parse_arch(arch)
+        kind, n = parse_arch(arch)
+        self.multiple = 4 if kind == "resnet" else 2**n  # image sides must be multiples of this
         if not (isinstance(trained_size, int) and trained_size in TRAINED_SIZES):
             raise ValueError(f"trained_size must be {TRAINED_SIZES.start}-{TRAINED_SIZES.stop - 1} px, got "
                              f"{trained_size!r}")
         self.arch, self.ngf, self.norm, self.dropout = arch, ngf, norm, dropout
         self.in_channels, self.image_channels, self.trained_size = in_channels, out_channels, trained_size
         self.resolution = trained_size  # the size it was trained at (what the app's notes quote)
-
-    @property
-    def multiple(self) -> int:
-        """Image sides must be multiples of this: 4 for a ResNet, 2^depth for a U-Net."""
-        kind, n = parse_arch(self.arch)
-        return 4 if kind == "resnet" else 2**n
 
     @property
     def has_variety(self) -> bool:
@@ -257,7 +246,7 @@ class ZooTranslator(_ZooBase, tags=["image-to-image", "pix2pix", "cyclegan", "im
 
 class ZooCycleGAN(_ZooBase, tags=["image-to-image", "cyclegan", "unpaired", "imported"]):
     """A CycleGAN's two generators, G_A: A -> B and G_B: B -> A (upstream's latest_net_G_A/B.pth), with the cycle
-    view of genlab's own CycleGAN: ``model(x, "A->B")``, ``translate_and_back``."""
+    view (genlab.tasks.translation.translate_photo_pair): ``model(x, "A->B")``."""
 
     model_type = "zoo-cyclegan"
 
@@ -291,10 +280,3 @@ class ZooCycleGAN(_ZooBase, tags=["image-to-image", "cyclegan", "unpaired", "imp
     def forward(self, x: torch.Tensor, direction: str = "A->B", variety: bool = False,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         return self.generator(direction)(x, variety, generator)
-
-    @torch.no_grad()
-    def translate_and_back(self, x: torch.Tensor, direction: str = "A->B") -> tuple[torch.Tensor, torch.Tensor]:
-        """(output, cycle reconstruction) in eval mode: x -> the other domain -> back again."""
-        back = "B->A" if direction == "A->B" else "A->B"
-        y = self(x, direction)
-        return y, self(y, back)

@@ -21,6 +21,8 @@ Imported translators (pytorch-CycleGAN-and-pix2pix's, ``genlab import``) take ph
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -60,7 +62,20 @@ def photo_input(source, channels: int, max_side: int = MAX_SIDE) -> torch.Tensor
     """Any upload (path, PIL, array; any mode, 16-bit, alpha) -> (1, channels, H, W) in [-1, 1] at its own size: shrunk
     so its longer side is at most ``max_side`` (a big JPEG is decoded at reduced size, so a 4000x3000 photo never
     exists at full size as floats), then each side rounded to a multiple of 4 (bicubic), as upstream's
-    ``--preprocess none`` does."""
+    ``--preprocess none`` does. A file is decoded once per (path, version, channels, size): the tab's k, seed and
+    variety events, and the note after each, reuse it."""
+    if isinstance(source, (str, Path)):
+        st = os.stat(source)
+        return _photo_file(str(source), st.st_mtime_ns, st.st_size, channels, max_side).clone()
+    return _photo(source, channels, max_side)
+
+
+@lru_cache(maxsize=4)  # at most 4 x 12 MB (1024 x 1024 RGB as float32)
+def _photo_file(path: str, mtime_ns: int, size: int, channels: int, max_side: int) -> torch.Tensor:
+    return _photo(path, channels, max_side)
+
+
+def _photo(source, channels: int, max_side: int) -> torch.Tensor:
     img = open_image(source, work_size=max_side)
     arr = to_channels(img, channels)  # uint8 (h, w, C)
     h, w = arr.shape[:2]

@@ -88,9 +88,9 @@ def import_upload(file, name: str, license: str):
 
 def imported_names(family: str) -> list[str]:
     """This server's temporary imports (a Space's) of one family, oldest first."""
-    from ..hub import cached_config_type, family_matches
+    from ..hub import family_matches, served_type
 
-    return [n for n in _IMPORTED if trained_folder(n) is not None and family_matches(cached_config_type(n), family)]
+    return [n for n in _IMPORTED if trained_folder(n) is not None and family_matches(served_type(n), family)]
 
 
 def gan_choices() -> list[str]:

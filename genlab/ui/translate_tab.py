@@ -102,24 +102,26 @@ def translate_image(image, task: str = "sketch2digit", k: int = 4, seed: int = 0
 
 
 def translate_note(image, task: str, k: int, variety: bool) -> str:
-    """What the outputs are, for an imported translator: direction, working size, eval mode or variety."""
-    try:
-        c = served_config(TASKS.get(task, task)) if isinstance(task, str) else {}
-        if c.get("model_type") != "zoo-translator" or image is None:
-            return ""
-        w, h = open_header(image).size
-    except (GenlabError, OSError, ValueError):
+    """What the outputs are, for an imported translator: direction, working size, eval mode or variety. From the
+    loaded model and the decoded input the translation just used (both cached): no file is read again."""
+    if image is None:
         return ""
-    scale = min(1.0, MAX_SIDE / max(w, h))
-    size = f"{round(w * scale / 4) * 4}×{round(h * scale / 4) * 4} px" + (
-        f" (your {w}×{h} upload shrunk to a long side of {MAX_SIDE})" if scale < 1 else "")
-    has_variety = c.get("norm") == "batch" or c.get("dropout")
-    if variety and has_variety:
+    try:
+        g = translator(task)
+        if not getattr(g, "full_size", False):
+            return ""
+        h, w = photo_input(image, g.in_channels).shape[-2:]
+        longest = max(open_header(image).size)
+    except (gr.Error, GenlabError, OSError, ValueError):
+        return ""
+    size = f"{w}×{h} px" + (f" (your upload's long side, {longest} px, shrunk to {MAX_SIDE})" if longest > MAX_SIDE
+                            else "")
+    if variety and g.has_variety:
         mode = f"**variety**: {k} samples, dropout on and batch statistics, as upstream's test.py draws them"
     else:
         mode = "**eval mode**: one answer (running statistics, no dropout)" + (
             "; this model has neither dropout nor batch norm, so variety would repeat it" if variety else "")
-    return f"{c.get('source', 'A')} → {c.get('target', 'B')} at {size}; {mode}."
+    return f"{g.direction_name} at {size}; {mode}."
 
 
 @gpu(15)
