@@ -275,8 +275,8 @@ def render_unpaired():
           outputs=[output, cycle], trigger_mode="always_last", show_progress="minimal", show_progress_on=output,
           api_name="translate_unpaired",
           **LIGHT)
-    model.change(domains_text, inputs=model, outputs=domains, api_visibility="private", show_progress="hidden")
-    model.change(direction_update, inputs=model, outputs=direction, api_visibility="private", show_progress="hidden")
+    model.change(lambda m: (domains_text(m), direction_update(m)), inputs=model, outputs=[domains, direction],
+                 api_visibility="private", show_progress="hidden")
     model.change(lambda image, *rest: translate_unpaired_image(image, *rest) if image is not None
                  else (gr.skip(), gr.skip()), inputs=[image, model, direction], outputs=[output, cycle],
                  trigger_mode="always_last", show_progress="hidden", api_visibility="private", **LIGHT)
