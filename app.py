@@ -13,12 +13,11 @@ from genlab import zerogpu  # noqa: E402,F401  (on ZeroGPU: `spaces` is imported
 
 import torch  # noqa: E402
 
-from genlab.ui import CSS, HEAD, build_app  # noqa: E402
-from genlab.ui.common import MAX_FILE_SIZE  # noqa: E402
+from genlab.ui import build_app, launch_options  # noqa: E402
 
 torch.set_num_threads(THREADS)
 
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.launch(css=CSS, head=HEAD, max_file_size=MAX_FILE_SIZE)
+    demo.launch(**launch_options())

@@ -1,7 +1,7 @@
 """Slider to pixels: the in-page generator (ONNX Runtime Web in headless Chromium) beside the
 server round trip (gradio_client /sample), alone and while 32 gradio_client users load the server.
 
-    python benchmarks/browser_sliders.py [--moves 60] [--users 32] [--no-load]
+    python benchmarks/browser_sliders.py [--moves 60] [--users 32] [--no-load] [--models emoji-64] [--page-threads 1,max]
 
 For each model and grid size, a direction slider is dragged with the mouse (--moves input events);
 the page records, per input event, the time to the animation frame that shows its picture (p50/p95),
@@ -35,6 +35,15 @@ from genlab.testing import launched_app, load_gan_repo, make_shapes_folder, set_
 
 CHROMIUM = os.environ.get("GENLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+# key -> (model box, repo box, row label); "<colour>" is the 64-px colour GAN made here
+CASES = {
+    "digits": ("mnist-cgan", "mnist-cgan", "28 px grey digit GAN"),
+    "emoji": ("emoji-cgan", "emoji-cgan", "32 px RGB emoji GAN"),
+    "emoji-64": ("emoji-cgan-64", "emoji-cgan-64", "64 px RGB emoji GAN (shipped default: 32 px + 2x upsampler)"),
+    "colour-64": ("mnist-cgan", "<colour>", "64 px RGB GAN (default widths)"),
+}
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -101,21 +110,27 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=60, help="input events per drag, and /sample calls per row")
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--no-load", action="store_true", help="skip the rows under load")
+    parser.add_argument("--models", default=",".join(CASES),
+                        help=f"which models, comma-separated, from {', '.join(CASES)}")
+    parser.add_argument("--page-threads", default="1,max",
+                        help="the page's WebAssembly threads, comma-separated: numbers, or 'max' (what a visitor's "
+                             "cross-origin-isolated page uses: up to 4, at most the cores)")
+    parser.add_argument("--sizes", default="1,16", help="grid sizes, comma-separated")
     args = parser.parse_args()
-    print(f"machine: {machine()}; Chromium headless, no GPU (WebAssembly, 1 thread); server {os.environ.get('GENLAB_THREADS', 2)} torch threads")
+    print(f"machine: {machine()}; Chromium headless, no GPU (WebAssembly); server {os.environ.get('GENLAB_THREADS', 2)} torch threads")
     with tempfile.TemporaryDirectory() as tmp, launched_app(Path(tmp) / "app.log") as (url, proc):
-        colour = colour_gan(Path(tmp))
+        colour = colour_gan(Path(tmp)) if "colour-64" in args.models.split(",") else None
         rows = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(url)
-            shown_picture(page, "gan")
             # by the repo box (a shipped name works there too), so each case is one definite model
-            cases = [("mnist-cgan", "mnist-cgan", "28 px grey digit GAN"),
-                     ("emoji-cgan", "emoji-cgan", "32 px RGB emoji GAN (shipped)"),
-                     ("mnist-cgan", str(colour), "64 px RGB GAN")]
-            for model, repo, what in cases:
+            cases = [(model, str(colour) if repo == "<colour>" else repo, what)
+                     for key, (model, repo, what) in CASES.items() if key in args.models.split(",")]
+            for threads_asked, (model, repo, what) in [(t, c) for t in args.page_threads.split(",") for c in cases]:
+                page.goto(url + ("" if threads_asked == "max" else f"?genlab_threads={int(threads_asked)}"))
+                shown_picture(page, "gan")
+                threads = page.evaluate("window.genlab.runtime.threads")
                 before = page.evaluate("window.genlab.gan.spec && window.genlab.gan.spec.onnx")
                 load_gan_repo(page, repo)
                 # the first new picture can come from the server before the page's own graph is ready: wait for the
@@ -123,7 +138,7 @@ def main() -> None:
                 page.wait_for_function("b => window.genlab.gan.spec && window.genlab.gan.spec.onnx !== b", arg=before,
                                        timeout=60_000)
                 size = page.evaluate("fetch(window.genlab.gan.spec.onnx).then(r => r.arrayBuffer()).then(b => b.byteLength)")
-                for n in (1, 16):
+                for n in [int(x) for x in args.sizes.split(",")]:
                     set_number(page, "gan-n", n)
                     page.wait_for_timeout(500)
                     for loaded in ([False] if args.no_load else [False, True]):
@@ -136,18 +151,18 @@ def main() -> None:
                         stop.set()
                         for t in threads:
                             t.join(timeout=60)
-                        rows.append((what, n, size, loaded, page_fig, srv))
-                        print(f"{what}, n={n}, {'32 users loading /sample' if loaded else 'alone'}: in page p50 "
+                        rows.append((what, n, size, loaded, page_fig, srv, threads))
+                        print(f"{what}, n={n}, {threads} page thread(s), {'32 users loading /sample' if loaded else 'alone'}: in page p50 "
                               f"{page_fig['p50']:.1f} ms / p95 {page_fig['p95']:.1f} ms to the frame "
                               f"(pixels written p50 {page_fig['written_p50']:.1f} ms; first frame after the input "
                               f"{100 * page_fig['first_frame']:.0f} %; {page_fig['frames']} frames); server /sample "
                               f"p50 {srv['p50']:.0f} ms / p95 {srv['p95']:.0f} ms", flush=True)
             browser.close()
-    print("\n| model | grid | ONNX size | server load | in page: input to frame p50 / p95 | pixels written p50 | "
-          "in first frame | server /sample p50 / p95 |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|")
-    for what, n, size, loaded, pg, srv in rows:
-        print(f"| {what} | {n} | {size / 2**20:.2f} MB | {f'{args.users} users' if loaded else 'none'} | "
+    print("\n| model | grid | ONNX size | page threads | server load | in page: input to frame p50 / p95 | "
+          "pixels written p50 | in first frame | server /sample p50 / p95 |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    for what, n, size, loaded, pg, srv, threads in rows:
+        print(f"| {what} | {n} | {size / 2**20:.2f} MB | {threads} | {f'{args.users} users' if loaded else 'none'} | "
               f"{pg['p50']:.1f} / {pg['p95']:.1f} ms | {pg['written_p50']:.1f} ms | {100 * pg['first_frame']:.0f} % | "
               f"{srv['p50']:.0f} / {srv['p95']:.0f} ms |")
 

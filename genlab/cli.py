@@ -53,12 +53,10 @@ def serve(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from .ui import CSS, HEAD, build_app
-    from .ui.common import MAX_FILE_SIZE
+    from .ui import build_app, launch_options
 
     torch.set_num_threads(threads)
-    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS, head=HEAD,
-                       max_file_size=MAX_FILE_SIZE)
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options())
 
 
 def _usage() -> str:

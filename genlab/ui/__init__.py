@@ -40,6 +40,47 @@ HEAD = (
 )
 
 
+# Cross-origin isolation (COOP + COEP): what lets the page's ONNX Runtime use several WebAssembly threads
+# (SharedArrayBuffer). "credentialless" rather than "require-corp": a cross-origin resource without a
+# Cross-Origin-Resource-Policy header still loads, only without cookies (the page loads none: no CDN). Browsers
+# without COEP credentialless (Safari) stay unisolated and draw on one thread. GENLAB_ISOLATE=0 leaves them off.
+ISOLATION_HEADERS = [(b"cross-origin-opener-policy", b"same-origin"),
+                     (b"cross-origin-embedder-policy", b"credentialless")]
+
+
+class CrossOriginIsolation:
+    """ASGI middleware: every HTTP response carries ISOLATION_HEADERS (a page is isolated only if its document
+    says so, and its workers' scripts must say so too)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *[(k, v) for k, v in ISOLATION_HEADERS if k not in names]]}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+def launch_options() -> dict:
+    """What app.py and `genlab app` pass to ``launch``: the page's CSS and head, the upload limit, and the
+    cross-origin isolation middleware."""
+    from starlette.middleware import Middleware
+
+    from .common import MAX_FILE_SIZE
+
+    isolate = os.environ.get("GENLAB_ISOLATE", "1") != "0"
+    return {"css": CSS, "head": HEAD, "max_file_size": MAX_FILE_SIZE,
+            "app_kwargs": {"middleware": [Middleware(CrossOriginIsolation)]} if isolate else {}}
+
+
 def build_app() -> gr.Blocks:
     """The whole app. Compute events queue one at a time (2 CPU cores; see docs/serving.md)."""
     gr.set_static_paths([WEB_DIR / "genlab.js", WEB_DIR / "vendor", onnx_dir()])  # the page's code and runtime (not web/*.py); exported graphs

@@ -13,42 +13,89 @@
 // tests and benchmarks/browser_sliders.py).
 
 const ORT_DIR = new URL("vendor/onnxruntime-web/", import.meta.url);
-let ortPromise = null;
-const sessions = new Map(); // graph URL -> Promise<InferenceSession>
+const sessions = new Map(); // graph URL -> Promise<{ ort, s }>
+const params = new URLSearchParams(location.search);
 
-function loadOrt() {
-  if (!ortPromise) {
-    ortPromise = (async () => {
-      if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
-      const ort = await import(new URL("ort.wasm.bundle.min.mjs", ORT_DIR).href);
-      const resp = await fetch(new URL("ort-wasm-simd-threaded.wasm.gz", ORT_DIR));
-      if (!resp.ok) throw new Error(`the runtime's wasm file answered HTTP ${resp.status}`);
-      let bytes = new Uint8Array(await resp.arrayBuffer());
-      if (bytes[0] === 0x1f && bytes[1] === 0x8b) { // gzip magic: un-gzip (unless the server already did)
-        const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-        bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-      }
-      ort.env.wasm.wasmBinary = bytes;
-      ort.env.wasm.numThreads = 1; // threads need a cross-origin-isolated page, which a Gradio page is not
-      ort.env.logLevel = "error";
-      return ort;
-    })();
+// How the page computes, read by the tests and the benchmark; the note under a picture says it.
+// - backend: "webgpu" where the browser offers a WebGPU adapter and the graph loads on it, else "wasm"
+//   (?genlab_backend=wasm asks for WebAssembly); webgpuError: why not WebGPU, when it was not.
+// - threads: WebAssembly threads, up to 4 and never more than the machine's cores; threads need
+//   SharedArrayBuffer, i.e. a cross-origin-isolated page: the app sends COOP/COEP headers
+//   (genlab/ui CrossOriginIsolation); a page that is not isolated (in an embedding frame, Safari) uses one.
+//   ?genlab_threads=N asks for fewer (benchmarks/browser_sliders.py compares 1 and 2).
+const maxThreads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+const askedThreads = parseInt(params.get("genlab_threads") || "", 10);
+const runtime = {
+  isolated: Boolean(globalThis.crossOriginIsolated),
+  threads: askedThreads >= 1 ? Math.min(askedThreads, maxThreads) : maxThreads,
+  backend: params.get("genlab_backend") === "wasm" ? "wasm" : "auto",
+  webgpuError: params.get("genlab_backend") === "wasm" ? "WebAssembly was asked for (?genlab_backend=wasm)" : "",
+};
+
+// A vendored wasm file's bytes (un-gzipped here unless the server already did).
+async function wasmBytes(name) {
+  const resp = await fetch(new URL(name, ORT_DIR));
+  if (!resp.ok) throw new Error(`the runtime's wasm file answered HTTP ${resp.status}`);
+  let bytes = new Uint8Array(await resp.arrayBuffer());
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) { // gzip magic
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
   }
-  return ortPromise;
+  return bytes;
+}
+
+async function loadBuild(bundle, wasm) {
+  if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
+  const ort = await import(new URL(bundle, ORT_DIR).href);
+  ort.env.wasm.wasmBinary = await wasmBytes(wasm);
+  ort.env.wasm.numThreads = runtime.threads;
+  ort.env.logLevel = "error";
+  return ort;
+}
+
+let cpuPromise = null, gpuPromise = null;
+const loadCpu = () => (cpuPromise ||= loadBuild("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm.gz"));
+// The WebGPU build (6.6 MB more) is fetched only where the browser offers an adapter.
+const loadGpu = () => (gpuPromise ||= (async () => {
+  if (!navigator.gpu) throw new Error("this browser has no WebGPU");
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error("WebGPU offers no adapter here");
+  const ort = await loadBuild("ort.webgpu.bundle.min.mjs", "ort-wasm-simd-threaded.asyncify.wasm.gz");
+  ort.env.webgpu.adapter = adapter;
+  return ort;
+})());
+
+// A session for a graph: on WebGPU while it works, else on the CPU. A WebGPU failure (no adapter, the build or the
+// graph refused) moves this page to WebAssembly for good, and says why (runtime.webgpuError).
+async function createSession(bytes) {
+  if (runtime.backend !== "wasm") {
+    try {
+      const ort = await loadGpu();
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: ["webgpu"], graphOptimizationLevel: "all" });
+      runtime.backend = "webgpu";
+      return { ort, s };
+    } catch (e) {
+      runtime.backend = "wasm";
+      runtime.webgpuError = String((e && e.message) || e);
+    }
+  }
+  const ort = await loadCpu();
+  const s = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+  return { ort, s };
 }
 
 const warmed = new WeakSet(); // sessions that have drawn once
-const IN_PAGE = "Drawn in this browser (ONNX Runtime Web, WebAssembly)"; // every note of the page path starts so
+// every note of the page path starts "Drawn in this browser"
+const inPage = () => (runtime.backend === "webgpu" ? "Drawn in this browser (ONNX Runtime Web, WebGPU)"
+  : `Drawn in this browser (ONNX Runtime Web, WebAssembly, ${runtime.threads} thread${runtime.threads > 1 ? "s" : ""})`);
 
 function session(url) {
   if (!sessions.has(url)) {
-    sessions.set(url, loadOrt().then(async (ort) => {
+    sessions.set(url, (async () => {
       const resp = await fetch(url);
       if (!resp.ok) throw new Error(`the model graph answered HTTP ${resp.status}`);
-      const s = await ort.InferenceSession.create(new Uint8Array(await resp.arrayBuffer()),
-        { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-      return { ort, s };
-    }));
+      return createSession(new Uint8Array(await resp.arrayBuffer()));
+    })());
     sessions.get(url).catch(() => sessions.delete(url)); // a failed load is retried on the next spec
   }
   return sessions.get(url);
@@ -157,7 +204,7 @@ class Drawer {
       }
       this.ort = ort;
       this.session = s;
-      if (this.mode !== "page") this.note(`${IN_PAGE}.`, "page");
+      if (this.mode !== "page") this.note(`${inPage()}.`, "page");
       return true;
     } catch (e) {
       this.note(`Drawn on the server: the in-page generator did not start (${e.message || e}).`, "server");
@@ -197,7 +244,7 @@ class Drawer {
         this.drawnSpec = spec;
         // show the canvas, hide the server's picture; a draw made before its tab was opened is not timed, and the
         // note (still Gradio's "Starting the in-page generator…") says what draws it
-        this.note(waited ? `${IN_PAGE}; move a slider to time a frame.`
+        this.note(waited ? `${inPage()}; move a slider to time a frame.`
           : this.el("web-note")?.textContent || "", "page");
         const written = performance.now();
         // Timed when its frame comes, without holding the next drawing back until then.
@@ -218,8 +265,8 @@ class Drawer {
     const note = this.el("web-note");
     const ms = (shownAt - t0).toFixed(1);
     if (note) note.textContent = cold
-      ? `${IN_PAGE}: the first frame took ${ms} ms, starting the model included; move a slider to time the next.`
-      : `${IN_PAGE}: ${ms} ms from slider to frame.`;
+      ? `${inPage()}: the first frame took ${ms} ms, starting the model included; move a slider to time the next.`
+      : `${inPage()}: ${ms} ms from slider to frame.`;
   }
 
   // The value of a Gradio slider or number, read from the page (for native input events).
@@ -388,5 +435,5 @@ function picture(prefix) {
   return img ? `server:${img.src}` : "";
 }
 
-window.genlab = { gan, vae, picture };
+window.genlab = { gan, vae, picture, runtime };
 if (window.genlabLoaded) window.genlabLoaded(window.genlab);
