@@ -19,8 +19,8 @@ IMPORTED_TRANSLATORS = ("zoo-translator", "zoo-cyclegan")  # pytorch-CycleGAN-an
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
 # GAN at width 512 fits easily).
 CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20}
-ZERO_ALLOWED = ("num_classes", "prior_components", "prior_refine")
+                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20, "upsampler": 256, "upsampler_blocks": 8}
+ZERO_ALLOWED = ("num_classes", "prior_components", "prior_refine", "upsampler", "upsampler_blocks")
 
 
 def check_config(name: str, config: dict) -> None:

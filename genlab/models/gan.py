@@ -79,6 +79,37 @@ class DBlock(nn.Module):
         return self._pool(h) + skip
 
 
+class Upsampler(nn.Module):
+    """A learned 2x upsampler, the cascade's second stage: (B, C, s, s) image in [-1, 1] and the class embedding
+    -> (B, C, 2s, 2s) in [-1, 1]. It works at the small side (its convolutions cost a quarter of the same ones at
+    2s), then one 3x3 conv makes four sub-pixels per pixel (pixel shuffle, ESPCN) and a last 3x3 conv at 2s draws
+    the detail that is added to the nearest-upsampled input. The class reaches every block (FiLM: a gain and a
+    bias per channel from the embedding), so the class sliders' embedding shift moves the detail too."""
+
+    def __init__(self, image_channels: int, embed_dim: int, channels: int = 24, blocks: int = 2):
+        super().__init__()
+        half = max(8, channels // 2)
+        self.inp = nn.Conv2d(image_channels, channels, 3, 1, 1)  # (B, c, s, s)
+        self.convs = nn.ModuleList(nn.Conv2d(channels, channels, 3, 1, 1) for _ in range(2 * blocks))
+        self.film = nn.Linear(embed_dim, 2 * channels * blocks)  # per block: gain and bias, (B, 2c) each
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+        self.shuffle = nn.Sequential(nn.Conv2d(channels, 4 * half, 3, 1, 1), nn.PixelShuffle(2))  # (B, half, 2s, 2s)
+        self.out = nn.Conv2d(half, image_channels, 3, 1, 1)
+        nn.init.zeros_(self.out.weight)  # starts as nearest upsampling: training adds the detail
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.inp(x))  # (B, c, s, s)
+        film = self.film(e)[:, :, None, None].chunk(len(self.convs), dim=1)  # 2 per block: (B, c, 1, 1) each
+        for i in range(0, len(self.convs), 2):  # residual blocks: conv-FiLM-ReLU-conv, + input
+            gain, bias = film[i], film[i + 1]
+            r = F.relu(self.convs[i](h) * (1 + gain) + bias)
+            h = h + self.convs[i + 1](r)
+        h = F.relu(self.shuffle(F.relu(h)))  # (B, half, 2s, 2s)
+        return (F.interpolate(x, scale_factor=2, mode="nearest") + self.out(h)).clamp(-1, 1)
+
+
 class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
     """Conditional DCGAN generator: (z, label) -> image (B, image_channels, resolution, resolution) in [-1, 1].
 
@@ -93,7 +124,7 @@ class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
     """
 
     model_type = "gan"
-    added_options = {"arch": "dcgan"}
+    added_options = {"arch": "dcgan", "upsampler": 0, "upsampler_blocks": 2}
     # sampling defaults kept out of weights_digest: they change what is drawn by default, not the weights, so the
     # files fitted on the weights (directions, attributes, the exported graph) stay valid when they change
     digest_ignores = ("psi",)
@@ -113,6 +144,9 @@ class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
         arch: str = "dcgan",  # "dcgan" (one conv per octave, class at the input), "dcgan-cbn" (the same with
         # conditional BN) or "resnet" (GBlocks, conditional BN)
         psi: float = 1.0,  # default truncation (z scaled by psi): what the page opens with and the card measures at
+        upsampler: int = 0,  # width of a learned 2x upsampler after the image (a cascade: the stack above draws at
+        # resolution / 2, the Upsampler doubles it; trained on real image pairs, train/cascade.py); 0: none
+        upsampler_blocks: int = 2,  # the upsampler's residual blocks (at the small side)
     ):
         super().__init__()
         if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not MIN_PSI <= psi <= 1.0:
@@ -131,7 +165,16 @@ class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
         self.image_channels = image_channels
         self.resolution = resolution
         self.preprocess = preprocess
-        n, self.base = octaves(resolution)
+        for key, value, hi in (("upsampler", upsampler, 256), ("upsampler_blocks", upsampler_blocks, 8)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
+                raise ValueError(f"{key} must be a whole number from 0 to {hi}, got {value!r}")
+        if upsampler and (resolution % 2 or upsampler_blocks < 1):
+            raise ValueError(f"an upsampler doubles an image of half the resolution: resolution must be even and "
+                             f"upsampler_blocks at least 1 (got {resolution}, {upsampler_blocks})")
+        # (B, C, R, R) from the stack below, or (B, C, R/2, R/2) doubled by the upsampler
+        self.base_resolution = resolution // 2 if upsampler else resolution
+        self.up = Upsampler(image_channels, embed_dim, upsampler, upsampler_blocks) if upsampler else None
+        n, self.base = octaves(self.base_resolution)
         self.embed = nn.Embedding(num_classes + 1, embed_dim)
         # First layer: one linear map from [z, e] to the base feature map. SeFa factorises
         # the z-columns of this weight to find semantic latent directions.
@@ -173,6 +216,8 @@ class Generator(GANInterface, HubModel, tags=["gan", "image-generation"]):
                 h = block(h, e)
         for layer in self.net:  # "dcgan-cbn": every batch norm told the class
             h = layer(h, e) if isinstance(layer, CondBatchNorm) else layer(h)
+        if self.up is not None:  # (B, C, R/2, R/2) -> (B, C, R, R)
+            h = self.up(h, e)
         return h
 
     def class_shift(self, labels: torch.Tensor, amounts: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m genlab.train {gan,vae,pix2pix,cyclegan,classifier} [--preset NAME] [--flag value ...]``.
+"""Command line: ``python -m genlab.train {gan,cascade,vae,pix2pix,cyclegan,classifier} [--preset NAME] [--flag value ...]``.
 
 Every family takes the same common flags (``--data DIR --resolution N --channels C --out
 --run-dir --resume --steps --batch-size --seed --mixed-precision --sample-every``), plus its
@@ -21,6 +21,8 @@ from pathlib import Path
 
 from ..errors import GenlabError
 
+from .cascade import PRESETS as CASCADE_PRESETS
+from .cascade import train_cascade
 from .classifier import PRESETS as CLASSIFIER_PRESETS
 from .classifier import train_classifier
 from .cyclegan import PRESETS as CYCLEGAN_PRESETS
@@ -39,6 +41,7 @@ FAMILIES = {
     "vae": (VAE_PRESETS, train_vae),
     "pix2pix": (PIX2PIX_PRESETS, train_pix2pix),
     "cyclegan": (CYCLEGAN_PRESETS, train_cyclegan),
+    "cascade": (CASCADE_PRESETS, train_cascade),
 }
 
 
