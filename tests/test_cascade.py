@@ -118,3 +118,18 @@ def test_a_cascade_card_lists_each_target_met_or_missed():
                     "class accuracy at least 65%": "met", "memorisation ratio at least 1": "met",
                     "no near-copies": "met", "training in all at most 180 minutes on this kind of CPU": "met"}
     assert "140.00 (1.55x)" in text and "92.9 minutes" in text
+
+
+def test_with_a_base_lr_the_base_weights_train_too_and_resume(tmp_path, capsys):
+    """--base-lr: from --tune-after on, the base's weights train end to end through the upsampler; the release holds
+    their average, so they differ from the base's, and a stopped run resumes with them."""
+    out, run = tmp_path / "ck", tmp_path / "run"
+    args = ["cascade", "--preset", "tiny", "--out", str(out), "--run-dir", str(run), "--sample-every", "3",
+            "--base-lr", "0.001", "--tune-after", "2"]
+    train_main(args + ["--steps", "3"])
+    train_main(args + ["--steps", "6", "--resume", "true"])
+    assert "resumed" in capsys.readouterr().out
+    g, base = genlab.load(str(out), device="cpu"), genlab.load("emoji-cgan", device="cpu")
+    moved = [k for k, v in base.state_dict().items() if not torch.equal(v, g.state_dict()[k])]
+    assert "fc.weight" in moved and all(not k.startswith("up.") for k in moved)
+    assert "base's own weights train too" in (out / "README.md").read_text()

@@ -183,13 +183,17 @@ def cascade_training(meta: dict) -> str:
     cfg = SimpleNamespace(**meta["config"])
     base = cascade_base(meta)
     base_s = float(base.get("elapsed_s", 0.0))
+    base_lr = getattr(cfg, "base_lr", 0.0)
+    tuned = (f"; from step {cfg.tune_after} the base's own weights train too, end to end through the upsampler (lr "
+             f"{base_lr:g}, EMA), so the released base differs from `{cfg.base}`" if base_lr > 0 else
+             f"; the base's weights are `{cfg.base}`'s, unchanged")
     base_line = (f"- Stage 1, the {cfg.resolution // 2}-px GAN `{cfg.base}`: `{base['command']}`, {base_s:.0f} s of "
                  f"training (its own card)" if base.get("command") else f"- Stage 1: the GAN `{cfg.base}` (its own card)")
     return f"""
 - Command: `{meta["command"]}`
 {data_lines(meta)}
 {base_line}
-- Stage 2, the learned 2x upsampler (width {cfg.width}, {cfg.blocks} residual blocks, class-conditional): {meta["step"]} steps x batch {cfg.batch_size} real pairs ({cfg.resolution // 2} px -> {cfg.resolution} px, L1 weight {cfg.l1:g}) + {round(cfg.batch_size * cfg.sample_share)} of the base GAN's samples (ψ uniform in [{cfg.psi_low:g}, 1]); spectrally normalised projection discriminator at {cfg.resolution} px, non-saturating loss, DiffAugment: {cfg.diffaugment or "off"}; released weights: EMA (decay {cfg.ema:g})
+- Stage 2, the learned 2x upsampler (width {cfg.width}, {cfg.blocks} residual blocks, class-conditional): {meta["step"]} steps x batch {cfg.batch_size} real pairs ({cfg.resolution // 2} px -> {cfg.resolution} px, L1 weight {cfg.l1:g}) + {round(cfg.batch_size * cfg.sample_share)} of the base GAN's samples (ψ uniform in [{cfg.psi_low:g}, 1]); spectrally normalised projection discriminator at {cfg.resolution} px, non-saturating loss, DiffAugment: {cfg.diffaugment or "off"}; released weights: EMA (decay {cfg.ema:g}){tuned}
 - Wall time: {meta["elapsed_s"]:.0f} s of training for stage 2{f", {base_s + meta['elapsed_s']:.0f} s in all ({(base_s + meta['elapsed_s']) / 60:.1f} minutes)" if base_s else ""} on {meta["machine"]}
 - Full config and resumable state: `training_state.*` in the run folder (written by the command, not shipped)
 """

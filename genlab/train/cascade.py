@@ -50,6 +50,8 @@ class CascadeTrainConfig(CommonConfig):
     d_channels: int = 32  # discriminator width after its first conv
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy for the discriminator's inputs
     ema: float = 0.999  # decay of the upsampler's weight average; the release holds the average
+    base_lr: float = 0.0  # > 0: the base GAN's weights train too (end to end, judged at full size), at this lr
+    tune_after: int = 500  # ... from this step on (the discriminator has learned something first)
     eval_samples: int = 5000  # samples for the card's accuracy/FID/KID (0 skips it)
     feature_net: str = "emoji-classifier"  # classifier at --resolution for FID/KID and class accuracy
     sample_every: int = 500  # steps between sample grids and resumable-state saves
@@ -106,6 +108,11 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     G = G.eval().requires_grad_(False)  # the base stack keeps its batch-norm statistics (eval) and weights
     up = G.up.requires_grad_(True).to(device)
     G, base = G.to(device), base.to(device)
+    tune = cfg.base_lr > 0  # the base's weights (everything but the upsampler) train too, from step tune_after
+    def stack_of(g: Generator) -> torch.nn.ModuleDict:  # the generator but its upsampler, as one module
+        return torch.nn.ModuleDict({n: m for n, m in g.named_children() if n != "up"})
+
+    stack = list(stack_of(G).parameters())
     D = Discriminator(num_classes=base.num_classes, channels=cfg.d_channels, image_channels=cfg.channels,
                       resolution=cfg.resolution, class_names=base.class_names if base.num_classes else None,
                       spectral_norm=True).to(device)
@@ -114,6 +121,13 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     up_ema = copy.deepcopy(up).requires_grad_(False)
     order = run.order()
     objects = {"up": up, "up_ema": up_ema, "D": D, "opt_u": opt_u, "opt_d": opt_d, "order": order}
+    if tune:
+        for p in stack:
+            p.requires_grad_(True)
+        opt_s = torch.optim.Adam(stack, lr=cfg.base_lr, betas=(cfg.beta1, 0.99))
+        G_ema = copy.deepcopy(G).requires_grad_(False)  # its stack is the released base (its "up" is unused)
+        stack_ema = list(stack_of(G_ema).parameters())
+        objects.update({"stack": stack_of(G), "stack_ema": stack_of(G_ema), "opt_s": opt_s})
     torch.manual_seed(cfg.seed + 1000)
     step = run.resume(objects)
 
@@ -126,7 +140,7 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     fixed_labels = torch.arange(10 * rows) // 10 if base.num_classes else torch.full((10 * rows,), base.any_class)
 
     def released() -> Generator:
-        g = copy.deepcopy(G).cpu()
+        g = copy.deepcopy(G_ema if tune else G).cpu()
         g.up.load_state_dict(up_ema.state_dict())
         return g.eval()
 
@@ -139,16 +153,19 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     while step < cfg.steps:
         stacked, labels = next(batches)  # (B, 2C, R, R) in [-1, 1]: [low nearest-upsampled, high]
         low_x, real = stacked[:, : cfg.channels, ::2, ::2], stacked[:, cfg.channels:]  # (B, C, R/2, R/2), (B, C, R, R)
+        tuning = tune and step >= cfg.tune_after
         with torch.no_grad():  # the base GAN's own images, as the app draws them (a truncation in the app's range)
             z = torch.randn(n_samples, base.latent_dim, device=device)
             z = z * (cfg.psi_low + (1 - cfg.psi_low) * torch.rand(n_samples, 1, device=device))
             s_labels = torch.randint(0, classes, (n_samples,), device=device)
             if not base.num_classes:
                 s_labels = torch.full_like(s_labels, base.any_class)
-            sampled = base(z, s_labels)  # (S, C, R/2, R/2)
-        inputs = torch.cat([low_x, sampled])  # (B + S, C, R/2, R/2)
+            sampled = None if tuning else base(z, s_labels)  # (S, C, R/2, R/2): the stack as it was
         in_labels = torch.cat([labels, s_labels])
-        fake = up(inputs, G.embed(in_labels))  # (B + S, C, R, R)
+        if tuning:  # the base's samples through the whole generator: the upsampler's loss reaches the base's weights
+            fake = torch.cat([up(low_x, G.embed(labels)), G(z, s_labels)])  # (B + S, C, R, R)
+        else:
+            fake = up(torch.cat([low_x, sampled]), G.embed(in_labels))  # (B + S, C, R, R)
 
         # --- D phase: real images at full size against both kinds of doubled ones ---
         logits = D(augment(torch.cat([real, fake.detach()])), torch.cat([labels, in_labels]))
@@ -162,11 +179,18 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
         l1 = F.l1_loss(fake[: len(real)], real)
         loss_u = adv + cfg.l1 * l1
         opt_u.zero_grad(set_to_none=True)
+        if tuning:
+            opt_s.zero_grad(set_to_none=True)
         loss_u.backward()
         opt_u.step()
+        if tuning:
+            opt_s.step()
         with torch.no_grad():
             for e, p in zip(up_ema.parameters(), up.parameters()):
                 e.lerp_(p, 1 - min(cfg.ema, (1 + step) / (10 + step)))
+            if tuning:
+                for e, p in zip(stack_ema, stack):
+                    e.lerp_(p, 1 - cfg.ema)
         step += 1
         run.log(step, D=loss_d.detach(), G=adv.detach(), L1=l1.detach())
         if run.should_stop(step, objects, preview):
