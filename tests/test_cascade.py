@@ -122,13 +122,17 @@ def test_a_cascade_card_lists_each_target_met_or_missed():
 
 def test_with_a_base_lr_the_base_weights_train_too_and_resume(tmp_path, capsys):
     """--base-lr: from --tune-after on, the base's weights train end to end through the upsampler; the release holds
-    their average, so they differ from the base's, and a stopped run resumes with them."""
+    their average, so they differ from the base's. A run saved before its tuning began resumes into it (the preset's
+    one command: frozen, then tuned), and a tuned run resumes with its tuning state."""
     out, run = tmp_path / "ck", tmp_path / "run"
-    args = ["cascade", "--preset", "tiny", "--out", str(out), "--run-dir", str(run), "--sample-every", "3",
-            "--base-lr", "0.001", "--tune-after", "2"]
-    train_main(args + ["--steps", "3"])
-    train_main(args + ["--steps", "6", "--resume", "true"])
-    assert "resumed" in capsys.readouterr().out
+    args = ["cascade", "--preset", "tiny", "--out", str(out), "--run-dir", str(run), "--sample-every", "3"]
+    tuned = ["--base-lr", "0.001", "--tune-after", "3"]
+    train_main(args + ["--steps", "3"])  # frozen so far (as the tuned preset is before --tune-after)
+    with pytest.raises(SystemExit):  # past its tune-after with no tuning state: refused, not silently frozen
+        train_main(args + ["--steps", "6", "--resume", "true", "--base-lr", "0.001", "--tune-after", "1"])
+    train_main(args + tuned + ["--steps", "6", "--resume", "true"])
+    train_main(args + tuned + ["--steps", "9", "--resume", "true"])
+    assert capsys.readouterr().out.count("resumed") == 3  # the refused one read its state first
     g, base = genlab.load(str(out), device="cpu"), genlab.load("emoji-cgan", device="cpu")
     moved = [k for k, v in base.state_dict().items() if not torch.equal(v, g.state_dict()[k])]
     assert "fc.weight" in moved and all(not k.startswith("up.") for k in moved)
