@@ -34,7 +34,7 @@ bench: $(VENV)/.dev ## print latency, training-throughput, inpainting, load, in-
 	$(BIN)/python benchmarks/train_tab.py
 	$(BIN)/python benchmarks/translate_speed.py
 
-train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see README "Shipped models")
+train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6.5 hours; see README "Shipped models")
 	$(BIN)/python -m genlab.train classifier --preset mnist-classifier
 	$(BIN)/python -m genlab.train gan --preset mnist-cgan
 	$(BIN)/python -m genlab eval attributes mnist-cgan --feature-net mnist-classifier
@@ -47,6 +47,9 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6 hours; see 
 	rm -rf runs/previous && mkdir -p runs/previous && git archive $(EMOJI_CGAN_BEFORE_COMMIT) checkpoints/emoji-cgan | tar -x -C runs/previous
 	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout $(EMOJI_CGAN_BEFORE_COMMIT) && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
 	$(BIN)/python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier
+	$(BIN)/python -m genlab.train cascade --preset emoji-cgan-64 --eval-samples 0
+	$(BIN)/python -m genlab eval gan emoji-cgan-64 --data emoji --feature-net emoji-classifier --write-card runs/emoji-cgan-64 --card-section docs/cards/emoji-cgan-64.md
+	$(BIN)/python -m genlab eval attributes emoji-cgan-64 --feature-net emoji-classifier
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
 	$(BIN)/python -m genlab.train pix2pix --preset emoji-sketch2color
 	bash scripts/ensure_system_packages.sh

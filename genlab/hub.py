@@ -97,11 +97,12 @@ SHIPPED: dict[str, str] = {
     "mnist-superres": "pix2pix",  # 4x super-resolution, 7x7 -> 28x28
     "emoji-classifier": "classifier",  # the 9 Unicode emoji groups, 64 px RGB OpenMoji: feature net for emoji models
     "emoji-cgan": "gan",  # class-conditional colour GAN (DiffAugment + EMA) on the OpenMoji emoji, 32 px
+    "emoji-cgan-64": "gan",  # emoji-cgan and a learned, class-conditional 2x upsampler: one generator, 64 px
     "emoji-vae": "vae",  # colour VAE, 32-d latent, on the OpenMoji emoji, 64 px
     "emoji-sketch2color": "pix2pix",  # black line drawing -> coloured emoji, 64 px
     "emoji-openmoji2noto": "cyclegan",  # unpaired CycleGAN, OpenMoji (A) <-> Noto Color Emoji (B), 32 px
 }
-DEFAULT_GAN = "emoji-cgan"  # what the app's first page shows: colour, from the start
+DEFAULT_GAN = "emoji-cgan-64"  # what the app's first page shows: colour, 64 px, from the start
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")

@@ -287,7 +287,10 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
         table = "\n".join(table)
         truncation = ("" if psi == 1.0 else
                       f" The first rows sample at this model's default truncation, ψ = {psi:g} (z scaled by {psi:g}: "
-                      "what the app opens with; chosen by `python -m genlab eval truncation`); the rows marked "
+                      "what the app opens with; "
+                      + (f"the base `{cfg.base}`'s, chosen for it by `python -m genlab eval truncation` and not re-chosen "
+                         "for this model" if meta.get("family") == "cascade" and not (Path(out) / "truncation.json").is_file()
+                         else "chosen by `python -m genlab eval truncation`") + "); the rows marked "
                       "\"without truncation\" draw the same latents at ψ = 1.")
         results = f"""
 Against the {metrics.get('held_out', 500)} held-out {what} (never trained on), {metrics['samples']} conditional
