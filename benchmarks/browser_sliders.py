@@ -132,24 +132,27 @@ def main() -> None:
                 shown_picture(page, "gan")
                 threads = page.evaluate("window.genlab.runtime.threads")
                 before = page.evaluate("window.genlab.gan.spec && window.genlab.gan.spec.onnx")
-                load_gan_repo(page, repo)
-                # the first new picture can come from the server before the page's own graph is ready: wait for the
-                # model's spec, or the size and the first drags below would belong to the previous model
-                page.wait_for_function("b => window.genlab.gan.spec && window.genlab.gan.spec.onnx !== b", arg=before,
-                                       timeout=60_000)
+                if page.locator("#gan-model input").input_value() == repo:  # the page opened on it (the first page)
+                    page.wait_for_function("() => window.genlab.gan.spec && window.genlab.gan.spec.onnx", timeout=60_000)
+                else:
+                    load_gan_repo(page, repo)
+                    # the first new picture can come from the server before the page's own graph is ready: wait for
+                    # the model's spec, or the size and the first drags below would belong to the previous model
+                    page.wait_for_function("b => window.genlab.gan.spec && window.genlab.gan.spec.onnx !== b",
+                                           arg=before, timeout=60_000)
                 size = page.evaluate("fetch(window.genlab.gan.spec.onnx).then(r => r.arrayBuffer()).then(b => b.byteLength)")
                 for n in [int(x) for x in args.sizes.split(",")]:
                     set_number(page, "gan-n", n)
                     page.wait_for_timeout(500)
                     for loaded in ([False] if args.no_load else [False, True]):
-                        stop, counts, threads = threading.Event(), [], []
+                        stop, counts, users = threading.Event(), [], []
                         if loaded:
-                            threads = load_users(url, args.users, stop, counts)
+                            users = load_users(url, args.users, stop, counts)
                             time.sleep(3)  # let the queue fill
                         page_fig = in_page(page, args.moves, forth=True)
                         srv = server(url, model, repo, n, max(10, args.moves // (4 if loaded else 1)))
                         stop.set()
-                        for t in threads:
+                        for t in users:
                             t.join(timeout=60)
                         rows.append((what, n, size, loaded, page_fig, srv, threads))
                         print(f"{what}, n={n}, {threads} page thread(s), {'32 users loading /sample' if loaded else 'alone'}: in page p50 "

@@ -147,6 +147,7 @@ def page_report(page, selector: str) -> str:
     except Exception as e:  # a crashed or closed page
         shown = f"(page not readable: {e})"
     log = getattr(page, "requests", [])
+    log = log if isinstance(log, list) else []  # record_requests' list, not Playwright's own Page.requests()
     # the queue's stream is listed: an event that never came back shows as that stream, still open
     open_requests = [r for r in log if r["end"] is None and "/heartbeat/" not in r["path"]]
     failed = [r for r in log if r["failure"]]

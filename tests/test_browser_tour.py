@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
+from genlab.hub import DEFAULT_GAN
 from genlab.testing import (explained, image_src, load_gan_repo, record_requests, set_number, settled, shown_picture,
                             wait_for_new_picture, wait_for_new_src)
 
@@ -130,8 +131,8 @@ def test_tour_with_the_emoji_models(app_url, shots):
     with _watched_page(app_url, problems) as page:
         _first_visit(page, shots)
 
-        # GAN: the page opens on emoji-cgan; the class picker lists the Unicode groups
-        expect(page.locator("#gan-model input")).to_have_value("emoji-cgan", timeout=30_000)
+        # GAN: the page opens on the 64-px emoji GAN; the class picker lists the Unicode groups
+        expect(page.locator("#gan-model input")).to_have_value(DEFAULT_GAN, timeout=30_000)
         shown_picture(page, "gan")
         page.locator("#gan-class input").click()
         page.get_by_role("option", name="animals & nature", exact=True).click()

@@ -4,6 +4,7 @@ browser without WebAssembly gets the server path with a note saying so."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
@@ -16,10 +17,13 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
+from genlab.hub import CHECKPOINTS_DIR, DEFAULT_GAN
 from genlab.testing import (explained, load_gan_repo, pick_gan_model, record_requests, set_number, settled,
                             shown_picture, wait_for_new_picture)
 
 ATTRIBUTE_SLIDERS = 20  # genlab.tasks.attributes.MAX_SLIDERS
+# the first page's model opens at its own truncation (its config.json's psi, chosen by genlab eval truncation)
+DEFAULT_PSI = json.loads((CHECKPOINTS_DIR / DEFAULT_GAN / "config.json").read_text()).get("psi", 1.0)
 EXAMPLES = Path(__file__).resolve().parent.parent / "genlab" / "ui" / "examples"
 
 
@@ -219,8 +223,8 @@ def test_sliders_redraw_while_the_server_is_frozen(app, default_page):
     proc, page = app[1], default_page
     page.get_by_role("tab", name="GAN sampling").click()
     _set_offsets(page, [0.0] * (6 + ATTRIBUTE_SLIDERS))
-    # the default page opens emoji-cgan at its own truncation (config.json psi 0.7), drawn in the page
-    _drawn(page, "gan", {"psi": 0.7, "n": 16, "offsets": [0.0] * (6 + ATTRIBUTE_SLIDERS)})
+    # the default page opens the 64-px emoji GAN at its own truncation, drawn in the page
+    _drawn(page, "gan", {"psi": DEFAULT_PSI, "n": 16, "offsets": [0.0] * (6 + ATTRIBUTE_SLIDERS)})
     before = shown_picture(page, "gan")
     assert before.startswith("page:")
     page.evaluate("window.genlab.gan.resetTimings()")
@@ -239,7 +243,20 @@ def test_sliders_redraw_while_the_server_is_frozen(app, default_page):
     assert page.joins == []  # the drags sent the server nothing
     assert len(timings) >= 10  # 20 mouse moves: a frame for (nearly) every input event
     expect(page.locator("#gan-web-note")).to_contain_text("ms from slider to frame")  # a warm frame's own time
-    _check_and_print_timings("frozen server, 32-px emoji GAN, n=16", timings, written, first)
+    _check_and_print_timings("frozen server, 64-px emoji GAN, n=16", timings, written, first)
+
+
+def test_page_draws_what_the_server_draws_on_the_first_page(app, default_page):
+    """The first page's model (the 64-px emoji cascade: the 32-px GAN and its learned upsampler in one graph),
+    16 images with a class, two directions and an attribute slider moved: the page equals /sample."""
+    url, page = app[0], default_page
+    page.get_by_role("tab", name="GAN sampling").click()
+    in_page, diff = _gan_parity(page, url, DEFAULT_GAN, "", 11, "animals & nature", DEFAULT_PSI, 16,
+                                [0.0, 1.5, 0.0, 0.0, -1.0, 0.0], [0.8])
+    print(f"64-px emoji 4x4 grid: max abs difference {diff.max()}/255, mean {diff.mean():.4f}")
+    assert in_page.shape == (4 * 66 + 2, 4 * 66 + 2, 3) and in_page.std() > 10
+    assert diff.max() <= 2
+    assert not page.problems, page.problems
 
 
 def _check_and_print_timings(what: str, timings: list, written: list, first: list) -> None:
@@ -255,7 +272,7 @@ def _check_and_print_timings(what: str, timings: list, written: list, first: lis
 
 def test_input_to_frame_times_are_recorded(app, digits_page):
     """Measured in the page (input event -> the animation frame showing its picture) for one 28-px digit; the
-    default grid of the 32-px emoji GAN is the frozen-server test's."""
+    default grid of the 64-px emoji GAN is the frozen-server test's."""
     page = digits_page
     page.get_by_role("tab", name="GAN sampling").click()
     _set(page, "gan-psi", 1.0)
@@ -333,3 +350,47 @@ def test_page_draws_what_the_server_draws_colour_model(app, default_page, traine
     assert (in_page[..., 0] != in_page[..., 2]).any()  # colour, not grey
     assert diff.max() <= 2
     assert not page.problems, page.problems
+
+
+def test_the_page_is_cross_origin_isolated_and_draws_on_every_core(app, default_page):
+    """The app sends COOP/COEP headers, so the page may use WebAssembly threads (SharedArrayBuffer): up to 4, at
+    most the cores (2 here). Headless Chromium here offers no WebGPU adapter, so the page says why it is not on
+    WebGPU and draws on WebAssembly (the fallback a visitor without WebGPU gets)."""
+    import urllib.request
+
+    with urllib.request.urlopen(app[0], timeout=30) as r:
+        assert r.headers["cross-origin-opener-policy"] == "same-origin"
+        assert r.headers["cross-origin-embedder-policy"] == "credentialless"
+    page = default_page
+    page.get_by_role("tab", name="GAN sampling").click()
+    runtime = page.evaluate("window.genlab.gan.spec && window.genlab.runtime")
+    cores = page.evaluate("navigator.hardwareConcurrency")
+    assert runtime["isolated"] and page.evaluate("crossOriginIsolated")
+    assert runtime["threads"] == max(1, min(4, cores)), (runtime, cores)
+    assert runtime["backend"] == "wasm" and runtime["webgpuError"], runtime
+    threads = runtime["threads"]
+    expect(page.locator("#gan-web-note")).to_contain_text(
+        f"WebAssembly, {threads} thread{'s' if threads > 1 else ''}")
+    assert not page.problems, page.problems
+
+
+def test_a_webgpu_that_fails_falls_back_to_webassembly(app, browser):
+    """A browser whose WebGPU offers an adapter that cannot make a device (stubbed here: this Chromium has none):
+    the page loads the WebGPU build, its session fails, and the page draws on WebAssembly and says why."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_init_script("""Object.defineProperty(navigator, 'gpu', {value: {
+        requestAdapter: async () => ({features: new Set(), limits: {}, info: {},
+            requestDevice: async () => { throw new Error('stub adapter: no device'); }}),
+        getPreferredCanvasFormat: () => 'rgba8unorm'}, configurable: true});""")
+    try:
+        page = context.new_page()
+        page.goto(app[0])
+        expect(page.locator("#gan-web-note")).to_contain_text("Drawn in this browser", timeout=60_000)
+        runtime = page.evaluate("window.genlab.runtime")
+        assert runtime["backend"] == "wasm" and runtime["webgpuError"], runtime
+        assert "no adapter" not in runtime["webgpuError"]  # it got as far as the stubbed adapter
+        loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+        assert any("ort.webgpu.bundle" in r for r in loaded) and any("ort.wasm.bundle" in r for r in loaded)
+        assert shown_picture(page, "gan").startswith("page:")
+    finally:
+        context.close()
