@@ -15,21 +15,20 @@ the page draw it as one model.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
-from ..datasets.base import ImageSet, to_float
-from ..errors import DatasetError, GenlabError
-from ..evaluation.cards import CASCADE_TARGETS, base_training, set_no_class_mode, write_gan_card
-from ..evaluation.gan import evaluate_gan
+from ..datasets.base import ImageSet
+from ..errors import DatasetError
+from ..evaluation.cards import CASCADE_TARGETS, base_training
 from ..hub import load
 from ..images import to_pil_grid
 from ..models.gan import Discriminator, Generator, d_loss, diff_augment, g_loss
 from .common import CommonConfig, Run
+from .gan import evaluate_and_card
 
 
 @dataclass
@@ -215,13 +214,6 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     with torch.no_grad():
         to_pil_grid(g(fixed_z, fixed_labels), nrow=10).save(run.out / "samples.png")
     meta["base_meta"] = base_training(cfg.base)
-    metrics = {}
-    if cfg.eval_samples and cfg.feature_net and base.num_classes:
-        metrics = evaluate_gan(str(run.out), cfg.eval_samples, cfg.seed, cfg.feature_net, cfg.data, held_out, high,
-                               run.out / "memorisation.png")
-        (run.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-        set_no_class_mode(run.out, metrics)
-    write_gan_card(run.out, meta, metrics)
-    run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training)" + (f": {metrics}" if metrics else ""))
+    evaluate_and_card(run, meta, cfg, cfg.feature_net if base.num_classes else "", held_out, high)
     return run.out
 

@@ -328,12 +328,19 @@ def train_gan(cfg: GANTrainConfig, command: str | None = None):
     g.save_pretrained(run.out)
     with torch.no_grad():
         to_pil_grid(g(fixed_z, fixed_labels).cpu(), nrow=10).save(run.out / "samples.png")
+    evaluate_and_card(run, meta, cfg, feature_net if num_classes else "", held_out, train)
+    return run.out
+
+
+def evaluate_and_card(run, meta: dict, cfg, feature_net: str, held_out, train) -> dict:
+    """A released GAN's evaluation (cfg.eval_samples samples against ``held_out``, when there is a feature net),
+    its metrics.json and no-class rule, and its card; returns the metrics ({} when not evaluated)."""
     metrics = {}
-    if cfg.eval_samples and feature_net and num_classes:
+    if cfg.eval_samples and feature_net:
         metrics = evaluate_gan(str(run.out), cfg.eval_samples, cfg.seed, feature_net, cfg.data, held_out, train,
                                run.out / "memorisation.png")
         (run.run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
         set_no_class_mode(run.out, metrics)
     write_gan_card(run.out, meta, metrics)
     run.print(f"wrote {run.out} ({run.elapsed:.0f} s of training)" + (f": {metrics}" if metrics else ""))
-    return run.out
+    return metrics
