@@ -105,7 +105,7 @@ def test_cascade_refuses_a_base_of_the_wrong_size(tmp_path):
 
 
 def test_a_cascade_card_lists_each_target_met_or_missed():
-    from genlab.evaluation.cards import cascade_targets
+    from genlab.evaluation.cascade_card import cascade_targets
 
     meta = {"config": {"base": "emoji-cgan", "target_fid_ratio": 1.5, "target_accuracy": 0.65, "target_minutes": 180.0},
             "elapsed_s": 2400.0, "base_meta": {"command": "x", "elapsed_s": 3172.0}}

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..errors import CheckpointError
 from .base import HubModel, meta_skeleton
 from .gan import MIN_PSI
+from .upsampler import MAX_BLOCKS, MAX_WIDTH
 
 # Imported families (genlab import): no genlab training recipe; their constructors bound every field themselves.
 IMPORTED_TYPES = ("stylegan2", "stylegan3", "dcgan")
@@ -19,7 +20,8 @@ IMPORTED_TRANSLATORS = ("zoo-translator", "zoo-cyclegan")  # pytorch-CycleGAN-an
 # config cannot make the server build a huge model. Generous for real models (a 256-px colour
 # GAN at width 512 fits easily).
 CONFIG_BOUNDS = {"latent_dim": 1024, "channels": 1024, "embed_dim": 1024, "hidden": 8192, "feature_dim": 4096,
-                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20, "upsampler": 256, "upsampler_blocks": 8}
+                 "num_classes": 10_000, "blocks": 32, "prior_components": 256, "prior_refine": 20,
+                 "upsampler": MAX_WIDTH, "upsampler_blocks": MAX_BLOCKS}
 ZERO_ALLOWED = ("num_classes", "prior_components", "prior_refine", "upsampler", "upsampler_blocks")
 
 

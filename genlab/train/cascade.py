@@ -4,7 +4,7 @@
     python -m genlab.train cascade --base my-gan --data my_photos/ --resolution 128 --channels 3 --name my-gan-128
 
 The base GAN (``--base``: a checkpoint at ``--resolution / 2``) stays as it is; only the upsampler
-(``genlab.models.gan.Upsampler``) trains. Each step it sees real images at both sizes (the same images at
+(``genlab.models.upsampler.Upsampler``) trains. Each step it sees real images at both sizes (the same images at
 R/2 and R: the L1 term says what the detail should be) and the base GAN's own samples at R/2 (no target:
 only the discriminator judges them, so the upsampler learns the inputs it will be given in use). The
 discriminator sees real images at R against both kinds of upsampled ones, DiffAugmented. The release is
@@ -23,7 +23,7 @@ from safetensors import safe_open
 
 from ..datasets.base import ImageSet
 from ..errors import DatasetError
-from ..evaluation.cards import CASCADE_TARGETS, base_training
+from ..evaluation.cascade_card import CASCADE_TARGETS, base_training
 from ..hub import load
 from ..images import to_pil_grid
 from ..models.gan import Discriminator, Generator, d_loss, diff_augment, g_loss
