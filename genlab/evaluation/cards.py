@@ -162,7 +162,7 @@ def write_gan_card(out: Path, meta: dict, metrics: dict, baseline: dict | None =
     "command", shown beside the model's own. extra: Markdown placed after the results (figures measured
     elsewhere, e.g. the recipe's ablations and the benchmark at another size).
     """
-    from .cascade_card import cascade_targets, cascade_training  # (it reads data_lines from here)
+    from .cascade_card import cascade_targets, cascade_training
 
     cfg = SimpleNamespace(**meta["config"])
     data = meta.get("data") or {}
@@ -252,7 +252,7 @@ penultimate layer). Reproduce the first column with `python -m genlab eval gan {
                  "class' label. Load with `genlab.load(...)`."),
         tags=["gan", "image-generation"] + (["mnist"] if digits else []),
         sections={
-            "Training": cascade_training(meta) if meta.get("family") == "cascade" else f"""
+            "Training": cascade_training(meta, data_lines(meta)) if meta.get("family") == "cascade" else f"""
 - Command: `{meta["command"]}`
 {data_lines(meta)}
 - {meta["step"]} steps x batch {cfg.batch_size} = {meta["images_seen"]:,} images; DiffAugment: {aug}; label dropout {cfg.label_dropout}; released weights: {ema_text(cfg)}

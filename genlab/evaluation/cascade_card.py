@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 from ..errors import GenlabError
 from ..hub import resolve
-from .cards import data_lines
 
 
 CASCADE_TARGETS = {"target_fid_ratio": 1.5, "target_accuracy": 0.65, "target_minutes": 180.0}  # train/cascade.py's defaults
@@ -29,9 +28,9 @@ def cascade_base(meta: dict) -> dict:
     return meta.get("base_meta") or base_training(meta["config"]["base"])
 
 
-def cascade_training(meta: dict) -> str:
+def cascade_training(meta: dict, data: str) -> str:
     """The Training section of a cascade's card (train/cascade.py): the base GAN's own training, then the
-    upsampler's, with the total."""
+    upsampler's, with the total. data: the card's data lines (cards.data_lines)."""
     cfg = SimpleNamespace(**meta["config"])
     base = cascade_base(meta)
     base_s = float(base.get("elapsed_s", 0.0))
@@ -43,7 +42,7 @@ def cascade_training(meta: dict) -> str:
                  f"training (its own card)" if base.get("command") else f"- Stage 1: the GAN `{cfg.base}` (its own card)")
     return f"""
 - Command: `{meta["command"]}`
-{data_lines(meta)}
+{data}
 {base_line}
 - Stage 2, the learned 2x upsampler (width {cfg.width}, {cfg.blocks} residual blocks, class-conditional): {meta["step"]} steps x batch {cfg.batch_size} real pairs ({cfg.resolution // 2} px -> {cfg.resolution} px, L1 weight {cfg.l1:g}) + {round(cfg.batch_size * cfg.sample_share)} of the base GAN's samples (ψ uniform in [{cfg.psi_low:g}, 1]); spectrally normalised projection discriminator at {cfg.resolution} px, non-saturating loss, DiffAugment: {cfg.diffaugment or "off"}; released weights: EMA (decay {cfg.ema:g}){tuned}
 - Wall time: {meta["elapsed_s"]:.0f} s of training for stage 2{f", {base_s + meta['elapsed_s']:.0f} s in all ({(base_s + meta['elapsed_s']) / 60:.1f} minutes)" if base_s else ""} on {meta["machine"]}
