@@ -96,6 +96,36 @@ def test_cascade_cli_trains_the_upsampler_only_resumes_and_releases_one_generato
     assert "learned 2x upsampler" in text and "emoji-cgan" in text and "24 steps" in text
     state = json.loads((run / "training_state.json").read_text())
     assert state["step"] == 24 and state["family"] == "cascade"
+    # samples.png is the seed's latents at psi 1, as for every GAN run (the card puts the truncated grid above it)
+    assert drawn_grid(out, out / "samples.png", psi=1.0) <= 2
+
+
+def drawn_grid(folder, png, psi: float) -> int:
+    """The largest pixel difference (0-255) between a checkpoint's grid file and its class-per-row grid (10 per
+    class, latents of seed 0) drawn now at ``psi``."""
+    import numpy as np
+    from PIL import Image
+
+    from genlab.images import to_pil_grid
+
+    g = genlab.load(str(folder), model_type="gan", device="cpu").eval()
+    rows = max(1, min(g.num_classes, 10))
+    z = torch.randn(10 * rows, g.latent_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        now = np.asarray(to_pil_grid(g(z * psi, torch.arange(10 * rows) // 10), nrow=10), dtype=int)
+    return int(np.abs(now - np.asarray(Image.open(png).convert("RGB"), dtype=int)).max())
+
+
+def test_the_shipped_cascade_grids_are_what_its_card_says():
+    """emoji-cgan-64's card shows samples_truncated.png as its default psi and samples.png as psi 1."""
+    from genlab.hub import resolve
+
+    folder = resolve("emoji-cgan-64")
+    psi = json.loads((folder / "config.json").read_text())["psi"]
+    text = (folder / "README.md").read_text()
+    assert f"default truncation, ψ = {psi:g}" in text and "the training run's grid at ψ = 1" in text
+    assert drawn_grid(folder, folder / "samples_truncated.png", psi) <= 2
+    assert drawn_grid(folder, folder / "samples.png", 1.0) <= 2
 
 
 def test_cascade_refuses_a_base_of_the_wrong_size(tmp_path):

@@ -143,9 +143,12 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     augment = (lambda x: diff_augment(x, cfg.diffaugment)) if cfg.diffaugment else (lambda x: x)
     n_samples = round(cfg.batch_size * cfg.sample_share)
     classes = max(base.num_classes, 1)
-    # preview: one row per class (up to 10), fixed latents at the base's default truncation
+    # preview: one row per class (up to 10), fixed latents at the base's default truncation; the released
+    # samples.png draws the same latents at psi 1, as every GAN run's does (the card shows it below the grid at the
+    # model's own truncation, samples_truncated.png)
     rows = min(classes, 10)
-    fixed_z = torch.randn(10 * rows, base.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)) * base.psi
+    plain_z = torch.randn(10 * rows, base.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
+    fixed_z = plain_z * base.psi
     fixed_labels = torch.arange(10 * rows) // 10 if base.num_classes else torch.full((10 * rows,), base.any_class)
 
     def released() -> Generator:
@@ -212,7 +215,7 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     g = released()
     g.save_pretrained(run.out)
     with torch.no_grad():
-        to_pil_grid(g(fixed_z, fixed_labels), nrow=10).save(run.out / "samples.png")
+        to_pil_grid(g(plain_z, fixed_labels), nrow=10).save(run.out / "samples.png")
     meta["base_meta"] = base_training(cfg.base)
     evaluate_and_card(run, meta, cfg, cfg.feature_net if base.num_classes else "", held_out, high)
     return run.out
