@@ -48,6 +48,7 @@ train: $(VENV)/.dev ## retrain the shipped checkpoints (CPU: about 6.5 hours; se
 	$(BIN)/python -m genlab eval gan emoji-cgan --data emoji --feature-net emoji-classifier --baseline runs/previous/checkpoints/emoji-cgan --baseline-command "git checkout $(EMOJI_CGAN_BEFORE_COMMIT) && python -m genlab.train gan --preset emoji-cgan" --baseline-label "$(EMOJI_CGAN_BEFORE)" --write-card runs/emoji-cgan --card-section docs/cards/emoji-cgan.md
 	$(BIN)/python -m genlab eval attributes emoji-cgan --feature-net emoji-classifier
 	$(BIN)/python -m genlab.train cascade --preset emoji-cgan-64 --eval-samples 0
+	$(BIN)/python -m genlab eval truncation emoji-cgan-64 --data emoji --feature-net emoji-classifier --write
 	$(BIN)/python -m genlab eval gan emoji-cgan-64 --data emoji --feature-net emoji-classifier --write-card runs/emoji-cgan-64 --card-section docs/cards/emoji-cgan-64.md
 	$(BIN)/python -m genlab eval attributes emoji-cgan-64 --feature-net emoji-classifier
 	$(BIN)/python -m genlab.train vae --preset emoji-vae
