@@ -195,23 +195,28 @@ def truncation_section(folder: Path, psi: float) -> str:
     return f"### Default truncation: ψ = {psi:g}\n\n{intro}\n\n{table}"
 
 
-def truncated_grid(folder: Path, psi: float, seed: int = 0) -> Path | None:
-    """samples_truncated.png beside a GAN checkpoint: the training run's class-per-row grid (10 per class, the
-    latents of its fixed seed) with z scaled by psi, to show beside samples.png (the same latents at psi 1)."""
+def seed_grid(g, psi: float = 1.0, seed: int = 0):
+    """A GAN's class-per-row grid (10 per class, up to 10 classes; one row of 'any' when unconditional) of the
+    latents of ``seed`` scaled by psi, as a PIL image: what a training run releases as samples.png (psi 1)."""
     import torch
 
     from ..images import to_pil_grid
 
-    g = load(str(folder), model_type="gan", device="cpu").eval()
     rows = max(1, min(g.num_classes, 10))
     z = torch.randn(10 * rows, g.latent_dim, generator=torch.Generator().manual_seed(seed))
     labels = torch.arange(10 * rows) // 10 if g.num_classes else torch.full((10 * rows,), g.any_class)
+    with torch.no_grad():
+        return to_pil_grid(g(z * psi, labels), nrow=10)
+
+
+def truncated_grid(folder: Path, psi: float, seed: int = 0) -> Path | None:
+    """samples_truncated.png beside a GAN checkpoint: the training run's class-per-row grid (``seed_grid``) with z
+    scaled by psi, to show beside samples.png (the same latents at psi 1)."""
     path = Path(folder) / "samples_truncated.png"
     if psi == 1.0:
         path.unlink(missing_ok=True)  # no truncation: samples.png is the grid
         return None
-    with torch.no_grad():
-        to_pil_grid(g(z * psi, labels), nrow=10).save(path)
+    seed_grid(load(str(folder), model_type="gan", device="cpu").eval(), psi, seed).save(path)
     return path
 
 

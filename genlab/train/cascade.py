@@ -24,6 +24,7 @@ from safetensors import safe_open
 from ..datasets.base import ImageSet
 from ..errors import DatasetError
 from ..evaluation.cascade_card import CASCADE_TARGETS, base_training
+from ..evaluation.gan import seed_grid
 from ..hub import load
 from ..images import to_pil_grid
 from ..models.gan import Discriminator, Generator, d_loss, diff_augment, g_loss
@@ -143,12 +144,10 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     augment = (lambda x: diff_augment(x, cfg.diffaugment)) if cfg.diffaugment else (lambda x: x)
     n_samples = round(cfg.batch_size * cfg.sample_share)
     classes = max(base.num_classes, 1)
-    # preview: one row per class (up to 10), fixed latents at the base's default truncation; the released
-    # samples.png draws the same latents at psi 1, as every GAN run's does (the card shows it below the grid at the
-    # model's own truncation, samples_truncated.png)
+    # preview: one row per class (up to 10), fixed latents at the base's default truncation (the released
+    # samples.png draws the same latents at psi 1, as every GAN run's does)
     rows = min(classes, 10)
-    plain_z = torch.randn(10 * rows, base.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-    fixed_z = plain_z * base.psi
+    fixed_z = torch.randn(10 * rows, base.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)) * base.psi
     fixed_labels = torch.arange(10 * rows) // 10 if base.num_classes else torch.full((10 * rows,), base.any_class)
 
     def released() -> Generator:
@@ -214,8 +213,7 @@ def train_cascade(cfg: CascadeTrainConfig, command: str | None = None):
     # --- Release: one generator at full size (base weights + the upsampler's average) ---
     g = released()
     g.save_pretrained(run.out)
-    with torch.no_grad():
-        to_pil_grid(g(plain_z, fixed_labels), nrow=10).save(run.out / "samples.png")
+    seed_grid(g, 1.0, cfg.seed).save(run.out / "samples.png")
     meta["base_meta"] = base_training(cfg.base)
     evaluate_and_card(run, meta, cfg, cfg.feature_net if base.num_classes else "", held_out, high)
     return run.out

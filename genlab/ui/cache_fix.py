@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
-
 import traceback
 from datetime import datetime
+from pathlib import Path
 
 from gradio import processing_utils as pu
 from gradio import route_utils
